@@ -1,0 +1,101 @@
+"""Kernel backends and the choice between them.
+
+Three implementations of one set of kernels (see ``_reference.py`` for the
+definitions): ``cython`` (compiled extensions ``_gradients``, ``_descriptors``,
+``_encode``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
+The order of preference is an explicit ``backend=`` argument, then the
+``DLFERS_BACKEND`` environment variable, then cython, numba, numpy.  Each backend
+is loaded at most once, on first use; why one is unavailable is recorded and shown
+by :func:`dlfers.show_config`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+BACKENDS = ("cython", "numba", "numpy")
+KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode")
+
+_loaded: dict[str, Any] = {}
+_errors: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+def _load_cython() -> Any:
+    mods = [importlib.import_module(f"dlfers._kernels.{m}") for m in ("_gradients", "_descriptors", "_encode")]
+    return SimpleNamespace(**{k: getattr(m, k) for m in mods for k in KERNELS if hasattr(m, k)})
+
+
+def _load_numba() -> Any:
+    return importlib.import_module("dlfers._kernels._numba")
+
+
+def _load_numpy() -> Any:
+    return importlib.import_module("dlfers._kernels._reference")
+
+
+_LOADERS = {"cython": _load_cython, "numba": _load_numba, "numpy": _load_numpy}
+
+
+def load(name: str) -> Any | None:
+    """Return the kernel namespace of backend ``name``, or None if it cannot load."""
+    if name not in _LOADERS:
+        raise ValueError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)} or 'auto'")
+    with _lock:
+        if name in _loaded:
+            return _loaded[name]
+        if name in _errors:
+            return None
+        try:
+            ns = _LOADERS[name]()
+            missing = [k for k in KERNELS if not hasattr(ns, k)]
+            if missing:
+                raise ImportError(f"missing kernels {missing}")
+        except Exception as exc:  # any failure to import or compile means 'unavailable'
+            _errors[name] = f"{type(exc).__name__}: {exc}"
+            return None
+        _loaded[name] = ns
+        return ns
+
+
+def resolve(backend: str | None = "auto") -> str:
+    """Name of the backend to use for ``backend`` ('auto', None or a backend name).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a named backend that cannot be loaded (with the reason).
+    """
+    if backend in (None, "auto"):
+        env = os.environ.get("DLFERS_BACKEND", "").strip().lower()
+        if env and env != "auto":
+            backend = env
+        else:
+            for name in BACKENDS:
+                if load(name) is not None:
+                    return name
+            raise RuntimeError("no kernel backend could be loaded: " + repr(_errors))
+    assert backend is not None
+    if backend not in _LOADERS:
+        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)} or 'auto'")
+    if load(backend) is None:
+        raise ValueError(f"backend {backend!r} is not available: {_errors[backend]}")
+    return backend
+
+
+def get(backend: str | None = "auto") -> Any:
+    """Kernel namespace for ``backend`` (see :func:`resolve`)."""
+    name = resolve(backend)
+    return _loaded[name]
+
+
+def status() -> dict[str, str]:
+    """Availability of every backend: 'available' or the reason it is not."""
+    out = {}
+    for name in BACKENDS:
+        out[name] = "available" if load(name) is not None else f"unavailable ({_errors[name]})"
+    return out

@@ -1,0 +1,153 @@
+"""NumPy reference kernels: the definition of every kernel, readable and slow.
+
+Every backend (``_numba.py``, the Cython ``.pyx`` files) implements these functions
+with the same names, argument order and in-place outputs, so tests can loop over
+backends and compare.  Kernels trust their inputs: the Python wrappers in
+``dlfers.descriptors`` and ``dlfers.codebook`` validate shapes, dtypes and ranges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode"]
+
+
+def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
+    """Separable Gaussian smoothing (Eq. 5-6) with edge replication.
+
+    Parameters
+    ----------
+    img : (H, W) float32, C-contiguous.
+    taps : (2r+1,) float32, a normalised 1-D kernel.
+    out : (H, W) float32, written in place.
+    """
+    r = taps.shape[0] // 2
+    h, w = img.shape
+    tmp = np.zeros((h, w), np.float32)
+    pad = np.pad(img, ((0, 0), (r, r)), mode="edge")
+    for k in range(taps.shape[0]):
+        tmp += taps[k] * pad[:, k : k + w]
+    pad = np.pad(tmp, ((r, r), (0, 0)), mode="edge")
+    acc = np.zeros((h, w), np.float32)
+    for k in range(taps.shape[0]):
+        acc += taps[k] * pad[k : k + h, :]
+    out[...] = acc
+
+
+def orientation_blocks(img: np.ndarray, nbins: int, signed: bool, block: int, out: np.ndarray) -> None:
+    """Gradient field (Eq. 7-8) binned by orientation into ``block``x``block`` pixel blocks.
+
+    Gradients are central pixel differences with edge replication
+    (dx = I[y, x+1] - I[y, x-1], dy = I[y+1, x] - I[y-1, x]); the magnitude
+    sqrt(dx² + dy²) is split linearly between the two orientation bins nearest to
+    atan2(dy, dx) (bin k is centred on k·w, w = 2π/nbins if ``signed`` else π/nbins).
+    Each pixel is added to exactly one block: block (y // block, x // block).
+
+    Parameters
+    ----------
+    img : (H, W) float32; pixels past the last whole block are ignored.
+    out : (H // block, W // block, nbins) float32, overwritten.
+    """
+    h, w = img.shape
+    p = np.pad(img, 1, mode="edge")
+    dx = p[1:-1, 2:] - p[1:-1, :-2]
+    dy = p[2:, 1:-1] - p[:-2, 1:-1]
+    mag = np.sqrt(dx * dx + dy * dy)
+    theta = np.arctan2(dy, dx).astype(np.float32)
+    period = np.float32(2 * np.pi if signed else np.pi)
+    theta = np.where(theta < 0, theta + period, theta)
+    if not signed:
+        theta = np.where(theta >= period, theta - period, theta)
+    f = theta * np.float32(nbins / period)
+    b0 = np.floor(f).astype(np.int64)
+    frac = (f - b0).astype(np.float32)
+    b0 %= nbins
+    b1 = (b0 + 1) % nbins
+    bins = np.zeros((h, w, nbins), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    np.add.at(bins, (yy, xx, b0), mag * (1 - frac))
+    np.add.at(bins, (yy, xx, b1), mag * frac)
+    bh, bw = h // block, w // block
+    bins = bins[: bh * block, : bw * block]
+    out[...] = bins.reshape(bh, block, bw, block, nbins).sum(axis=(1, 3))
+
+
+def assemble_descriptors(
+    blocks: np.ndarray, cell_blocks: int, step_blocks: int, clip: float, out: np.ndarray
+) -> None:
+    """Dense 4x4-cell descriptors from block histograms, SIFT-normalised.
+
+    A cell is ``cell_blocks``x``cell_blocks`` blocks; the descriptor whose top-left
+    block is (i·step_blocks, j·step_blocks) concatenates its 4x4 cells row-major,
+    each cell's ``nbins`` orientation bins innermost.  Each descriptor is L2
+    normalised, clipped at ``clip`` and normalised again (zero stays zero).
+
+    Parameters
+    ----------
+    blocks : (BH, BW, nbins) float32.
+    out : (NY * NX, 16 * nbins) float32 with NY = (BH - 4·cell_blocks) // step_blocks + 1
+        and NX likewise; written in place.
+    """
+    bh, bw, nbins = blocks.shape
+    span = 4 * cell_blocks
+    ny = (bh - span) // step_blocks + 1
+    nx = (bw - span) // step_blocks + 1
+    cells = np.zeros((bh - cell_blocks + 1, bw - cell_blocks + 1, nbins), np.float32)
+    for a in range(cell_blocks):
+        for b in range(cell_blocks):
+            cells += blocks[a : a + cells.shape[0], b : b + cells.shape[1]]
+    n = 0
+    for i in range(ny):
+        for j in range(nx):
+            y0 = i * step_blocks
+            x0 = j * step_blocks
+            d = cells[y0 : y0 + span : cell_blocks, x0 : x0 + span : cell_blocks].reshape(-1)
+            out[n] = _sift_normalise(d, clip)
+            n += 1
+
+
+def _sift_normalise(d: np.ndarray, clip: float) -> np.ndarray:
+    d = d.astype(np.float32)
+    norm = np.float32(np.sqrt(np.sum(d * d)))
+    if norm <= np.float32(1e-12):
+        return np.zeros_like(d)
+    d = np.minimum(d / norm, np.float32(clip))
+    norm = np.float32(np.sqrt(np.sum(d * d)))
+    return d / norm
+
+
+def encode(
+    x: np.ndarray,
+    codebook: np.ndarray,
+    code_sqnorm: np.ndarray,
+    regions: np.ndarray,
+    labels_out: np.ndarray,
+    hist_out: np.ndarray,
+) -> None:
+    """Nearest codeword of every descriptor and per-region word counts.
+
+    The nearest codeword minimises ‖c‖² − 2 x·c (ties go to the lowest index),
+    as scikit-learn's Lloyd kernel.  ``regions[n, l]`` names the region point n
+    belongs to at pyramid level l, or -1; each such region's histogram row gets one
+    count for the point's word.
+
+    Parameters
+    ----------
+    x : (N, dim) float32.
+    codebook : (D, dim) float32.
+    code_sqnorm : (D,) float32, ‖c‖² of each codeword.
+    regions : (N, L) int32, values in [-1, R).
+    labels_out : (N,) int32, written in place.
+    hist_out : (R, D) float32, accumulated into (callers zero it).
+    """
+    n = x.shape[0]
+    chunk = 256
+    for s in range(0, n, chunk):
+        xs = x[s : s + chunk]
+        d = code_sqnorm[None, :] - np.float32(2) * (xs @ codebook.T)
+        labels_out[s : s + chunk] = np.argmin(d, axis=1)
+    for i in range(n):
+        for r in regions[i]:
+            if r >= 0:
+                hist_out[r, labels_out[i]] += 1
