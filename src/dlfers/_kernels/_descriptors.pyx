@@ -1,0 +1,118 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cython kernel: dense 4x4-cell descriptors from block histograms, SIFT-normalised.
+
+Same name, arguments and in-place output as ``_reference.assemble_descriptors``.
+"""
+
+from libc.math cimport sqrtf
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+
+def assemble_descriptors(const float[:, :, ::1] blocks, int cell_blocks, int step_blocks, double clip,
+                         float[:, ::1] out):
+    """Gather 4x4 cells of ``cell_blocks``² blocks per grid point into ``out``, then normalise."""
+    cdef Py_ssize_t bh = blocks.shape[0], bw = blocks.shape[1], nbins = blocks.shape[2]
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    cdef int ok
+    with nogil:
+        ok = _assemble(&blocks[0, 0, 0], bh, bw, nbins, cell_blocks, step_blocks, <float>clip,
+                       &out[0, 0])
+    if not ok:
+        raise MemoryError()
+
+
+cdef int _assemble(const float* blocks, Py_ssize_t bh, Py_ssize_t bw, Py_ssize_t nbins, Py_ssize_t cb,
+                   Py_ssize_t sb, float clip, float* out) noexcept nogil:
+    cdef Py_ssize_t span = 4 * cb
+    cdef Py_ssize_t ny = (bh - span) // sb + 1, nx = (bw - span) // sb + 1
+    cdef Py_ssize_t ch = bh - cb + 1, cw = bw - cb + 1, dim = 16 * nbins
+    cdef Py_ssize_t rowlen = cw * nbins, brow = bw * nbins
+    cdef Py_ssize_t y, a, b, k, i, j, cy, cx
+    cdef const float* src
+    cdef float* crow
+    cdef float* d
+    cdef float* cells = NULL
+    cdef const float* cs
+    # cells: sums of cb x cb blocks (in the reference's order of float32 additions)
+    if cb == 1:
+        cs = blocks
+    else:
+        cells = <float*>malloc(ch * rowlen * sizeof(float))
+        if cells == NULL:
+            return 0
+        for y in range(ch):
+            crow = cells + y * rowlen
+            memcpy(crow, blocks + y * brow, rowlen * sizeof(float))
+            for a in range(cb):
+                for b in range(cb):
+                    if a == 0 and b == 0:
+                        continue
+                    src = blocks + (y + a) * brow + b * nbins
+                    for k in range(rowlen):
+                        crow[k] = crow[k] + src[k]
+        cs = cells
+    d = out
+    for i in range(ny):
+        for j in range(nx):
+            for cy in range(4):
+                src = cs + ((i * sb + cy * cb) * cw + j * sb) * nbins
+                for cx in range(4):
+                    _copy(d + (cy * 4 + cx) * nbins, src + cx * cb * nbins, nbins)
+            _sift_normalise(d, dim, clip)
+            d += dim
+    free(cells)
+    return 1
+
+
+cdef inline void _copy(float* dst, const float* src, Py_ssize_t n) noexcept nogil:
+    """Copy one cell's histogram (fixed-size copies for the TISF and TIPM bin counts)."""
+    cdef Py_ssize_t k
+    if n == 8:
+        for k in range(8):
+            dst[k] = src[k]
+    elif n == 4:
+        for k in range(4):
+            dst[k] = src[k]
+    else:
+        for k in range(n):
+            dst[k] = src[k]
+
+
+cdef inline float _sumsq(const float* d, Py_ssize_t n) noexcept nogil:
+    """Σ d², with NumPy's 8-accumulator order for n <= 128 (so TISF/TIPM norms match it)."""
+    cdef float r[8]
+    cdef Py_ssize_t i, k, n8 = n - n % 8
+    cdef float s
+    if n8 == 0:
+        s = 0
+        for i in range(n):
+            s = s + d[i] * d[i]
+        return s
+    for k in range(8):
+        r[k] = d[k] * d[k]
+    for i in range(8, n8, 8):
+        for k in range(8):
+            r[k] = r[k] + d[i + k] * d[i + k]
+    s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for i in range(n8, n):
+        s = s + d[i] * d[i]
+    return s
+
+
+cdef inline void _sift_normalise(float* d, Py_ssize_t n, float clip) noexcept nogil:
+    """L2-normalise, clip at ``clip``, L2-normalise again; an all-zero vector stays zero."""
+    cdef Py_ssize_t k
+    cdef float v, inv, one = 1, norm = sqrtf(_sumsq(d, n))
+    if norm <= <float>1e-12:
+        memset(d, 0, n * sizeof(float))
+        return
+    inv = one / norm
+    for k in range(n):
+        v = d[k] * inv
+        d[k] = v if v < clip else clip
+    norm = sqrtf(_sumsq(d, n))
+    inv = one / norm
+    for k in range(n):
+        d[k] = d[k] * inv
