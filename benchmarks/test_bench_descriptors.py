@@ -1,0 +1,54 @@
+"""Dense descriptors on one 128x128 face: dlfers TISF/TIPM vs OpenCV SIFT and skimage HOG.
+
+Each group ("descriptors step 2", "descriptors step 4") holds the contenders side by
+side; ``python benchmarks/report.py`` prints the ratios.  OpenCV computes SIFT at
+keypoints on the same grid with size 16/6, so that its 4x4 cells of 4 px span the same
+16 px support as TISF; HOG uses 9 orientations, 8x8-pixel cells and 2x2-cell blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlfers.descriptors import dense_descriptors
+
+STEPS = (2, 4)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_tisf(benchmark, face, backend, step):
+    benchmark.group = f"descriptors step {step}"
+    points, desc = benchmark(dense_descriptors, face, "tisf", step, backend=backend)
+    benchmark.extra_info["descriptors"] = int(desc.shape[0])
+    assert desc.shape == (((128 - 16) // step + 1) ** 2, 128)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_tipm(benchmark, face, step):
+    benchmark.group = f"descriptors step {step}"
+    points, desc = benchmark(dense_descriptors, face, "tipm", step)
+    assert desc.shape == (((128 - 16) // step + 1) ** 2, 64)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_opencv_sift(benchmark, face, step):
+    cv2 = pytest.importorskip("cv2")
+    benchmark.group = f"descriptors step {step}"
+    points, _ = dense_descriptors(face, "tisf", step)
+    keypoints = [cv2.KeyPoint(float(x), float(y), 16 / 6) for x, y in points]
+    sift = cv2.SIFT_create()
+    kps, desc = benchmark(sift.compute, face, keypoints)
+    benchmark.extra_info["descriptors"] = int(desc.shape[0])
+    assert desc.shape == (len(points), 128)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_skimage_hog(benchmark, face, step):
+    feature = pytest.importorskip("skimage.feature")
+    benchmark.group = f"descriptors step {step}"
+    img = face.astype(np.float32)
+    h = benchmark(
+        feature.hog, img, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), feature_vector=True
+    )
+    assert h.shape == (15 * 15 * 2 * 2 * 9,)

@@ -1,0 +1,120 @@
+"""dlfers: facial expression recognition by multi-level fusion of dense descriptors.
+
+The pipeline of the DLFERS paper, image -> face -> regions -> descriptors -> codes ->
+histogram -> SVM, with the hot path in compiled kernels (Cython, Numba fallback,
+NumPy reference).  ``import dlfers`` is cheap: scikit-learn, OpenCV and Numba are
+imported on first use of what needs them.
+
+>>> import dlfers
+>>> data = dlfers.load_jaffe("../shared/data/jaffe")            # doctest: +SKIP
+>>> model = dlfers.DLFERS().fit(data.images, data.labels)         # doctest: +SKIP
+>>> model.predict(data.images[:3])                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+__all__ = [
+    "__version__",
+    "DLFERS",
+    "Dataset",
+    "EXPRESSIONS",
+    "FaceBox",
+    "ImageError",
+    "NoFaceError",
+    "ModelFileError",
+    "crop_face",
+    "dense_descriptors",
+    "detect_faces",
+    "evaluate",
+    "fused_image",
+    "ll_subband",
+    "load",
+    "load_dataset",
+    "load_folder",
+    "load_jaffe",
+    "read_image",
+    "show_config",
+]
+
+# public name -> defining submodule (imported on first access, PEP 562)
+_LAZY = {
+    "DLFERS": "pipeline",
+    "Dataset": "datasets",
+    "EXPRESSIONS": "datasets",
+    "ImageError": "datasets",
+    "load_dataset": "datasets",
+    "load_folder": "datasets",
+    "load_jaffe": "datasets",
+    "read_image": "datasets",
+    "FaceBox": "face",
+    "NoFaceError": "face",
+    "crop_face": "face",
+    "detect_faces": "face",
+    "dense_descriptors": "descriptors",
+    "fused_image": "regions",
+    "ll_subband": "wavelet",
+    "evaluate": "evaluate",
+    "load": "model_io",
+    "ModelFileError": "model_io",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .datasets import EXPRESSIONS, Dataset, ImageError, load_dataset, load_folder, load_jaffe, read_image
+    from .descriptors import dense_descriptors
+    from .evaluate import evaluate
+    from .face import FaceBox, NoFaceError, crop_face, detect_faces
+    from .model_io import ModelFileError, load
+    from .pipeline import DLFERS
+    from .regions import fused_image
+    from .wavelet import ll_subband
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'dlfers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def show_config(file: Any = None) -> dict[str, Any]:
+    """Print (to ``file``, default stdout) and return the active kernel backend and why.
+
+    Returns a dict with ``version``, ``backend`` (the one ``backend="auto"`` uses),
+    ``reason`` and ``backends`` (each backend's availability, with the import error
+    of an unavailable one).
+    """
+    import os
+    import sys
+
+    from . import _kernels
+
+    backends = _kernels.status()
+    env = os.environ.get("DLFERS_BACKEND", "").strip().lower()
+    try:
+        active = _kernels.resolve("auto")
+        if env and env != "auto":
+            reason = f"forced by DLFERS_BACKEND={env}"
+        elif active == "cython":
+            reason = "compiled Cython extension found"
+        else:
+            reason = "first available in the order cython, numba, numpy; cython: " + backends["cython"]
+    except (ValueError, RuntimeError) as exc:
+        active, reason = "none", str(exc)
+    info = {"version": __version__, "backend": active, "reason": reason, "backends": backends}
+    out = sys.stdout if file is None else file
+    print(f"dlfers {__version__}", file=out)
+    print(f"  active backend: {active} ({reason})", file=out)
+    for name, state in backends.items():
+        print(f"  {name:7s}: {state}", file=out)
+    return info

@@ -1,0 +1,138 @@
+"""SPOF embedding (paper Sec. 3.3): k-means codebooks and nearest-codeword histograms.
+
+The paper clusters the descriptors of each expression separately ("figures extracted
+from all images of a particular emotion are initially grouped"), giving D words per
+class; ``per_class=False`` learns one global codebook of D words instead.  Encoding
+assigns each descriptor its nearest word and counts words per region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import _kernels
+
+__all__ = ["fit_codebook", "encode_histograms", "normalise_histograms"]
+
+
+def _sample(arrays: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """About ``n`` rows drawn evenly from each array, without replacement."""
+    total = sum(a.shape[0] for a in arrays)
+    if total <= n:
+        return np.concatenate(arrays)
+    per = max(1, n // len(arrays))
+    parts = []
+    for a in arrays:
+        k = min(per, a.shape[0])
+        parts.append(a[rng.choice(a.shape[0], k, replace=False)])
+    return np.concatenate(parts)
+
+
+def fit_codebook(
+    descriptors: Sequence[np.ndarray],
+    labels: np.ndarray | None,
+    n_words: int,
+    per_class: bool = True,
+    max_samples: int = 20000,
+    random_state: int = 0,
+) -> np.ndarray:
+    """Learn a k-means codebook from per-image descriptor arrays.
+
+    Parameters
+    ----------
+    descriptors : one (N_i, dim) float32 array per training image.
+    labels : (n_images,) class labels (needed when ``per_class``).
+    n_words : D, words per class (``per_class``) or in all.
+    max_samples : descriptors sampled per k-means run (per class when ``per_class``).
+
+    Returns
+    -------
+    (K, dim) float32 codebook, K = D x n_classes or D; classes in sorted order.
+    """
+    from sklearn.cluster import KMeans
+
+    if n_words < 1:
+        raise ValueError(f"n_words must be >= 1, got {n_words}")
+    rng = np.random.default_rng(random_state)
+    if per_class:
+        if labels is None:
+            raise ValueError("per_class codebooks need the training labels")
+        labels = np.asarray(labels)
+        groups = [[d for d, lab in zip(descriptors, labels) if lab == c] for c in np.unique(labels)]
+    else:
+        groups = [list(descriptors)]
+    words = []
+    for g in groups:
+        x = _sample(g, max_samples, rng).astype(np.float32, copy=False)
+        k = min(n_words, x.shape[0])
+        km = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=int(rng.integers(2**31 - 1)))
+        km.fit(x)
+        words.append(km.cluster_centers_.astype(np.float32))
+    return np.ascontiguousarray(np.concatenate(words), dtype=np.float32)
+
+
+def encode_histograms(
+    descriptors: np.ndarray,
+    regions: np.ndarray,
+    n_regions: int,
+    codebook: np.ndarray,
+    code_sqnorm: np.ndarray | None = None,
+    backend: str | None = "auto",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest codeword of every descriptor and word counts per region.
+
+    Parameters
+    ----------
+    descriptors : (N, dim) float32.
+    regions : (N, L) int32 region ids in [-1, n_regions).
+    codebook : (K, dim) float32.
+
+    Returns
+    -------
+    labels : (N,) int32 nearest word (ties to the lowest index).
+    hist : (n_regions, K) float32 word counts.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, dtypes or region ids out of range.
+    """
+    x = np.require(descriptors, np.float32, "C")
+    c = np.require(codebook, np.float32, "C")
+    r = np.require(regions, np.int32, "C")
+    if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1]:
+        raise ValueError(f"descriptors {x.shape} and codebook {c.shape} must be 2-D with equal widths")
+    if c.shape[0] < 1:
+        raise ValueError("codebook has no words")
+    if r.ndim != 2 or r.shape[0] != x.shape[0]:
+        raise ValueError(f"regions must be (N, L) with N={x.shape[0]}, got {r.shape}")
+    if r.size and (r.min() < -1 or r.max() >= n_regions):
+        raise ValueError(f"region ids must lie in [-1, {n_regions}), got [{r.min()}, {r.max()}]")
+    if not np.isfinite(x).all() or not np.isfinite(c).all():
+        raise ValueError("descriptors and codebook must be finite")
+    if code_sqnorm is None:
+        code_sqnorm = np.einsum("ij,ij->i", c, c).astype(np.float32)
+    labels = np.empty(x.shape[0], np.int32)
+    hist = np.zeros((n_regions, c.shape[0]), np.float32)
+    _kernels.get(backend).encode(x, c, np.require(code_sqnorm, np.float32, "C"), r, labels, hist)
+    return labels, hist
+
+
+def normalise_histograms(hist: np.ndarray, power: float = 0.5) -> np.ndarray:
+    """Per-region L1 normalisation, then a power law (0.5: Hellinger), flattened.
+
+    Parameters
+    ----------
+    hist : (R, K) counts.
+
+    Returns
+    -------
+    (R·K,) float32; each region's block sums to 1 before the power (an empty region is 0).
+    """
+    s = hist.sum(axis=1, keepdims=True)
+    h = np.divide(hist, s, out=np.zeros_like(hist, dtype=np.float32), where=s > 0)
+    if power != 1.0:
+        h = np.power(h, power, dtype=np.float32)
+    return h.reshape(-1).astype(np.float32)

@@ -1,0 +1,268 @@
+"""Image loading: JAFFE, folder-per-class data sets, and robust single-image reads.
+
+Every image comes back as a 2-D uint8 gray array.  A file that cannot be used
+raises :class:`ImageError`, which names the file and the problem; batch loaders
+collect such errors per item instead of stopping.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "EXPRESSIONS",
+    "JAFFE_CODES",
+    "Dataset",
+    "ImageError",
+    "IMAGE_SUFFIXES",
+    "load_jaffe",
+    "load_folder",
+    "load_dataset",
+    "read_image",
+    "to_gray_uint8",
+    "default_data_dir",
+]
+
+#: JAFFE expression codes and the class names used throughout dlfers.
+JAFFE_CODES = {
+    "HA": "happy",
+    "SA": "sad",
+    "SU": "surprise",
+    "DI": "disgust",
+    "FE": "fear",
+    "AN": "anger",
+    "NE": "neutral",
+}
+#: class order used in reports (the paper's table order).
+EXPRESSIONS = ("happy", "sad", "surprise", "disgust", "fear", "anger", "neutral")
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".webp")
+_JAFFE_NAME = re.compile(r"^(?P<subject>[A-Z]{2})\.(?P<code>[A-Z]{2})\d*\.(?P<id>\d+)\.tiff?$", re.IGNORECASE)
+
+#: default limit on decoded pixels (width x height) of one input image
+MAX_IMAGE_PIXELS = 64_000_000
+
+
+class ImageError(ValueError):
+    """An input image that cannot be used; ``path`` names it and the message says why."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, problem: str) -> None:
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+@dataclass
+class Dataset:
+    """Images with their labels and subject ids.
+
+    Attributes
+    ----------
+    images : list of (H, W) uint8 arrays.
+    labels : (n,) str array of class names.
+    subjects : (n,) str array (subject ids; the file's folder for folder data sets).
+    paths : list of the source files.
+    errors : list of ImageError for files that could not be read (skipped).
+    """
+
+    images: list[np.ndarray]
+    labels: np.ndarray
+    subjects: np.ndarray
+    paths: list[str]
+    errors: list[ImageError] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def default_data_dir() -> Path:
+    """``$DLFERS_DATA`` if set, else ``../shared/data`` beside the current project root."""
+    env = os.environ.get("DLFERS_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+
+
+def to_gray_uint8(img: np.ndarray, path: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """Convert a decoded image array to 2-D uint8 gray.
+
+    Accepts gray (H, W), BGR (H, W, 3), BGRA (H, W, 4) and (H, W, 1); uint8, uint16
+    (scaled by 255/65535), and float images in [0, 1] or [0, 255].
+
+    Raises
+    ------
+    ImageError
+        Empty, wrong number of channels or dimensions, unsupported dtype, non-finite values.
+    """
+    import cv2
+
+    if not isinstance(img, np.ndarray):
+        raise ImageError(path, f"expected a numpy array, got {type(img).__name__}")
+    if img.size == 0:
+        raise ImageError(path, f"empty image (shape {img.shape})")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3:
+        if img.shape[2] not in (3, 4):
+            raise ImageError(path, f"unsupported number of channels: {img.shape[2]} (expected 1, 3 or 4)")
+        img = img[:, :, :3]
+    elif img.ndim != 2:
+        raise ImageError(path, f"expected a 2-D gray or 3-D colour image, got shape {img.shape}")
+    if img.dtype == np.uint8:
+        pass
+    elif img.dtype == np.uint16:
+        img = np.round(img.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
+    elif img.dtype.kind == "f":
+        if not np.isfinite(img).all():
+            raise ImageError(path, "image contains NaN or infinite values")
+        hi = float(img.max())
+        scale = 255.0 if hi <= 1.0 else 1.0
+        img = np.clip(img.astype(np.float32) * scale, 0, 255).round().astype(np.uint8)
+    else:
+        raise ImageError(path, f"unsupported dtype {img.dtype} (expected uint8, uint16 or float)")
+    if img.ndim == 3:
+        img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
+    return np.ascontiguousarray(img)
+
+
+def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Read an image file as a 2-D uint8 gray array.
+
+    Palette, RGB(A), 16-bit and gray files are converted.  The pixel count is checked
+    from the file header before the pixels are decoded where the format allows.
+
+    Raises
+    ------
+    ImageError
+        Missing, empty, unreadable, corrupt or truncated files, non-images, and
+        images over ``max_pixels`` pixels; the message names the file.
+    """
+    import cv2
+
+    p = Path(path)
+    if not p.exists():
+        raise ImageError(p, "file does not exist")
+    if p.is_dir():
+        raise ImageError(p, "is a directory, not an image file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ImageError(p, f"cannot read file ({exc.strerror or exc})") from exc
+    if not data:
+        raise ImageError(p, "file is empty (0 bytes)")
+    from ._imageheader import image_size
+
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ImageError(p, f"image of {size[0]}x{size[1]} pixels exceeds the limit of {max_pixels} pixels")
+    buf = np.frombuffer(data, np.uint8)
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        kind = "not a recognised image format" if size is None else "corrupt or truncated image data"
+        raise ImageError(p, f"cannot decode: {kind}")
+    if img.ndim >= 2 and img.shape[0] * img.shape[1] > max_pixels:
+        raise ImageError(p, f"image of {img.shape[1]}x{img.shape[0]} pixels exceeds the limit of {max_pixels}")
+    return to_gray_uint8(img, p)
+
+
+def _read_all(paths: Sequence[str], progress: bool) -> tuple[list[np.ndarray | None], list[ImageError]]:
+    from .progress import progress_bar
+
+    images: list[np.ndarray | None] = []
+    errors: list[ImageError] = []
+    for p in progress_bar(paths, desc="loading", disable=not progress):
+        try:
+            images.append(read_image(p))
+        except ImageError as exc:
+            images.append(None)
+            errors.append(exc)
+    return images, errors
+
+
+def _collect(
+    paths: list[str], labels: list[str], subjects: list[str], progress: bool
+) -> Dataset:
+    imgs, errors = _read_all(paths, progress)
+    keep = [i for i, im in enumerate(imgs) if im is not None]
+    return Dataset(
+        images=[imgs[i] for i in keep],  # type: ignore[misc]
+        labels=np.array([labels[i] for i in keep], dtype=object).astype(str),
+        subjects=np.array([subjects[i] for i in keep], dtype=object).astype(str),
+        paths=[paths[i] for i in keep],
+        errors=errors,
+    )
+
+
+def jaffe_label(name: str) -> tuple[str, str] | None:
+    """(expression, subject) from a JAFFE file name ``SUBJECT.EXPRN.ID.tiff``, else None."""
+    m = _JAFFE_NAME.match(name)
+    if not m or m.group("code").upper() not in JAFFE_CODES:
+        return None
+    return JAFFE_CODES[m.group("code").upper()], m.group("subject").upper()
+
+
+def load_jaffe(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
+    """Load JAFFE: 213 gray images, labels from the file names, subject ids.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a folder or holds no JAFFE-named files.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: not a folder")
+    paths, labels, subjects = [], [], []
+    for f in sorted(root.iterdir()):
+        lab = jaffe_label(f.name)
+        if lab is None:
+            continue
+        paths.append(str(f))
+        labels.append(lab[0])
+        subjects.append(lab[1])
+    if not paths:
+        raise FileNotFoundError(f"{root}: no JAFFE files (SUBJECT.EXPRN.ID.tiff) found")
+    return _collect(paths, labels, subjects, progress)
+
+
+def _image_files(folder: Path) -> Iterable[Path]:
+    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def load_folder(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
+    """Load a folder-per-class data set: ``path/<class>/<image>``.
+
+    The subject id of an image is its file name's stem up to the first '_' or '.'
+    (so ``anna_01.png`` belongs to subject ``anna``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a folder or has no class folders with images.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: not a folder")
+    paths, labels, subjects = [], [], []
+    for cls in sorted(d for d in root.iterdir() if d.is_dir()):
+        for f in _image_files(cls):
+            paths.append(str(f))
+            labels.append(cls.name)
+            subjects.append(re.split(r"[_.]", f.name, maxsplit=1)[0])
+    if not paths:
+        raise FileNotFoundError(f"{root}: no class folders with images found")
+    return _collect(paths, labels, subjects, progress)
+
+
+def load_dataset(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
+    """Load JAFFE if the folder holds JAFFE-named files, else a folder-per-class set."""
+    root = Path(path)
+    if root.is_dir() and any(jaffe_label(f.name) for f in root.iterdir()):
+        return load_jaffe(root, progress)
+    return load_folder(root, progress)

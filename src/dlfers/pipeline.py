@@ -1,0 +1,327 @@
+"""The DLFERS estimator: image -> face -> regions -> descriptors -> codes -> histogram -> SVM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from . import _kernels
+from .classify import KERNELS, KernelSVC
+from .codebook import encode_histograms, fit_codebook, normalise_histograms
+from .datasets import to_gray_uint8
+from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_shape
+from .face import FaceBox, check_factors, crop_face
+from .progress import progress_bar
+from .regions import Layout, fused_image, parse_layout
+from .wavelet import ll_subband
+
+__all__ = ["DLFERS", "Features", "FUSIONS"]
+
+FUSIONS = ("feature", "decision")
+
+
+@dataclass
+class Features:
+    """Dense descriptors of one face, ready for encoding.
+
+    Attributes
+    ----------
+    descriptors : kind -> (N, dim) float32, face points first, then fused-image points.
+    regions : (N, L) int32 region ids (shared by every kind: same grid).
+    found : whether a face was detected.
+    box : the cropped face box in frame pixels.
+    """
+
+    descriptors: dict[str, np.ndarray]
+    regions: np.ndarray
+    found: bool
+    box: FaceBox | None
+
+
+class DLFERS(ClassifierMixin, BaseEstimator):
+    """Facial expression recogniser of the DLFERS paper, as a scikit-learn classifier.
+
+    ``fit(X, y)`` takes frames (gray or BGR arrays, any size) and expression labels.
+    Every learned part (codebooks, SVMs) is fitted inside ``fit`` only.
+
+    Parameters
+    ----------
+    detect : detect the face (OpenCV Haar cascade); False treats each input as the face.
+    delta, gamma : horizontal and vertical crop factors δ, γ of Eq. 1-4
+        (the paper's scaling factor 3 by default).
+    on_missing : "full" (use the whole frame when no face is found) or "error".
+    face_size : side of the face after the wavelet reduction, in pixels.
+    wavelet, wavelet_level : the DWT whose LL subband is kept.
+    layout : SPOF region layout, '+'-joined level names (see :mod:`dlfers.regions`).
+    descriptors : "tisf", "tipm" or "tisf+tipm".
+    step : dense grid stride in pixels; sigma : Gaussian σ (Eq. 5-6).
+    n_words : codebook words D (per class when ``per_class``).
+    per_class : one k-means per expression (the paper) or one global codebook.
+    max_samples : descriptors sampled per k-means run.
+    power : power normalisation of the region histograms (0.5: Hellinger, 1: none).
+    kernel, C, svm_gamma : SVM kernel ("linear", "rbf", "chi2", "intersection"), penalty
+        and width (None: 1 / mean training distance).
+    fusion : "feature" (one SVM on concatenated TISF+TIPM histograms) or "decision"
+        (one SVM per descriptor, class probabilities averaged).
+    backend : kernel backend ("auto", "cython", "numba", "numpy").
+    random_state : seed of k-means sampling and Platt scaling.
+    progress : show progress bars during fit.
+    """
+
+    def __init__(
+        self,
+        detect: bool = True,
+        delta: float = 0.15,
+        gamma: float = 0.15,
+        on_missing: str = "full",
+        face_size: int = 128,
+        wavelet: str = "haar",
+        wavelet_level: int = 1,
+        layout: str = "whole+halves+grid4+fused+fused4",
+        descriptors: str = "tisf+tipm",
+        step: int = 2,
+        sigma: float = 1.0,
+        n_words: int = 60,
+        per_class: bool = True,
+        max_samples: int = 20000,
+        power: float = 0.5,
+        kernel: str = "chi2",
+        C: float = 10.0,
+        svm_gamma: float | None = None,
+        fusion: str = "feature",
+        backend: str = "auto",
+        random_state: int = 0,
+        progress: bool = False,
+    ) -> None:
+        self.detect = detect
+        self.delta = delta
+        self.gamma = gamma
+        self.on_missing = on_missing
+        self.face_size = face_size
+        self.wavelet = wavelet
+        self.wavelet_level = wavelet_level
+        self.layout = layout
+        self.descriptors = descriptors
+        self.step = step
+        self.sigma = sigma
+        self.n_words = n_words
+        self.per_class = per_class
+        self.max_samples = max_samples
+        self.power = power
+        self.kernel = kernel
+        self.C = C
+        self.svm_gamma = svm_gamma
+        self.fusion = fusion
+        self.backend = backend
+        self.random_state = random_state
+        self.progress = progress
+
+    # ----------------------------------------------------------------- configuration
+    def _kinds(self) -> list[str]:
+        kinds = [k.strip() for k in str(self.descriptors).split("+") if k.strip()]
+        if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
+            raise ValueError(f"descriptors must be '+'-joined names from {sorted(KINDS)}, got {self.descriptors!r}")
+        return kinds
+
+    def _layout(self) -> Layout:
+        return parse_layout(self.layout)
+
+    def _validate_params(self) -> None:  # type: ignore[override]
+        check_factors(self.delta, self.gamma)
+        if self.on_missing not in ("full", "error"):
+            raise ValueError(f"on_missing must be 'full' or 'error', got {self.on_missing!r}")
+        if not isinstance(self.face_size, (int, np.integer)) or self.face_size < 16:
+            raise ValueError(f"face_size must be an integer >= 16, got {self.face_size!r}")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+        self._kinds()
+        self._layout()
+        _kernels.resolve(self.backend)
+
+    # ----------------------------------------------------------------- image -> face
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, FaceBox, bool]:
+        """Crop and reduce one frame to the face the descriptors see.
+
+        Returns
+        -------
+        face : (face_size, face_size) float32 in [0, 255] (LL subband of the resized crop).
+        box : the cropped face box in frame pixels.
+        found : whether a face was detected.
+
+        Raises
+        ------
+        dlfers.datasets.ImageError
+            For an array that is not a usable image.
+        dlfers.face.NoFaceError
+            When no face is found and ``on_missing="error"``.
+        """
+        import cv2
+
+        gray = to_gray_uint8(image)
+        crop, box, found = crop_face(gray, self.delta, self.gamma, self.detect, self.on_missing)
+        side = int(self.face_size) * 2 ** int(self.wavelet_level)
+        interp = cv2.INTER_AREA if min(crop.shape) > side else cv2.INTER_LINEAR
+        resized = cv2.resize(crop, (side, side), interpolation=interp).astype(np.float32)
+        return ll_subband(resized, self.wavelet, int(self.wavelet_level)), box, found
+
+    def face_features(self, face: np.ndarray, box: FaceBox | None = None, found: bool = True) -> Features:
+        """Descriptors and region ids of a preprocessed (face_size, face_size) face."""
+        layout = self._layout()
+        kinds = self._kinds()
+        k = _kernels.get(self.backend)
+        face = as_image(face, min_size=16)
+        sources = []
+        if layout.face:
+            sources.append(("face", face))
+        if layout.fused:
+            sources.append(("fused", fused_image(face)))
+        descs: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
+        regions = []
+        nlev = max(len(layout.face), len(layout.fused))
+        for source, img in sources:
+            pts = None
+            for kind in kinds:
+                pts, d = compute(img, DescriptorSpec(kind, int(self.step), 4, float(self.sigma)), k)
+                descs[kind].append(d)
+            assert pts is not None
+            r = layout.assign(pts, img.shape, source)
+            if r.shape[1] < nlev:
+                r = np.hstack([r, np.full((r.shape[0], nlev - r.shape[1]), -1, np.int32)])
+            regions.append(r)
+        return Features(
+            descriptors={kind: np.concatenate(v) for kind, v in descs.items()},
+            regions=np.ascontiguousarray(np.concatenate(regions), dtype=np.int32),
+            found=found,
+            box=box,
+        )
+
+    def extract(self, images: Sequence[np.ndarray], progress: bool | None = None) -> list[Features]:
+        """Features of every frame (preprocess + descriptors); no learned state is used."""
+        self._validate_params()
+        ny, nx = grid_shape(self.face_size, self.face_size, self.step)
+        if ny * nx == 0:
+            raise ValueError(f"face_size {self.face_size} is too small for one 16-pixel descriptor")
+        show = self.progress if progress is None else progress
+        out = []
+        for img in progress_bar(images, desc="descriptors", disable=not show):
+            face, box, found = self.preprocess(img)
+            out.append(self.face_features(face, box, found))
+        return out
+
+    # ----------------------------------------------------------------- features -> SVM
+    def _encode(self, feats: Sequence[Features], kind: str) -> np.ndarray:
+        n_regions = self._layout().n_regions
+        cb = self.codebooks_[kind]
+        sq = np.einsum("ij,ij->i", cb, cb).astype(np.float32)
+        rows = []
+        for f in feats:
+            _, hist = encode_histograms(f.descriptors[kind], f.regions, n_regions, cb, sq, self.backend)
+            rows.append(normalise_histograms(hist, self.power))
+        return np.vstack(rows)
+
+    def fit_features(self, feats: Sequence[Features], y: Sequence[Any]) -> DLFERS:
+        """Fit codebooks and SVMs on precomputed :class:`Features` (see :meth:`extract`)."""
+        self._validate_params()
+        y = np.asarray(y)
+        if len(feats) != len(y):
+            raise ValueError(f"{len(feats)} feature sets but {len(y)} labels")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least 2 classes to fit, got {len(self.classes_)}")
+        kinds = self._kinds()
+        self.codebooks_ = {}
+        for i, kind in enumerate(kinds):
+            self.codebooks_[kind] = fit_codebook(
+                [f.descriptors[kind] for f in feats], y, int(self.n_words), bool(self.per_class),
+                int(self.max_samples), int(self.random_state) + i,
+            )
+        enc = {kind: self._encode(feats, kind) for kind in kinds}
+        self.svms_ = {}
+        for name, x in self._fusion_inputs(enc).items():
+            self.svms_[name] = KernelSVC(self.kernel, self.C, self.svm_gamma, True, int(self.random_state)).fit(x, y)
+        self.n_features_in_ = int(self.face_size) ** 2
+        return self
+
+    def _fusion_inputs(self, enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.fusion == "feature" or len(enc) == 1:
+            return {"+".join(enc): np.hstack(list(enc.values()))}
+        return dict(enc)
+
+    def transform_features(self, feats: Sequence[Features]) -> np.ndarray:
+        """SPOF histograms (n, n_regions·K summed over kinds) of precomputed features."""
+        check_is_fitted(self, "svms_")
+        return np.hstack([self._encode(feats, kind) for kind in self._kinds()])
+
+    def predict_proba_features(self, feats: Sequence[Features]) -> np.ndarray:
+        """Class probabilities (n, n_classes) of precomputed features (fused by averaging)."""
+        check_is_fitted(self, "svms_")
+        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
+        probs = [svm.predict_proba(x) for svm, x in zip(self.svms_.values(), self._fusion_inputs(enc).values())]
+        return np.mean(probs, axis=0)
+
+    def decision_features(self, feats: Sequence[Features]) -> np.ndarray:
+        """SVM decision values (n, n_classes), averaged over the fused SVMs."""
+        check_is_fitted(self, "svms_")
+        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
+        vals = [svm.decision_function(x) for svm, x in zip(self.svms_.values(), self._fusion_inputs(enc).values())]
+        return np.mean(vals, axis=0)
+
+    def predict_features(self, feats: Sequence[Features]) -> np.ndarray:
+        """Predicted labels of precomputed features."""
+        check_is_fitted(self, "svms_")
+        if len(self.svms_) == 1:
+            enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
+            (svm,) = self.svms_.values()
+            (x,) = self._fusion_inputs(enc).values()
+            return svm.predict(x)
+        return self.classes_[np.argmax(self.predict_proba_features(feats), axis=1)]
+
+    # ----------------------------------------------------------------- sklearn API on frames
+    def fit(self, X: Sequence[np.ndarray], y: Sequence[Any]) -> DLFERS:
+        """Fit on frames ``X`` (sequence of 2-D gray or 3-D BGR arrays) and labels ``y``."""
+        return self.fit_features(self.extract(_as_images(X)), y)
+
+    def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Expression label of each frame: (n,) array of class labels."""
+        check_is_fitted(self, "svms_")
+        return self.predict_features(self.extract(_as_images(X), progress=False))
+
+    def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities of each frame: (n, n_classes) float64, columns as ``classes_``."""
+        check_is_fitted(self, "svms_")
+        return self.predict_proba_features(self.extract(_as_images(X), progress=False))
+
+    def decision_function(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """SVM decision values (n, n_classes)."""
+        check_is_fitted(self, "svms_")
+        return self.decision_features(self.extract(_as_images(X), progress=False))
+
+    def transform(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """SPOF histogram features of each frame (n, n_features) float32."""
+        return self.transform_features(self.extract(_as_images(X), progress=False))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _as_images(X: Any) -> list[np.ndarray]:
+    """Frames as a list of arrays: a list/tuple of arrays or an (n, H, W[, C]) array."""
+    if isinstance(X, np.ndarray):
+        if X.ndim not in (3, 4):
+            raise ValueError(
+                f"expected a sequence of images or an (n, H, W[, C]) array, got an array of shape {X.shape}"
+            )
+        return list(X)
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+        raise ValueError(f"expected a sequence of images, got {type(X).__name__}")
+    return [np.asarray(x) for x in X]
