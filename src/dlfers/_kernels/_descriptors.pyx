@@ -28,19 +28,24 @@ cdef int _assemble(const float* blocks, Py_ssize_t bh, Py_ssize_t bw, Py_ssize_t
     cdef Py_ssize_t span = 4 * cb
     cdef Py_ssize_t ny = (bh - span) // sb + 1, nx = (bw - span) // sb + 1
     cdef Py_ssize_t ch = bh - cb + 1, cw = bw - cb + 1, dim = 16 * nbins
-    cdef Py_ssize_t rowlen = cw * nbins, brow = bw * nbins
+    cdef Py_ssize_t rowlen = cw * nbins, brow = bw * nbins, cstep = cb * nbins
     cdef Py_ssize_t y, a, b, k, i, j, cy, cx
     cdef const float* src
     cdef float* crow
     cdef float* d
     cdef float* cells = NULL
     cdef const float* cs
+    cdef float* cellsq = <float*>malloc(ch * cw * sizeof(float))
+    cdef float s, v, inv, one = 1, tiny = <float>1e-12
+    if cellsq == NULL:
+        return 0
     # cells: sums of cb x cb blocks (in the reference's order of float32 additions)
     if cb == 1:
         cs = blocks
     else:
         cells = <float*>malloc(ch * rowlen * sizeof(float))
         if cells == NULL:
+            free(cellsq)
             return 0
         for y in range(ch):
             crow = cells + y * rowlen
@@ -53,31 +58,53 @@ cdef int _assemble(const float* blocks, Py_ssize_t bh, Py_ssize_t bw, Py_ssize_t
                     for k in range(rowlen):
                         crow[k] = crow[k] + src[k]
         cs = cells
+    # squared norm of every cell: a descriptor's first norm is the sum of 16 of them,
+    # so the raw histograms are read once per descriptor, by the clipping pass
+    for i in range(ch * cw):
+        cellsq[i] = _sumsq(cs + i * nbins, nbins)
     d = out
     for i in range(ny):
         for j in range(nx):
+            s = 0
             for cy in range(4):
-                src = cs + ((i * sb + cy * cb) * cw + j * sb) * nbins
-                for cx in range(4):
-                    _copy(d + (cy * 4 + cx) * nbins, src + cx * cb * nbins, nbins)
-            _sift_normalise(d, dim, clip)
+                src = cellsq + (i * sb + cy * cb) * cw + j * sb
+                s = s + ((src[0] + src[cb]) + (src[2 * cb] + src[3 * cb]))
+            s = sqrtf(s)
+            if s <= tiny:
+                memset(d, 0, dim * sizeof(float))
+            else:
+                inv = one / s
+                # gather the 16 cells, scaled to unit norm and clipped
+                for cy in range(4):
+                    src = cs + ((i * sb + cy * cb) * cw + j * sb) * nbins
+                    for cx in range(4):
+                        _scale_clip(d + (cy * 4 + cx) * nbins, src + cx * cstep, nbins, inv, clip)
+                inv = one / sqrtf(_sumsq(d, dim))
+                for k in range(dim):
+                    d[k] = d[k] * inv
             d += dim
     free(cells)
+    free(cellsq)
     return 1
 
 
-cdef inline void _copy(float* dst, const float* src, Py_ssize_t n) noexcept nogil:
-    """Copy one cell's histogram (fixed-size copies for the TISF and TIPM bin counts)."""
+cdef inline void _scale_clip(float* dst, const float* src, Py_ssize_t n, float scale,
+                             float clip) noexcept nogil:
+    """dst = min(src · scale, clip) for one cell (fixed sizes for the TISF and TIPM bin counts)."""
     cdef Py_ssize_t k
+    cdef float v
     if n == 8:
         for k in range(8):
-            dst[k] = src[k]
+            v = src[k] * scale
+            dst[k] = v if v < clip else clip
     elif n == 4:
         for k in range(4):
-            dst[k] = src[k]
+            v = src[k] * scale
+            dst[k] = v if v < clip else clip
     else:
         for k in range(n):
-            dst[k] = src[k]
+            v = src[k] * scale
+            dst[k] = v if v < clip else clip
 
 
 cdef inline float _sumsq(const float* d, Py_ssize_t n) noexcept nogil:
@@ -99,20 +126,3 @@ cdef inline float _sumsq(const float* d, Py_ssize_t n) noexcept nogil:
     for i in range(n8, n):
         s = s + d[i] * d[i]
     return s
-
-
-cdef inline void _sift_normalise(float* d, Py_ssize_t n, float clip) noexcept nogil:
-    """L2-normalise, clip at ``clip``, L2-normalise again; an all-zero vector stays zero."""
-    cdef Py_ssize_t k
-    cdef float v, inv, one = 1, norm = sqrtf(_sumsq(d, n))
-    if norm <= <float>1e-12:
-        memset(d, 0, n * sizeof(float))
-        return
-    inv = one / norm
-    for k in range(n):
-        v = d[k] * inv
-        d[k] = v if v < clip else clip
-    norm = sqrtf(_sumsq(d, n))
-    inv = one / norm
-    for k in range(n):
-        d[k] = d[k] * inv
