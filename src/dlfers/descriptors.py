@@ -12,6 +12,7 @@ never recomputed per keypoint.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -56,6 +57,14 @@ def gaussian_taps(sigma: float) -> np.ndarray:
     a = np.arange(-r, r + 1, dtype=np.float64)
     g = np.exp(-(a * a) / (2.0 * sigma * sigma))
     return (g / g.sum()).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _taps(sigma: float) -> np.ndarray:
+    """:func:`gaussian_taps`, computed once per σ (read-only: the cached array is shared)."""
+    taps = gaussian_taps(sigma)
+    taps.setflags(write=False)
+    return taps
 
 
 def grid_shape(height: int, width: int, step: int = 2, cell: int = 4) -> tuple[int, int]:
@@ -150,7 +159,7 @@ def compute(img: np.ndarray, spec: DescriptorSpec, k: object) -> tuple[np.ndarra
     h, w = img.shape
     if spec.sigma > 0:
         sm = np.empty_like(img)
-        k.smooth(img, gaussian_taps(spec.sigma), sm)  # type: ignore[attr-defined]
+        k.smooth(img, _taps(spec.sigma), sm)  # type: ignore[attr-defined]
     else:
         sm = img
     g = math.gcd(spec.step, spec.cell)
@@ -167,5 +176,7 @@ def grid_points(ny: int, nx: int, spec: DescriptorSpec) -> np.ndarray:
     half = (spec.support - 1) / 2.0
     ys = np.arange(ny, dtype=np.float32) * spec.step + half
     xs = np.arange(nx, dtype=np.float32) * spec.step + half
-    yy, xx = np.meshgrid(ys, xs, indexing="ij")
-    return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+    points = np.empty((ny, nx, 2), np.float32)
+    points[:, :, 0] = xs[None, :]
+    points[:, :, 1] = ys[:, None]
+    return points.reshape(ny * nx, 2)

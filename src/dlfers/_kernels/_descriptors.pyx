@@ -35,10 +35,13 @@ cdef int _assemble(const float* blocks, Py_ssize_t bh, Py_ssize_t bw, Py_ssize_t
     cdef float* d
     cdef float* cells = NULL
     cdef const float* cs
-    cdef float* cellsq = <float*>malloc(ch * cw * sizeof(float))
-    cdef float s, v, inv, one = 1, tiny = <float>1e-12
+    # per-cell squared norms, then one descriptor's squares and values
+    cdef float* cellsq = <float*>malloc((ch * cw + 2 * dim) * sizeof(float))
+    cdef float s, inv, one = 1, tiny = <float>1e-12
     if cellsq == NULL:
         return 0
+    cdef float* sq = cellsq + ch * cw
+    cdef float* buf = sq + dim
     # cells: sums of cb x cb blocks (in the reference's order of float32 additions)
     if cb == 1:
         cs = blocks
@@ -73,38 +76,53 @@ cdef int _assemble(const float* blocks, Py_ssize_t bh, Py_ssize_t bw, Py_ssize_t
             if s <= tiny:
                 memset(d, 0, dim * sizeof(float))
             else:
-                inv = one / s
-                # gather the 16 cells, scaled to unit norm and clipped
+                # gather into an L1-resident buffer; ``out`` is written once, at the end
                 for cy in range(4):
                     src = cs + ((i * sb + cy * cb) * cw + j * sb) * nbins
                     for cx in range(4):
-                        _scale_clip(d + (cy * 4 + cx) * nbins, src + cx * cstep, nbins, inv, clip)
-                inv = one / sqrtf(_sumsq(d, dim))
+                        _copy(buf + (cy * 4 + cx) * nbins, src + cx * cstep, nbins)
+                inv = one / sqrtf(_clip_sumsq(buf, sq, dim, one / s, clip))
                 for k in range(dim):
-                    d[k] = d[k] * inv
+                    d[k] = buf[k] * inv
             d += dim
     free(cells)
     free(cellsq)
     return 1
 
 
-cdef inline void _scale_clip(float* dst, const float* src, Py_ssize_t n, float scale,
-                             float clip) noexcept nogil:
-    """dst = min(src · scale, clip) for one cell (fixed sizes for the TISF and TIPM bin counts)."""
+cdef inline void _copy(float* dst, const float* src, Py_ssize_t n) noexcept nogil:
+    """Copy one cell's histogram (fixed-size copies for the TISF and TIPM bin counts)."""
     cdef Py_ssize_t k
-    cdef float v
     if n == 8:
-        for k in range(8):
-            v = src[k] * scale
-            dst[k] = v if v < clip else clip
+        memcpy(dst, src, 8 * sizeof(float))
     elif n == 4:
-        for k in range(4):
-            v = src[k] * scale
-            dst[k] = v if v < clip else clip
+        memcpy(dst, src, 4 * sizeof(float))
     else:
         for k in range(n):
-            v = src[k] * scale
-            dst[k] = v if v < clip else clip
+            dst[k] = src[k]
+
+
+cdef inline float _clip_sumsq(float* d, float* sq, Py_ssize_t n, float scale, float clip) noexcept nogil:
+    """d = min(d · scale, clip) in place; returns Σ d², summed pairwise.
+
+    Every loop here is element-wise, so the compiler vectorises it without reordering
+    any float sum (a vectorised running sum would need -ffast-math): the squares go to
+    ``sq``, whose upper half is added to its lower half until one value remains.
+    """
+    cdef Py_ssize_t k, m = n, half, off
+    cdef float v
+    for k in range(n):
+        v = d[k] * scale
+        v = v if v < clip else clip
+        d[k] = v
+        sq[k] = v * v
+    while m > 1:
+        half = m // 2
+        off = m - half
+        for k in range(half):
+            sq[k] = sq[k] + sq[off + k]
+        m = off
+    return sq[0]
 
 
 cdef inline float _sumsq(const float* d, Py_ssize_t n) noexcept nogil:

@@ -193,18 +193,20 @@ cdef int _orientation_blocks(const float* img, Py_ssize_t h, Py_ssize_t w, int n
             for x in range(wb):
                 acc[idx[x]] += w0[x]
                 acc[idx[x] + 1] += w1[x]
-        # block sums, bin by bin; slot nbins folds back into bin 0
+        # slot nbins folds back into bin 0, then the block sums of the columns (whole
+        # histograms at a time: a scalar store inside a block's vector sum would stall
+        # store-to-load forwarding)
+        for x in range(wb):
+            acc[x * stride] += acc[x * stride + nbins]
         o = out + by * bw * nbins
         for bx in range(bw):
             col = acc + bx * block * stride
             for k in range(nbins):
                 o[k] = col[k]
-            o[0] = o[0] + col[nbins]
             for xx in range(1, block):
                 col = col + stride
                 for k in range(nbins):
                     o[k] = o[k] + col[k]
-                o[0] = o[0] + col[nbins]
             o = o + nbins
     free(buf)
     return 1
