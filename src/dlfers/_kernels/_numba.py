@@ -60,6 +60,48 @@ def smooth(img, taps, out):
                 out[y, x] += t * tmp[yk, x]
 
 
+# atan on [-tan(π/8), tan(π/8)] (Cephes atanf), as in the Cython kernel
+_ATAN_C1 = np.float32(8.05374449538e-2)
+_ATAN_C2 = np.float32(-1.38776856032e-1)
+_ATAN_C3 = np.float32(1.99777106478e-1)
+_ATAN_C4 = np.float32(-3.33329491539e-1)
+_TAN_PI_8 = np.float32(0.414213562373095)
+_PI_4 = np.float32(np.pi / 4)
+_PI_2 = np.float32(np.pi / 2)
+
+
+@njit(cache=True, nogil=True)
+def _row_bins(gx, gy, period, scale, nbins, stride, idx, w0, w1):
+    # branch-free atan2 in [0, period] (octant reduction and a polynomial), the slot
+    # x·stride + b0 and the weights of bins b0 and b0 + 1; see _gradients.pyx
+    for x in range(gx.shape[0]):
+        dx = gx[x]
+        dy = gy[x]
+        ax = abs(dx)
+        ay = abs(dy)
+        mx = ax if ax > ay else ay
+        mn = ay if ax > ay else ax
+        big = mn > _TAN_PI_8 * mx
+        num = mn - mx if big else mn
+        den = mn + mx if big else mx
+        den = den if den > _ZERO else _ONE
+        q = num / den
+        z = q * q
+        r = (((_ATAN_C1 * z + _ATAN_C2) * z + _ATAN_C3) * z + _ATAN_C4) * z * q + q
+        r = r + _PI_4 if big else r
+        r = _PI_2 - r if ay > ax else r
+        r = _PI - r if dx < _ZERO else r
+        r = period - r if dy < _ZERO else r
+        f = r * scale
+        b = np.int32(f)
+        frac = f - np.float32(b)
+        b = 0 if b >= nbins else b
+        m = np.sqrt(dx * dx + dy * dy)
+        idx[x] = x * stride + b
+        w0[x] = m * (_ONE - frac)
+        w1[x] = m * frac
+
+
 @njit(cache=True, nogil=True)
 def orientation_blocks(img, nbins, signed, block, out):
     """Gradient magnitudes binned by orientation into ``block``x``block`` blocks (Eq. 7-8)."""
@@ -67,40 +109,35 @@ def orientation_blocks(img, nbins, signed, block, out):
     bh, bw = out.shape[0], out.shape[1]
     period = _TWO_PI if signed else _PI
     scale = np.float32(nbins) / period
-    acc = np.zeros((bw, nbins), np.float64)
+    wb = bw * block
+    stride = nbins + 1  # per pixel column, bins 0..nbins; slot nbins is bin 0 again
+    acc = np.empty(wb * stride, np.float32)
+    gx = np.empty(wb, np.float32)
+    gy = np.empty(wb, np.float32)
+    w0 = np.empty(wb, np.float32)
+    w1 = np.empty(wb, np.float32)
+    idx = np.empty(wb, np.int64)
     for by in range(bh):
-        acc[:, :] = 0.0
+        acc[:] = _ZERO
         for yy in range(block):
             y = by * block + yy
             up = max(y - 1, 0)
             dn = min(y + 1, h - 1)
-            for bx in range(bw):
-                for xx in range(block):
-                    x = bx * block + xx
-                    dx = img[y, min(x + 1, w - 1)] - img[y, max(x - 1, 0)]
-                    dy = img[dn, x] - img[up, x]
-                    m = np.sqrt(dx * dx + dy * dy)
-                    if m == _ZERO:
-                        continue
-                    t = math.atan2(dy, dx)
-                    if t < _ZERO:
-                        t = t + period
-                    if not signed and t >= period:
-                        t = t - period
-                    f = t * scale
-                    fb = np.floor(f)
-                    frac = f - fb
-                    b0 = int(fb)
-                    if b0 >= nbins:
-                        b0 -= nbins
-                    b1 = b0 + 1
-                    if b1 >= nbins:
-                        b1 -= nbins
-                    acc[bx, b0] += m * (_ONE - frac)
-                    acc[bx, b1] += m * frac
+            for x in range(wb):
+                gy[x] = img[dn, x] - img[up, x]
+                gx[x] = img[y, min(x + 1, w - 1)] - img[y, max(x - 1, 0)]
+            _row_bins(gx, gy, period, scale, nbins, stride, idx, w0, w1)
+            for x in range(wb):
+                acc[idx[x]] += w0[x]
+                acc[idx[x] + 1] += w1[x]
+        for x in range(wb):
+            acc[x * stride] += acc[x * stride + nbins]
         for bx in range(bw):
             for k in range(nbins):
-                out[by, bx, k] = np.float32(acc[bx, k])
+                s = acc[bx * block * stride + k]
+                for xx in range(1, block):
+                    s += acc[(bx * block + xx) * stride + k]
+                out[by, bx, k] = s
 
 
 @njit(cache=True, nogil=True)
@@ -134,35 +171,59 @@ def assemble_descriptors(blocks, cell_blocks, step_blocks, clip, out):
     span = 4 * cb
     ny = (bh - span) // sb + 1
     nx = (bw - span) // sb + 1
+    dim = 16 * nbins
     clip32 = np.float32(clip)
-    cells = np.zeros((bh - cb + 1, bw - cb + 1, nbins), np.float32)
+    ch = bh - cb + 1
+    cw = bw - cb + 1
+    cells = np.zeros((ch, cw, nbins), np.float32)
     for a in range(cb):
         for b in range(cb):
-            for y in range(cells.shape[0]):
-                for x in range(cells.shape[1]):
+            for y in range(ch):
+                for x in range(cw):
                     for k in range(nbins):
                         cells[y, x, k] += blocks[y + a, x + b, k]
+    # a descriptor's first norm is the sum of its 16 cells' squared norms
+    cellsq = np.empty((ch, cw), np.float32)
+    for y in range(ch):
+        for x in range(cw):
+            cellsq[y, x] = _sumsq(cells[y, x])
+    buf = np.empty(dim, np.float32)
+    sq = np.empty(dim, np.float32)
     n = 0
     for i in range(ny):
         for j in range(nx):
             d = out[n]
+            s = _ZERO
             for cy in range(4):
-                for cx in range(4):
-                    y = i * sb + cy * cb
-                    x = j * sb + cx * cb
-                    o = (cy * 4 + cx) * nbins
-                    for k in range(nbins):
-                        d[o + k] = cells[y, x, k]
-            norm = np.sqrt(_sumsq(d))
+                y = i * sb + cy * cb
+                x = j * sb
+                s += (cellsq[y, x] + cellsq[y, x + cb]) + (cellsq[y, x + 2 * cb] + cellsq[y, x + 3 * cb])
+            norm = np.sqrt(s)
             if norm <= _TINY:
                 d[:] = _ZERO
             else:
                 inv = _ONE / norm
-                for k in range(d.shape[0]):
-                    d[k] = min(d[k] * inv, clip32)
-                inv = _ONE / np.sqrt(_sumsq(d))
-                for k in range(d.shape[0]):
-                    d[k] *= inv
+                for cy in range(4):
+                    for cx in range(4):
+                        y = i * sb + cy * cb
+                        x = j * sb + cx * cb
+                        o = (cy * 4 + cx) * nbins
+                        for k in range(nbins):
+                            v = cells[y, x, k] * inv
+                            v = v if v < clip32 else clip32
+                            buf[o + k] = v
+                            sq[o + k] = v * v
+                # pairwise sum of the squares (upper half onto lower half)
+                m = dim
+                while m > 1:
+                    half = m // 2
+                    off = m - half
+                    for k in range(half):
+                        sq[k] += sq[off + k]
+                    m = off
+                inv = _ONE / np.sqrt(sq[0])
+                for k in range(dim):
+                    d[k] = buf[k] * inv
             n += 1
 
 
