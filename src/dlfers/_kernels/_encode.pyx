@@ -1,18 +1,26 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Cython kernel: nearest codeword and per-region word counts (BLAS sgemm on chunks).
+"""Cython kernel: nearest codeword and per-region word counts (BLAS sgemm on tiles).
 
-Same name, arguments and in-place outputs as ``_reference.encode``.  Descriptors are
-processed in chunks whose chunk x D float32 block of ``-2 x·c`` fits in L2 cache; each
-chunk is one ``sgemm`` followed, in the same pass, by the per-row argmin of
-‖c‖² − 2 x·c (ties to the lowest index, as NumPy's argmin and scikit-learn's Lloyd
-kernel) and the histogram update.
+Same name, arguments and in-place outputs as ``_reference.encode``.  The N x D matrix
+of ``-2 x·c`` is never formed: it is computed in tiles of at most TILE_CODES codewords
+by as many descriptors as fit in TILE_BYTES (a quarter of this machine's 512 KiB L2, so
+that the tile, the packed BLAS panels and the running minima stay in L2).  Each tile
+is one ``sgemm``, laid out descriptor-fastest, so that the update of every
+descriptor's running minimum of ‖c‖² − 2 x·c is an element-wise loop that the
+compiler vectorises.  Codewords are visited in increasing order and only a strictly
+smaller value replaces the minimum, so ties go to the lowest index, as NumPy's argmin
+and scikit-learn's Lloyd kernel.  The dot products are the sgemm's, with the operands
+of NumPy's ``x @ codebook.T`` and alpha = -2 (a power of two: no extra rounding), so
+the labels equal the reference's exactly.
 """
 
 from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport sgemm
 
-# bytes of the per-chunk distance block (chunk x D float32): a quarter of a 1 MiB L2
-cdef Py_ssize_t BLOCK_BYTES = 262144
+#: bytes of one tile of -2 x·c (float32)
+cdef Py_ssize_t TILE_BYTES = 262144
+#: most codewords in one tile: square-ish tiles re-pack each operand fewest times
+cdef Py_ssize_t TILE_CODES = 256
 
 
 def encode(const float[:, ::1] x, const float[:, ::1] codebook, const float[::1] code_sqnorm,
@@ -34,43 +42,74 @@ def encode(const float[:, ::1] x, const float[:, ::1] codebook, const float[::1]
 cdef int _encode(const float* x, Py_ssize_t n, Py_ssize_t dim, const float* codebook, Py_ssize_t ncode,
                  const float* sqnorm, const int* regions, Py_ssize_t nlev, int* labels,
                  float* hist) noexcept nogil:
-    cdef Py_ssize_t chunk = BLOCK_BYTES // (ncode * sizeof(float))
-    if chunk < 1:
-        chunk = 1
-    if chunk > n:
-        chunk = n
-    cdef float* g = <float*>malloc(chunk * ncode * sizeof(float))
-    if g == NULL:
+    cdef Py_ssize_t cd = ncode if ncode < TILE_CODES else TILE_CODES
+    cdef Py_ssize_t cn = TILE_BYTES // <Py_ssize_t>(cd * sizeof(float))
+    if cn < 1:
+        cn = 1
+    if cn > n:
+        cn = n
+    cdef float* g = <float*>malloc((cn * cd + cn) * sizeof(float))
+    cdef int* best = <int*>malloc(cn * sizeof(int))
+    if g == NULL or best == NULL:
+        free(g)
+        free(best)
         return 0
+    cdef float* bestv = g + cn * cd
     cdef char ta = b'T', tb = b'N'
     cdef float alpha = -2, beta = 0
-    cdef int m = <int>ncode, k = <int>dim, lda = <int>dim, ldb = <int>dim, ldc = <int>ncode, nc
-    cdef Py_ssize_t s, i, j, l, best
-    cdef float bestv, v
-    cdef const float* row
+    cdef int k = <int>dim, lda = <int>dim, ldb = <int>dim, nc, ndc
+    cdef Py_ssize_t s = 0, d0, i, l
     cdef const int* reg
-    cdef int r
-    s = 0
+    cdef int r, w
     while s < n:
-        nc = <int>(chunk if s + chunk <= n else n - s)
-        # column-major view: G (D x nc) = C (dim x D)^T · X (dim x nc), i.e. row-major (nc, D) = -2 X Cᵀ
-        sgemm(&ta, &tb, &m, &nc, &k, &alpha, <float*>codebook, &lda, <float*>(x + s * dim), &ldb,
-              &beta, g, &ldc)
+        nc = <int>(cn if s + cn <= n else n - s)
+        d0 = 0
+        while d0 < ncode:
+            ndc = <int>(cd if d0 + cd <= ncode else ncode - d0)
+            # column-major G (nc x ndc) = -2 X[s:s+nc] · C[d0:d0+ndc]ᵀ, descriptor index fastest
+            sgemm(&ta, &tb, &nc, &ndc, &k, &alpha, <float*>(x + s * dim), &lda,
+                  <float*>(codebook + d0 * dim), &ldb, &beta, g, &nc)
+            _update_min(g, nc, ndc, sqnorm + d0, <int>d0, bestv, best)
+            d0 += ndc
         for i in range(nc):
-            row = g + i * ncode
-            best = 0
-            bestv = sqnorm[0] + row[0]
-            for j in range(1, ncode):
-                v = sqnorm[j] + row[j]
-                if v < bestv:
-                    bestv = v
-                    best = j
-            labels[s + i] = <int>best
+            w = best[i]
+            labels[s + i] = w
             reg = regions + (s + i) * nlev
             for l in range(nlev):
                 r = reg[l]
                 if r >= 0:
-                    hist[r * ncode + best] += 1
-        s += chunk
+                    hist[r * ncode + w] += 1
+        s += nc
     free(g)
+    free(best)
     return 1
+
+
+cdef void _update_min(const float* g, Py_ssize_t nc, Py_ssize_t ndc, const float* sqnorm, int d0,
+                      float* bestv, int* best) noexcept nogil:
+    """Running minimum over codewords d0 .. d0 + ndc - 1 of ‖c‖² + g for nc descriptors.
+
+    Every loop is element-wise over descriptors with selects, so it vectorises; the
+    first tile (d0 == 0) initialises the minima with codeword 0.
+    """
+    cdef Py_ssize_t i, j, j0 = 0
+    cdef const float* col
+    cdef float v, c2, bv
+    cdef int jj, bi, lt
+    if d0 == 0:
+        c2 = sqnorm[0]
+        for i in range(nc):
+            bestv[i] = c2 + g[i]
+            best[i] = 0
+        j0 = 1
+    for j in range(j0, ndc):
+        c2 = sqnorm[j]
+        col = g + j * nc
+        jj = d0 + <int>j
+        for i in range(nc):
+            v = c2 + col[i]
+            bv = bestv[i]
+            bi = best[i]
+            lt = -(v < bv)  # all bits set where v is smaller (an int mask: vectorises)
+            bestv[i] = v if lt else bv
+            best[i] = (jj & lt) | (bi & ~lt)
