@@ -1,0 +1,140 @@
+"""Ratios of the dlfers benchmarks, as Markdown tables.
+
+One command runs the benchmarks and prints the report::
+
+    python -m pytest benchmarks --benchmark-json bench.json && python benchmarks/report.py bench.json
+
+Reads the JSON that pytest-benchmark writes with ``--benchmark-json FILE`` and prints,
+from the medians:
+
+* for each group "descriptors step S": every TISF/TIPM run, its time per descriptor and
+  its speed-up over OpenCV SIFT and over skimage HOG on the same face
+  (other median / dlfers median: above 1 means dlfers is faster);
+* for each group "encode D=K": every encoder run, its time over the single-thread
+  float32 matmul of the same shapes (the floor: below 1.5 is the target), and the
+  achieved GFLOP/s counting the 2·N·D·dim FLOPs of the distance products.
+
+Contenders missing from the JSON (OpenCV not installed, a backend not built) show as "-".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+__all__ = ["load", "descriptor_table", "encoder_table", "main"]
+
+
+def load(path: str | Path) -> dict[str, list[dict]]:
+    """Benchmarks of a pytest-benchmark JSON file, grouped by their ``group``."""
+    data = json.loads(Path(path).read_text())
+    groups: dict[str, list[dict]] = {}
+    for bench in data.get("benchmarks", []):
+        groups.setdefault(bench.get("group") or "", []).append(bench)
+    return groups
+
+
+def _median(bench: dict | None) -> float | None:
+    return None if bench is None else float(bench["stats"]["median"])
+
+
+def _find(benches: list[dict], prefix: str) -> dict | None:
+    for b in benches:
+        if b["name"].startswith(prefix):
+            return b
+    return None
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:.3f}"
+
+
+def _ratio(num: float | None, den: float | None) -> str:
+    return "-" if num is None or den is None or den == 0 else f"{num / den:.2f}x"
+
+
+def _label(name: str) -> str:
+    m = re.match(r"test_(\w+?)\[(.*)\]$", name)
+    return f"{m.group(1)} [{m.group(2)}]" if m else name
+
+
+def descriptor_table(group: str, benches: list[dict]) -> str:
+    """Markdown table: dlfers descriptors vs OpenCV SIFT and skimage HOG in one group."""
+    sift = _median(_find(benches, "test_opencv_sift"))
+    hog = _median(_find(benches, "test_skimage_hog"))
+    lines = [
+        f"### {group}",
+        "",
+        f"OpenCV SIFT compute: {_ms(sift)} ms; skimage hog: {_ms(hog)} ms (medians).",
+        "",
+        "| run | median (ms) | µs / descriptor | vs OpenCV SIFT | vs skimage hog |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for b in sorted(benches, key=lambda b: b["stats"]["median"]):
+        if not b["name"].startswith(("test_tisf", "test_tipm")):
+            continue
+        t = _median(b)
+        n = (b.get("extra_info") or {}).get("descriptors")
+        if n is None:  # TIPM runs do not record it; the grid is the TISF one
+            tisf = _find(benches, "test_tisf")
+            n = (tisf.get("extra_info") or {}).get("descriptors") if tisf else None
+        per = "-" if not n else f"{t * 1e6 / n:.3f}"
+        lines.append(f"| {_label(b['name'])} | {_ms(t)} | {per} | {_ratio(sift, t)} | {_ratio(hog, t)} |")
+    return "\n".join(lines)
+
+
+def encoder_table(group: str, benches: list[dict]) -> str:
+    """Markdown table: encoder runs against the float32 matmul floor in one group."""
+    floor_b = _find(benches, "test_matmul_floor")
+    floor = _median(floor_b)
+    lines = [
+        f"### {group}",
+        "",
+        "| run | median (ms) | / matmul floor | GFLOP/s |",
+        "|---|---:|---:|---:|",
+    ]
+    for b in sorted(benches, key=lambda b: b["stats"]["median"]):
+        t = _median(b)
+        flops = (b.get("extra_info") or {}).get("flops")
+        gflops = "-" if not flops else f"{flops / t / 1e9:.1f}"
+        lines.append(f"| {_label(b['name'])} | {_ms(t)} | {_ratio(t, floor)} | {gflops} |")
+    return "\n".join(lines)
+
+
+def report(groups: dict[str, list[dict]]) -> str:
+    """The whole Markdown report (descriptor groups first, then encoder groups)."""
+
+    def key(g: str) -> tuple[int, int]:
+        m = re.search(r"(\d+)$", g)
+        return (0 if g.startswith("descriptors") else 1, int(m.group(1)) if m else 0)
+
+    parts = ["## dlfers benchmarks (medians, one thread)"]
+    for group in sorted(groups, key=key):
+        if group.startswith("descriptors"):
+            parts.append(descriptor_table(group, groups[group]))
+        elif group.startswith("encode"):
+            parts.append(encoder_table(group, groups[group]))
+    return "\n\n".join(parts) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("json", help="file written by pytest --benchmark-json")
+    args = parser.parse_args(argv)
+    try:
+        groups = load(args.json)
+    except (OSError, ValueError) as exc:
+        print(f"report.py: cannot read {args.json}: {exc}", file=sys.stderr)
+        return 1
+    if not groups:
+        print(f"report.py: no benchmarks in {args.json}", file=sys.stderr)
+        return 1
+    sys.stdout.write(report(groups))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
