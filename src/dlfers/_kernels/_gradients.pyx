@@ -29,8 +29,13 @@ def smooth(const float[:, ::1] img, const float[::1] taps, float[:, ::1] out):
 cdef int _smooth(const float* img, Py_ssize_t h, Py_ssize_t w, const float* taps, Py_ssize_t nt,
                  float* out) noexcept nogil:
     cdef Py_ssize_t r = nt // 2, y, x, k, yk
+    # rows of the intermediate image are ts floats apart, ts·4 bytes an odd multiple of 64:
+    # with a stride dividing 4096, the vertical pass's loads from tmp and its updates of
+    # ``out`` can fall 4 KiB apart on every row (false store-to-load dependencies, "4K
+    # aliasing"), which made its time depend on where ``out`` happens to be allocated
+    cdef Py_ssize_t ts = (w + 15) // 16 * 16 + 16
     cdef float t
-    cdef float* tmp = <float*>malloc(h * w * sizeof(float))
+    cdef float* tmp = <float*>malloc(h * ts * sizeof(float))
     cdef float* pad = <float*>malloc((w + 2 * r) * sizeof(float))
     cdef float* acc
     cdef const float* row
@@ -48,7 +53,7 @@ cdef int _smooth(const float* img, Py_ssize_t h, Py_ssize_t w, const float* taps
             pad[r + w + x] = row[w - 1]
         for x in range(w):
             pad[r + x] = row[x]
-        acc = tmp + y * w
+        acc = tmp + y * ts
         t = taps[0]
         for x in range(w):
             acc[x] = t * pad[x]
@@ -63,7 +68,7 @@ cdef int _smooth(const float* img, Py_ssize_t h, Py_ssize_t w, const float* taps
         yk = y - r
         if yk < 0:
             yk = 0
-        src = tmp + yk * w
+        src = tmp + yk * ts
         for x in range(w):
             acc[x] = t * src[x]
         for k in range(1, nt):
@@ -73,7 +78,7 @@ cdef int _smooth(const float* img, Py_ssize_t h, Py_ssize_t w, const float* taps
                 yk = 0
             elif yk > h - 1:
                 yk = h - 1
-            src = tmp + yk * w
+            src = tmp + yk * ts
             for x in range(w):
                 acc[x] = acc[x] + t * src[x]
     free(tmp)
