@@ -23,8 +23,9 @@ _TWO = np.float32(2.0)
 _PI = np.float32(np.pi)
 _TWO_PI = np.float32(2 * np.pi)
 _TINY = np.float32(1e-12)
-#: bytes of the per-chunk distance block (chunk x D float32) in ``encode``
+#: bytes of one tile of x·c (float32) in ``encode``, and the most codewords in a tile
 _BLOCK_BYTES = 262144
+_TILE_CODES = 256
 
 
 @njit(cache=True, nogil=True)
@@ -229,27 +230,50 @@ def assemble_descriptors(blocks, cell_blocks, step_blocks, clip, out):
 
 @njit(cache=True, nogil=True)
 def encode(x, codebook, code_sqnorm, regions, labels_out, hist_out):
-    """Nearest codeword of every row of ``x`` into ``labels_out``; counts added to ``hist_out``."""
+    """Nearest codeword of every row of ``x`` into ``labels_out``; counts added to ``hist_out``.
+
+    As the Cython kernel: tiles of at most _TILE_CODES codewords by as many descriptors
+    as fit in _BLOCK_BYTES, each tile one BLAS product laid out descriptor-fastest, and
+    an element-wise update of every descriptor's running minimum (ties keep the lower
+    codeword, visited first).
+    """
     n = x.shape[0]
     ncode = codebook.shape[0]
     nlev = regions.shape[1]
     if n == 0 or ncode == 0:
         return
-    chunk = min(max(1, _BLOCK_BYTES // (4 * ncode)), n)
-    ct = codebook.T
-    for s in range(0, n, chunk):
-        e = min(s + chunk, n)
-        g = np.dot(x[s:e], ct)
-        for i in range(e - s):
-            best = 0
-            bestv = code_sqnorm[0] - _TWO * g[i, 0]
-            for j in range(1, ncode):
-                v = code_sqnorm[j] - _TWO * g[i, j]
-                if v < bestv:
-                    bestv = v
-                    best = j
-            labels_out[s + i] = best
+    cd = min(ncode, _TILE_CODES)
+    cn = min(max(1, _BLOCK_BYTES // (4 * cd)), n)
+    bestv = np.empty(cn, np.float32)
+    best = np.empty(cn, np.int32)
+    for s in range(0, n, cn):
+        e = min(s + cn, n)
+        nc = e - s
+        xt = x[s:e].T
+        for d0 in range(0, ncode, cd):
+            d1 = min(d0 + cd, ncode)
+            g = np.dot(codebook[d0:d1], xt)  # (codewords, descriptors)
+            j0 = d0
+            if d0 == 0:
+                c2 = code_sqnorm[0]
+                for i in range(nc):
+                    bestv[i] = c2 - _TWO * g[0, i]
+                    best[i] = 0
+                j0 = 1
+            for j in range(j0, d1):
+                c2 = code_sqnorm[j]
+                gj = g[j - d0]
+                jj = np.int32(j)
+                for i in range(nc):
+                    v = c2 - _TWO * gj[i]
+                    bv = bestv[i]
+                    lt = v < bv
+                    bestv[i] = v if lt else bv
+                    best[i] = jj if lt else best[i]
+        for i in range(nc):
+            w = best[i]
+            labels_out[s + i] = w
             for lv in range(nlev):
                 r = regions[s + i, lv]
                 if r >= 0:
-                    hist_out[r, best] += _ONE
+                    hist_out[r, w] += _ONE
