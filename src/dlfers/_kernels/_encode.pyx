@@ -3,15 +3,16 @@
 
 Same name, arguments and in-place outputs as ``_reference.encode``.  The N x D matrix
 of ``-2 x·c`` is never formed: it is computed in tiles of at most TILE_CODES codewords
-by as many descriptors as fit in TILE_BYTES (a quarter of this machine's 512 KiB L2, so
-that the tile, the packed BLAS panels and the running minima stay in L2).  Each tile
-is one ``sgemm``, laid out descriptor-fastest, so that the update of every
-descriptor's running minimum of ‖c‖² − 2 x·c is an element-wise loop that the
-compiler vectorises.  Codewords are visited in increasing order and only a strictly
-smaller value replaces the minimum, so ties go to the lowest index, as NumPy's argmin
-and scikit-learn's Lloyd kernel.  The dot products are the sgemm's, with the operands
-of NumPy's ``x @ codebook.T`` and alpha = -2 (a power of two: no extra rounding), so
-the labels equal the reference's exactly.
+by as many descriptors as fit in TILE_BYTES (half of the 512 KiB L2 per core of the
+machine it was tuned on, so that the tile, the packed BLAS panels and the running
+minima stay in L2).  Each tile is one ``sgemm``, laid out descriptor-fastest, so that
+the update of every descriptor's running minimum of ‖c‖² − 2 x·c is an element-wise
+loop that the compiler vectorises.  Codewords are visited in increasing order and only
+a strictly smaller value replaces the minimum, so ties go to the lowest index, as
+NumPy's argmin and scikit-learn's Lloyd kernel.  Each dot product is the sgemm
+kernel's in-order sum over the dimensions, as in NumPy's ``x @ codebook.T``, and
+alpha = -2 is a power of two (no extra rounding), so the labels equal the reference's
+(the tests check this exactly, ties included).
 """
 
 from libc.stdlib cimport free, malloc
