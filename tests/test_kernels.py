@@ -294,6 +294,23 @@ def test_encode_ties_go_to_lowest_index(k):
     np.testing.assert_array_equal(hist, [[3, 0, 0, 0, 0], [3, 0, 0, 0, 0]])
 
 
+def test_encode_ties_across_codebook_tiles(k, ref):
+    # the compiled encoders visit codewords in tiles of at most 256: a tie between
+    # codewords of different tiles still goes to the lowest index
+    rng = np.random.default_rng(3)
+    cb = rng.integers(-2, 3, (600, 16)).astype(np.float32)
+    x = rng.integers(-2, 3, (40, 16)).astype(np.float32)
+    cb[[5, 260, 515]] = x[0]
+    cb[[300, 599]] = x[1]
+    sq = np.einsum("ij,ij->i", cb, cb).astype(np.float32)
+    regions = np.zeros((40, 1), np.int32)
+    want = _run_encode(ref, x, cb, sq, regions, 1)
+    got = _run_encode(k, x, cb, sq, regions, 1)
+    assert got[0][0] == 5 and got[0][1] == 300
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
 def test_encode_single_codeword(k):
     x = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
     cb = np.ones((1, 8), np.float32)
