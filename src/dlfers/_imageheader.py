@@ -10,6 +10,22 @@ from __future__ import annotations
 import struct
 
 
+def image_format(data: bytes) -> str | None:
+    """Name of the image format whose signature starts ``data``, or None."""
+    sigs = (
+        (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8", "JPEG"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+        (b"BM", "BMP"), (b"GIF8", "GIF"),
+    )
+    for sig, name in sigs:
+        if data.startswith(sig):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[:1] == b"P" and data[1:2] in b"123456" and len(data) > 2 and data[2:3].isspace():
+        return "PNM"
+    return None
+
+
 def image_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from the header of an encoded image, or None."""
     try:

@@ -20,6 +20,10 @@ def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float) -> np
 
     chi2: exp(-γ Σ (a−b)²/(a+b)); intersection: Σ min(a, b); rbf: exp(-γ‖a−b‖²).
     """
+    if kernel == "chi2":
+        from ._chi2 import chi2_distances
+
+        return np.exp(-gamma * chi2_distances(a, b))
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
     if kernel == "linear":
@@ -27,16 +31,20 @@ def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float) -> np
     if kernel == "rbf":
         d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
         return np.exp(-gamma * np.maximum(d, 0))
-    if kernel == "chi2":
-        from sklearn.metrics.pairwise import additive_chi2_kernel
-
-        return np.exp(gamma * additive_chi2_kernel(a, b))
     if kernel == "intersection":
         out = np.empty((a.shape[0], b.shape[0]))
         for i in range(a.shape[0]):
             out[i] = np.minimum(a[i][None, :], b).sum(1)
         return out
     raise ValueError(f"unknown kernel {kernel!r}; expected one of {KERNELS}")
+
+
+def _inverse_mean(dist: np.ndarray) -> float:
+    """1 / mean off-diagonal distance (1.0 for fewer than two samples or all zero)."""
+    if dist.shape[0] < 2:
+        return 1.0
+    m = float(dist[np.triu_indices_from(dist, 1)].mean())
+    return 1.0 / m if m > 0 else 1.0
 
 
 class KernelSVC:
@@ -66,8 +74,15 @@ class KernelSVC:
         if self.kernel not in KERNELS:
             raise ValueError(f"unknown kernel {self.kernel!r}; expected one of {KERNELS}")
         x = np.asarray(x, np.float32)
-        self.gamma_ = float(self.gamma) if self.gamma is not None else self._auto_gamma(x)
-        gram = kernel_matrix(x, x, self.kernel, self.gamma_)
+        if self.kernel == "chi2":  # one distance matrix for both the width and the Gram matrix
+            from ._chi2 import chi2_distances
+
+            dist = chi2_distances(x, x)
+            self.gamma_ = float(self.gamma) if self.gamma is not None else _inverse_mean(dist)
+            gram = np.exp(-self.gamma_ * dist)
+        else:
+            self.gamma_ = float(self.gamma) if self.gamma is not None else self._auto_gamma(x)
+            gram = kernel_matrix(x, x, self.kernel, self.gamma_)
         self.svc_ = SVC(kernel="precomputed", C=self.C)
         self.svc_.fit(gram, y)
         self.classes_ = self.svc_.classes_
@@ -97,21 +112,19 @@ class KernelSVC:
                 dec = np.stack([-dec, dec], axis=1)
             oof[np.ix_(te, np.searchsorted(self.classes_, s.classes_))] = dec
         lr = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y)
-        self.calib_coef_ = lr.coef_.astype(np.float64)
-        self.calib_intercept_ = lr.intercept_.astype(np.float64)
+        coef, icpt = lr.coef_.astype(np.float64), lr.intercept_.astype(np.float64)
+        if coef.shape[0] == 1:  # binary: softmax of (0, s) is the logistic probability of class 1
+            coef = np.vstack([np.zeros_like(coef), coef])
+            icpt = np.concatenate([[0.0], icpt])
+        self.calib_coef_ = coef
+        self.calib_intercept_ = icpt
 
     def _auto_gamma(self, x: np.ndarray) -> float:
-        if self.kernel == "chi2":
-            from sklearn.metrics.pairwise import additive_chi2_kernel
-
-            d = -additive_chi2_kernel(x, x)
-        elif self.kernel == "rbf":
-            sq = (x * x).sum(1)
-            d = sq[:, None] + sq[None, :] - 2 * x @ x.T
-        else:
+        if self.kernel != "rbf":
             return 1.0
-        m = float(d[np.triu_indices_from(d, 1)].mean()) if x.shape[0] > 1 else 1.0
-        return 1.0 / m if m > 0 else 1.0
+        x = x.astype(np.float64)
+        sq = (x * x).sum(1)
+        return _inverse_mean(np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0))
 
     def _gram(self, x: np.ndarray) -> np.ndarray:
         k = kernel_matrix(np.asarray(x, np.float32), self.support_vectors_, self.kernel, self.gamma_)

@@ -131,6 +131,21 @@ def to_gray_uint8(img: np.ndarray, path: str | os.PathLike[str] | None = None) -
     return np.ascontiguousarray(img)
 
 
+def _decode(buf: np.ndarray) -> np.ndarray | None:
+    """cv2.imdecode without OpenCV's own error log on stderr (the caller reports errors)."""
+    import cv2
+
+    log = getattr(cv2, "utils", None) and getattr(cv2.utils, "logging", None)
+    if log is None:
+        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_SILENT)
+    try:
+        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    finally:
+        log.setLogLevel(level)
+
+
 def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Read an image file as a 2-D uint8 gray array.
 
@@ -156,16 +171,16 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
         raise ImageError(p, f"cannot read file ({exc.strerror or exc})") from exc
     if not data:
         raise ImageError(p, "file is empty (0 bytes)")
-    from ._imageheader import image_size
+    from ._imageheader import image_format, image_size
 
     size = image_size(data)
     if size is not None and size[0] * size[1] > max_pixels:
         raise ImageError(p, f"image of {size[0]}x{size[1]} pixels exceeds the limit of {max_pixels} pixels")
-    buf = np.frombuffer(data, np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    img = _decode(np.frombuffer(data, np.uint8))
     if img is None:
-        kind = "not a recognised image format" if size is None else "corrupt or truncated image data"
-        raise ImageError(p, f"cannot decode: {kind}")
+        fmt = image_format(data)
+        kind = "not a recognised image format" if fmt is None else f"corrupt or truncated {fmt} data"
+        raise ImageError(p, f"cannot decode: {kind} ({len(data)} bytes)")
     if img.ndim >= 2 and img.shape[0] * img.shape[1] > max_pixels:
         raise ImageError(p, f"image of {img.shape[1]}x{img.shape[0]} pixels exceeds the limit of {max_pixels}")
     return to_gray_uint8(img, p)

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _kernels
 from .classify import KERNELS, KernelSVC
 from .codebook import encode_histograms, fit_codebook, normalise_histograms
-from .datasets import to_gray_uint8
+from .datasets import ImageError, to_gray_uint8
 from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_shape
 from .face import FaceBox, check_factors, crop_face
 from .progress import progress_bar
@@ -86,9 +86,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         descriptors: str = "tisf+tipm",
         step: int = 2,
         sigma: float = 1.0,
-        n_words: int = 60,
+        n_words: int = 30,
         per_class: bool = True,
-        max_samples: int = 20000,
+        max_samples: int = 5000,
         power: float = 0.5,
         kernel: str = "chi2",
         C: float = 10.0,
@@ -210,8 +210,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             raise ValueError(f"face_size {self.face_size} is too small for one 16-pixel descriptor")
         show = self.progress if progress is None else progress
         out = []
-        for img in progress_bar(images, desc="descriptors", disable=not show):
-            face, box, found = self.preprocess(img)
+        for i, img in enumerate(progress_bar(images, desc="descriptors", disable=not show)):
+            try:
+                face, box, found = self.preprocess(img)
+            except ImageError as exc:
+                if exc.path is not None:
+                    raise
+                raise ImageError(f"item {i}", exc.problem) from None
             out.append(self.face_features(face, box, found))
         return out
 

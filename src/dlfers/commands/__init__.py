@@ -1,0 +1,1 @@
+"""One module per ``dlfers`` sub-command; see :mod:`dlfers.cli`."""

@@ -1,0 +1,46 @@
+"""Shared fixtures: the data folder (``$DLFERS_DATA`` or ``../shared/data``) and JAFFE."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def data_dir() -> Path:
+    env = os.environ.get("DLFERS_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def jaffe_dir() -> Path:
+    path = data_dir() / "jaffe"
+    if not path.is_dir():
+        pytest.skip(f"JAFFE not found at {path} (set DLFERS_DATA to the folder holding jaffe/)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def jaffe(jaffe_dir):
+    from dlfers import load_jaffe
+
+    return load_jaffe(jaffe_dir)
+
+
+@pytest.fixture(scope="session")
+def jaffe_file(jaffe_dir) -> Path:
+    return jaffe_dir / "KA.HA1.29.tiff"
+
+
+#: a small, fast configuration for tests that train models (not the paper's)
+FAST = dict(face_size=64, layout="whole+halves+fused", descriptors="tisf+tipm", step=4, n_words=8,
+            max_samples=2000)
+
+
+@pytest.fixture(scope="session")
+def jaffe_small(jaffe):
+    """Every third JAFFE image (71 images, all subjects and classes)."""
+    idx = np.arange(0, len(jaffe), 3)
+    return [jaffe.images[i] for i in idx], jaffe.labels[idx], jaffe.subjects[idx]

@@ -1,0 +1,119 @@
+"""DLFERS as a scikit-learn estimator: API checks, Pipeline, GridSearchCV, end to end on JAFFE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks as ec
+
+from conftest import FAST
+from dlfers import DLFERS, ImageError
+
+# scikit-learn's checks that apply to an estimator whose inputs are images, not tables
+CHECKS = [
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_estimators_unfitted",
+    "check_estimator_repr",
+    "check_estimator_cloneable",
+    "check_mixin_order",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_valid_tag_types",
+]
+
+
+@pytest.mark.parametrize("check", CHECKS)
+def test_scikit_learn_estimator_checks(check):
+    getattr(ec, check)("DLFERS", DLFERS())
+
+
+@pytest.fixture(scope="module")
+def fitted(jaffe_small):
+    images, labels, _ = jaffe_small
+    return DLFERS(**FAST).fit(images, labels)
+
+
+def test_fit_does_not_change_parameters(jaffe_small):
+    images, labels, _ = jaffe_small
+    m = DLFERS(**FAST)
+    before = m.get_params()
+    m.fit(images[:30], labels[:30])
+    assert m.get_params() == before
+    assert clone(m).get_params() == before and not hasattr(clone(m), "svms_")
+
+
+def test_outputs(fitted, jaffe_small):
+    images, labels, _ = jaffe_small
+    p = fitted.predict_proba(images[:5])
+    assert p.shape == (5, 7) and np.allclose(p.sum(1), 1) and (p >= 0).all()
+    assert list(fitted.classes_) == sorted(set(labels))
+    assert fitted.predict(images[:5]).shape == (5,)
+    assert fitted.decision_function(images[:5]).shape == (5, 7)
+    t = fitted.transform(images[:5])
+    n_regions = 1 + 2 + 1
+    assert t.shape == (5, n_regions * 8 * 7 * 2) and t.dtype == np.float32
+    # an (n, H, W) array works like a list of frames
+    np.testing.assert_array_equal(fitted.predict(np.stack(images[:3])), fitted.predict(images[:3]))
+
+
+def test_decision_level_fusion(jaffe_small):
+    images, labels, _ = jaffe_small
+    m = DLFERS(**{**FAST, "fusion": "decision"}).fit(images, labels)
+    assert set(m.svms_) == {"tisf", "tipm"}
+    p = m.predict_proba(images[:4])
+    assert np.allclose(p.sum(1), 1)
+    np.testing.assert_array_equal(m.predict(images[:4]), m.classes_[p.argmax(1)])
+
+
+def test_in_pipeline_and_grid_search(jaffe_small):
+    images, labels, _ = jaffe_small
+    pipe = make_pipeline(DLFERS(**FAST))
+    pipe.fit(images, labels)
+    assert pipe.score(images[:10], labels[:10]) >= 0
+    grid = GridSearchCV(DLFERS(**FAST), {"n_words": [4, 8]}, cv=2)
+    grid.fit(images, labels)
+    assert grid.best_params_["n_words"] in (4, 8)
+    assert grid.predict(images[:3]).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [({"delta": 0.6}, "delta"), ({"kernel": "poly"}, "kernel"), ({"fusion": "score"}, "fusion"),
+     ({"descriptors": "surf"}, "descriptors"), ({"layout": "nose"}, "layout"), ({"backend": "gpu"}, "backend"),
+     ({"on_missing": "skip"}, "on_missing"), ({"face_size": 8}, "face_size")],
+)
+def test_bad_parameters_fail_at_fit(params, message, jaffe_small):
+    images, labels, _ = jaffe_small
+    with pytest.raises(ValueError, match=message):
+        DLFERS(**params).fit(images[:4], labels[:4])
+
+
+def test_bad_frames_are_named(fitted):
+    frames = [np.zeros((100, 100), np.uint8), np.zeros((100, 100, 2), np.uint8)]
+    with pytest.raises(ImageError, match="item 1: .*channels"):
+        fitted.predict(frames)
+    with pytest.raises(ValueError, match="sequence of images"):
+        fitted.predict(np.zeros((10, 10)))
+
+
+def test_colour_and_16_bit_frames_predict_like_gray(fitted, jaffe_small):
+    import cv2
+
+    gray = jaffe_small[0][0]
+    want = fitted.predict_proba([gray])
+    np.testing.assert_allclose(fitted.predict_proba([cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)]), want, atol=1e-6)
+    np.testing.assert_allclose(fitted.predict_proba([gray.astype(np.uint16) * 257]), want, atol=1e-6)
+
+
+def test_end_to_end_on_jaffe_with_defaults(jaffe):
+    """Default configuration, fitted on two thirds of JAFFE, scored on the held-out third."""
+    idx = np.arange(len(jaffe))
+    tr, te = train_test_split(idx, test_size=1 / 3, stratify=jaffe.labels, random_state=0)
+    m = DLFERS().fit([jaffe.images[i] for i in tr], jaffe.labels[tr])
+    acc = m.score([jaffe.images[i] for i in te], jaffe.labels[te])
+    assert acc >= 0.8, acc

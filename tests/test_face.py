@@ -1,0 +1,65 @@
+"""Face detection and the δ/γ crop of Eq. 1-4."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlfers import DLFERS, FaceBox, NoFaceError, crop_face, detect_faces
+from dlfers.face import CROP_PRESETS, crop_box
+
+
+@pytest.mark.parametrize("delta, gamma", [(0.0, 0.0), (0.10, 0.7), (0.12, 0.15), (0.15, 0.15)])
+def test_crop_equations(delta, gamma):
+    box = FaceBox(40, 30, 100, 120)
+    c = crop_box(box, delta, gamma, (400, 400))
+    dx, dy = int(delta * 100), int(gamma * 120)
+    # Eq. 1-4: left and right edges move in by ⌊δ·w⌋, the top edge down by ⌊γ·h⌋, bottom kept
+    assert (c.x, c.y) == (40 + dx, 30 + dy)
+    assert (c.x + c.w, c.y + c.h) == (140 - dx, 150)
+
+
+def test_crop_clips_to_frame_and_refuses_empty():
+    c = crop_box(FaceBox(-10, -5, 50, 60), 0.0, 0.0, (40, 30))
+    assert (c.x, c.y, c.x + c.w, c.y + c.h) == (0, 0, 30, 40)
+    with pytest.raises(ValueError, match="leave no face"):
+        crop_box(FaceBox(0, 0, 3, 3), 0.4, 0.0, (10, 10))
+
+
+@pytest.mark.parametrize("delta, gamma", [(-0.1, 0.1), (0.5, 0.1), (0.1, 1.0)])
+def test_bad_factors(delta, gamma):
+    with pytest.raises(ValueError, match="must be in"):
+        crop_face(np.zeros((50, 50), np.uint8), delta, gamma)
+
+
+def test_presets_match_the_paper():
+    assert CROP_PRESETS["factor1"][1:] == (0.10, 0.7)
+    assert CROP_PRESETS["factor2"][1:] == (0.12, 0.15)
+    assert CROP_PRESETS["factor3"][1:] == (0.15, 0.15)
+
+
+def test_detects_a_face_in_every_jaffe_image(jaffe):
+    found = [bool(detect_faces(im)) for im in jaffe.images[::5]]
+    assert all(found)
+    box = detect_faces(jaffe.images[0])[0]
+    assert 60 <= box.w <= 200 and box.w == pytest.approx(box.h, rel=0.2)
+    assert 40 <= box.x + box.w / 2 <= 216 and 40 <= box.y + box.h / 2 <= 216
+
+
+def test_no_face_is_explicit():
+    blank = np.full((200, 200), 128, np.uint8)
+    face, box, found = crop_face(blank, 0.15, 0.15, on_missing="full")
+    assert not found and box == crop_box(FaceBox(0, 0, 200, 200), 0.15, 0.15, (200, 200))
+    with pytest.raises(NoFaceError, match="no face"):
+        crop_face(blank, on_missing="error")
+    with pytest.raises(NoFaceError):
+        DLFERS(on_missing="error").preprocess(blank)
+    face, box, found = DLFERS().preprocess(blank)
+    assert not found and face.shape == (128, 128)
+
+
+def test_preprocess_shapes_and_range(jaffe):
+    for detect in (True, False):
+        face, box, found = DLFERS(detect=detect, face_size=96).preprocess(jaffe.images[3])
+        assert face.shape == (96, 96) and face.dtype == np.float32 and found
+        assert 0 <= face.min() and face.max() <= 255.5
