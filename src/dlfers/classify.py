@@ -4,9 +4,17 @@ LIBSVM (scikit-learn's ``SVC``) with a linear, RBF, χ² or histogram-intersecti
 kernel.  Non-linear histogram kernels are given to LIBSVM as precomputed Gram
 matrices; the fitted model keeps only its support vectors, so prediction costs
 one kernel row per support vector.
+
+Prediction does not call LIBSVM: the fitted solution is kept as plain arrays
+(support vectors, dual coefficients, intercepts, support counts per class) and the
+one-vs-one decision values, LIBSVM's votes and scikit-learn's "ovr"-shaped decision
+function are computed with NumPy.  The same arrays are what :mod:`dlfers.model_io`
+saves, so a model loaded from disk runs exactly the code an in-memory one runs.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +95,14 @@ class KernelSVC:
         self.svc_.fit(gram, y)
         self.classes_ = self.svc_.classes_
         self.n_fit_ = x.shape[0]
-        self.support_vectors_ = x[self.svc_.support_]
+        self.support_ = self.svc_.support_.astype(np.int64)
+        self.support_vectors_ = np.ascontiguousarray(x[self.support_])
+        self.n_support_ = self.svc_.n_support_.astype(np.int64)
+        # LIBSVM's own sign convention (scikit-learn flips both for two classes):
+        # ovo value of pair (i, j) = Σ coef·K + intercept, positive votes for class i
+        sign = -1.0 if len(self.classes_) == 2 else 1.0
+        self.ovo_coef_ = np.ascontiguousarray(sign * np.asarray(self.svc_.dual_coef_, np.float64))
+        self.ovo_intercept_ = np.ascontiguousarray(sign * np.asarray(self.svc_.intercept_, np.float64))
         if self.probability:
             self._calibrate(gram, np.asarray(y))
         return self
@@ -116,8 +131,9 @@ class KernelSVC:
         if coef.shape[0] == 1:  # binary: softmax of (0, s) is the logistic probability of class 1
             coef = np.vstack([np.zeros_like(coef), coef])
             icpt = np.concatenate([[0.0], icpt])
-        self.calib_coef_ = coef
-        self.calib_intercept_ = icpt
+        # C order, as a loaded model holds them: the same BLAS path gives the same bits
+        self.calib_coef_ = np.ascontiguousarray(coef)
+        self.calib_intercept_ = np.ascontiguousarray(icpt)
 
     def _auto_gamma(self, x: np.ndarray) -> float:
         if self.kernel != "rbf":
@@ -126,25 +142,167 @@ class KernelSVC:
         sq = (x * x).sum(1)
         return _inverse_mean(np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0))
 
-    def _gram(self, x: np.ndarray) -> np.ndarray:
-        k = kernel_matrix(np.asarray(x, np.float32), self.support_vectors_, self.kernel, self.gamma_)
-        full = np.zeros((k.shape[0], self.n_fit_))
-        full[:, self.svc_.support_] = k
-        return full
+    def _kernel_rows(self, x: np.ndarray) -> np.ndarray:
+        """K(x, support vectors): (n, n_SV) float64."""
+        x = np.asarray(x, np.float32)
+        if x.ndim != 2 or x.shape[1] != self.support_vectors_.shape[1]:
+            raise ValueError(
+                f"expected (n, {self.support_vectors_.shape[1]}) features, got an array of shape {x.shape}"
+            )
+        return kernel_matrix(x, self.support_vectors_, self.kernel, self.gamma_)
+
+    def ovo_decision(self, x: np.ndarray) -> np.ndarray:
+        """LIBSVM's one-vs-one decision values (n, k(k-1)/2) float64, pairs (0,1), (0,2), ..., (k-2,k-1).
+
+        A positive value votes for the first class of the pair.
+        """
+        k = self._kernel_rows(x)
+        n_cls = len(self.classes_)
+        start = np.concatenate([[0], np.cumsum(self.n_support_)])
+        out = np.empty((k.shape[0], n_cls * (n_cls - 1) // 2))
+        p = 0
+        for i in range(n_cls):
+            si = slice(start[i], start[i + 1])
+            for j in range(i + 1, n_cls):
+                sj = slice(start[j], start[j + 1])
+                out[:, p] = k[:, si] @ self.ovo_coef_[j - 1, si] + k[:, sj] @ self.ovo_coef_[i, sj]
+                out[:, p] += self.ovo_intercept_[p]
+                p += 1
+        return out
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
-        """One-vs-rest decision values (n, n_classes) (two columns ±d for two classes)."""
-        d = self.svc_.decision_function(self._gram(x))
-        return np.stack([-d, d], axis=1) if d.ndim == 1 else d
+        """One-vs-rest decision values (n, n_classes) (two columns ±d for two classes).
+
+        As scikit-learn's ``SVC(decision_function_shape="ovr")``: votes plus the summed
+        one-vs-one confidences squashed into (-1/3, 1/3).
+        """
+        return self._ovr(self.ovo_decision(x))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.svc_.predict(self._gram(x))
+        """Labels (n,) by LIBSVM's one-vs-one vote (ties to the lower class index)."""
+        return self._vote(self.ovo_decision(x))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities (n, n_classes); columns as ``classes_``."""
+        return self._proba(self._ovr(self.ovo_decision(x)))
+
+    def predict_with_proba(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`predict_proba` from one kernel evaluation."""
+        dec = self.ovo_decision(x)
+        return self._vote(dec), self._proba(self._ovr(dec))
+
+    def _vote(self, dec: np.ndarray) -> np.ndarray:
+        n_cls = len(self.classes_)
+        votes = np.zeros((dec.shape[0], n_cls), np.int64)
+        p = 0
+        for i in range(n_cls):
+            for j in range(i + 1, n_cls):
+                votes[:, i] += dec[:, p] > 0  # LIBSVM: a zero value votes for the second class
+                votes[:, j] += dec[:, p] <= 0
+                p += 1
+        return self.classes_[np.argmax(votes, axis=1)]
+
+    def _ovr(self, dec: np.ndarray) -> np.ndarray:
+        n_cls = len(self.classes_)
+        if n_cls == 2:
+            return np.concatenate([dec, -dec], axis=1)
+        votes = np.zeros((dec.shape[0], n_cls))
+        conf = np.zeros((dec.shape[0], n_cls))
+        p = 0
+        for i in range(n_cls):
+            for j in range(i + 1, n_cls):
+                conf[:, i] += dec[:, p]
+                conf[:, j] -= dec[:, p]
+                votes[:, i] += dec[:, p] >= 0  # scikit-learn's transform: a zero value votes for the first
+                votes[:, j] += dec[:, p] < 0
+                p += 1
+        return votes + conf / (3 * (np.abs(conf) + 1))
+
+    def _proba(self, ovr: np.ndarray) -> np.ndarray:
         if not hasattr(self, "calib_coef_"):
             raise AttributeError("predict_proba needs probability=True at fit time")
-        z = self.decision_function(x) @ self.calib_coef_.T + self.calib_intercept_
+        z = ovr @ self.calib_coef_.T + self.calib_intercept_
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
+
+    # ----------------------------------------------------------------- plain-array state
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted classifier as JSON-able scalars and plain arrays (see :meth:`from_state`).
+
+        Arrays: ``classes`` (k,), ``support_vectors`` (n_SV, F) float32, ``support`` (n_SV,)
+        int64, ``n_support`` (k,) int64, ``ovo_coef`` (k-1, n_SV) float64, ``ovo_intercept``
+        (k(k-1)/2,) float64 and, when calibrated, ``calib_coef`` (k, k) and
+        ``calib_intercept`` (k,) float64.
+        """
+        if not hasattr(self, "ovo_coef_"):
+            raise AttributeError("KernelSVC is not fitted")
+        meta = {"kernel": self.kernel, "C": float(self.C), "gamma": None if self.gamma is None else float(self.gamma),
+                "probability": bool(self.probability), "random_state": int(self.random_state),
+                "gamma_": float(self.gamma_), "n_fit": int(self.n_fit_)}
+        arrays = {"classes": np.asarray(self.classes_), "support_vectors": self.support_vectors_,
+                  "support": self.support_, "n_support": self.n_support_,
+                  "ovo_coef": self.ovo_coef_, "ovo_intercept": self.ovo_intercept_}
+        if hasattr(self, "calib_coef_"):
+            arrays["calib_coef"] = self.calib_coef_
+            arrays["calib_intercept"] = self.calib_intercept_
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> KernelSVC:
+        """Rebuild a fitted classifier from :meth:`get_state` output.
+
+        Raises
+        ------
+        ValueError
+            A missing entry or arrays whose shapes or dtypes do not fit together.
+        """
+        try:
+            svc = cls(str(meta["kernel"]), float(meta["C"]), None if meta["gamma"] is None else float(meta["gamma"]),
+                      bool(meta["probability"]), int(meta["random_state"]))
+            gamma_, n_fit = float(meta["gamma_"]), int(meta["n_fit"])
+            classes, sv = arrays["classes"], arrays["support_vectors"]
+            support, n_support = arrays["support"], arrays["n_support"]
+            coef, icpt = arrays["ovo_coef"], arrays["ovo_intercept"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"incomplete SVM state: {type(exc).__name__}: {exc}") from None
+        if svc.kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {svc.kernel!r}; expected one of {KERNELS}")
+        if not np.isfinite(gamma_):
+            raise ValueError(f"kernel width must be finite, got {gamma_}")
+        k = classes.shape[0] if classes.ndim == 1 else -1
+        n_sv = sv.shape[0] if sv.ndim == 2 else -1
+        checks = [
+            (k >= 2, f"classes must be a 1-D array of at least 2 labels, got shape {classes.shape}"),
+            (sv.ndim == 2 and sv.dtype == np.float32, f"support_vectors must be (n_SV, F) float32, got "
+             f"{sv.dtype}{sv.shape}"),
+            (n_support.shape == (k,) and n_support.dtype.kind in "iu" and bool((n_support >= 0).all())
+             and int(n_support.sum()) == n_sv, f"n_support {n_support.shape} must count the {n_sv} support "
+             f"vectors of {k} classes"),
+            (support.shape == (n_sv,) and support.dtype.kind in "iu", f"support must be ({n_sv},) integers"),
+            (coef.shape == (k - 1, n_sv) and coef.dtype == np.float64, f"ovo_coef must be ({k - 1}, {n_sv}) "
+             f"float64, got {coef.dtype}{coef.shape}"),
+            (icpt.shape == (k * (k - 1) // 2,) and icpt.dtype == np.float64, f"ovo_intercept must be "
+             f"({k * (k - 1) // 2},) float64, got {icpt.dtype}{icpt.shape}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+        for name in ("support_vectors", "ovo_coef", "ovo_intercept"):
+            if not np.isfinite(arrays[name]).all():
+                raise ValueError(f"{name} holds NaN or infinite values")
+        svc.classes_, svc.support_vectors_ = classes, sv
+        svc.support_, svc.n_support_ = support.astype(np.int64), n_support.astype(np.int64)
+        svc.ovo_coef_, svc.ovo_intercept_ = coef, icpt
+        svc.gamma_, svc.n_fit_ = gamma_, n_fit
+        if "calib_coef" in arrays or "calib_intercept" in arrays:
+            cc, ci = arrays.get("calib_coef"), arrays.get("calib_intercept")
+            if (cc is None or ci is None or cc.shape != (k, k) or ci.shape != (k,)
+                    or cc.dtype != np.float64 or ci.dtype != np.float64):
+                raise ValueError(f"calibration must be ({k}, {k}) and ({k},) float64 arrays")
+            if not (np.isfinite(cc).all() and np.isfinite(ci).all()):
+                raise ValueError("calibration holds NaN or infinite values")
+            svc.calib_coef_, svc.calib_intercept_ = cc, ci
+        elif svc.probability:
+            raise ValueError("probability=True but no calibration arrays")
+        return svc
