@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +16,13 @@ from .classify import KERNELS, KernelSVC
 from .codebook import encode_histograms, fit_codebook, normalise_histograms
 from .datasets import ImageError, to_gray_uint8
 from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_shape
-from .face import FaceBox, check_factors, crop_face
+from .face import FaceBox, check_factors, crop_box, crop_face, detect_faces
+from .inference import FaceResult
 from .progress import progress_bar
 from .regions import Layout, fused_image, parse_layout
 from .wavelet import ll_subband
 
-__all__ = ["DLFERS", "Features", "FUSIONS"]
+__all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS"]
 
 FUSIONS = ("feature", "decision")
 
@@ -90,7 +92,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         per_class: bool = True,
         max_samples: int = 5000,
         power: float = 0.5,
-        kernel: str = "chi2",
+        kernel: str = "intersection",
         C: float = 10.0,
         svm_gamma: float | None = None,
         fusion: str = "feature",
@@ -162,14 +164,21 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         dlfers.face.NoFaceError
             When no face is found and ``on_missing="error"``.
         """
-        import cv2
-
         gray = to_gray_uint8(image)
         crop, box, found = crop_face(gray, self.delta, self.gamma, self.detect, self.on_missing)
+        return self.reduce_face(crop), box, found
+
+    def reduce_face(self, crop: np.ndarray) -> np.ndarray:
+        """Resize a cropped (h, w) uint8 face and keep its wavelet LL subband.
+
+        Returns (face_size, face_size) float32 in [0, 255].
+        """
+        import cv2
+
         side = int(self.face_size) * 2 ** int(self.wavelet_level)
         interp = cv2.INTER_AREA if min(crop.shape) > side else cv2.INTER_LINEAR
         resized = cv2.resize(crop, (side, side), interpolation=interp).astype(np.float32)
-        return ll_subband(resized, self.wavelet, int(self.wavelet_level)), box, found
+        return ll_subband(resized, self.wavelet, int(self.wavelet_level))
 
     def face_features(self, face: np.ndarray, box: FaceBox | None = None, found: bool = True) -> Features:
         """Descriptors and region ids of a preprocessed (face_size, face_size) face."""
@@ -278,6 +287,16 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         vals = [svm.decision_function(x) for svm, x in zip(self.svms_.values(), self._fusion_inputs(enc).values())]
         return np.mean(vals, axis=0)
 
+    def predict_with_proba_features(self, feats: Sequence[Features]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (n,) as :meth:`predict_features` and probabilities (n, n_classes) as
+        :meth:`predict_proba_features`, encoding every face once."""
+        check_is_fitted(self, "svms_")
+        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
+        pairs = [svm.predict_with_proba(x) for svm, x in zip(self.svms_.values(), self._fusion_inputs(enc).values())]
+        proba = np.mean([p for _, p in pairs], axis=0)
+        labels = pairs[0][0] if len(pairs) == 1 else self.classes_[np.argmax(proba, axis=1)]
+        return labels, proba
+
     def predict_features(self, feats: Sequence[Features]) -> np.ndarray:
         """Predicted labels of precomputed features."""
         check_is_fitted(self, "svms_")
@@ -311,6 +330,78 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def transform(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """SPOF histogram features of each frame (n, n_features) float32."""
         return self.transform_features(self.extract(_as_images(X), progress=False))
+
+    # ----------------------------------------------------------------- trained models in use
+    def _face_batch(self, faces: Sequence[np.ndarray]) -> list[Features]:
+        self._validate_params()
+        out = []
+        for i, face in enumerate(_as_images(faces)):
+            try:
+                gray = to_gray_uint8(face)
+            except ImageError as exc:
+                raise ImageError(f"item {i}", exc.problem) from None
+            out.append(self.face_features(self.reduce_face(gray), FaceBox(0, 0, gray.shape[1], gray.shape[0])))
+        return out
+
+    def predict_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        """Labels (n,) of pre-cropped faces: no detection and no δ/γ crop, only resize and LL.
+
+        ``faces`` are gray or BGR arrays of the region the model classifies, e.g. the
+        ``box`` crops that :meth:`predict_image` reports.
+        """
+        check_is_fitted(self, "svms_")
+        return self.predict_features(self._face_batch(faces))
+
+    def predict_proba_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities (n, n_classes) float64 of pre-cropped faces (see :meth:`predict_faces`)."""
+        check_is_fitted(self, "svms_")
+        return self.predict_proba_features(self._face_batch(faces))
+
+    def predict_image(self, frame: np.ndarray, max_faces: int | None = None) -> list[FaceResult]:
+        """Every face of one frame with its expression and class probabilities.
+
+        Parameters
+        ----------
+        frame : (H, W) gray or (H, W, 3|4) BGR(A) array; uint8, uint16 or float.
+        max_faces : keep only the largest this many faces (None: all).
+
+        Returns
+        -------
+        One :class:`FaceResult` per detected face, largest first.  A frame without a
+        face gives a single result with ``found=False`` (no label, no probabilities),
+        whatever ``on_missing`` says.  With ``detect=False`` the whole frame (after
+        the δ/γ crop) is the one face.
+
+        Raises
+        ------
+        dlfers.datasets.ImageError
+            For an array that is not a usable image.
+        """
+        check_is_fitted(self, "svms_")
+        self._validate_params()
+        gray = to_gray_uint8(frame)
+        h, w = gray.shape
+        boxes = detect_faces(gray) if self.detect else [FaceBox(0, 0, w, h)]
+        if max_faces is not None:
+            boxes = boxes[: max(0, int(max_faces))]
+        if not boxes:
+            return [FaceResult.no_face()]
+        feats = []
+        for b in boxes:
+            c = crop_box(b, self.delta, self.gamma, (h, w))
+            face = self.reduce_face(gray[c.y : c.y + c.h, c.x : c.x + c.w])
+            feats.append(self.face_features(face, c, True))
+        labels, proba = self.predict_with_proba_features(feats)
+        return [
+            FaceResult(found=True, box=f.box, label=lab, probabilities=dict(zip(self.classes_.tolist(), p.tolist())))
+            for f, lab, p in zip(feats, labels.tolist(), proba)
+        ]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model to ``path`` in the pickle-free format of :mod:`dlfers.model_io`."""
+        from .model_io import save
+
+        save(self, path)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
