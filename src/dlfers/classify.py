@@ -32,6 +32,13 @@ def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float) -> np
         from ._chi2 import chi2_distances
 
         return np.exp(-gamma * chi2_distances(a, b))
+    if kernel == "intersection":  # float32 minima (exact), summed in float64
+        a32 = np.asarray(a, np.float32)
+        b32 = np.asarray(b, np.float32)
+        out = np.empty((a32.shape[0], b32.shape[0]))
+        for i in range(a32.shape[0]):
+            out[i] = np.minimum(a32[i][None, :], b32).sum(1, dtype=np.float64)
+        return out
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
     if kernel == "linear":
@@ -39,11 +46,6 @@ def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float) -> np
     if kernel == "rbf":
         d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
         return np.exp(-gamma * np.maximum(d, 0))
-    if kernel == "intersection":
-        out = np.empty((a.shape[0], b.shape[0]))
-        for i in range(a.shape[0]):
-            out[i] = np.minimum(a[i][None, :], b).sum(1)
-        return out
     raise ValueError(f"unknown kernel {kernel!r}; expected one of {KERNELS}")
 
 
