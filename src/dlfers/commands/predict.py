@@ -1,0 +1,68 @@
+"""``dlfers predict MODEL PATH...``: the expression of every face in images and folders.
+
+Prints a table, or with ``--json`` one JSON object per line per file and face (schema
+in :mod:`dlfers.inference`).  A file that fails gives an error record and the others go
+on; the exit code is 1 only when no file could be processed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..datasets import MAX_IMAGE_PIXELS
+from ._options import _jsonable
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "predict",
+        help="predict the expression of the faces in images or folders",
+        description="Predict with a saved model (from 'dlfers train'). Folders are searched recursively "
+        "for image files. Exit code 1 only when no file could be processed.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model file written by 'dlfers train'")
+    p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
+    p.add_argument("--json", action="store_true", help="JSON lines: one record per file and face")
+    p.add_argument("--max-pixels", type=int, default=MAX_IMAGE_PIXELS,
+                   help=f"refuse images over this many pixels, from the header (default {MAX_IMAGE_PIXELS})")
+    p.add_argument("--max-faces", type=int, default=None, help="largest faces to classify per image (default all)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _row(rec: dict[str, Any]) -> str:
+    if rec["status"] == "ok":
+        p = rec["probabilities"][str(rec["label"])]
+        what = f"face {rec['face']} {tuple(rec['box'])}  {rec['label']} ({p:.2f})"
+    elif rec["status"] == "no_face":
+        what = "no face"
+    else:
+        what = f"ERROR {rec['error']}"
+    return f"{rec['file']}  {what}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inference import predict_files
+    from ..model_io import load
+    from ..progress import progress_bar
+
+    model = load(args.model)
+    done: set[str] = set()
+    failed: list[dict[str, Any]] = []
+    records = predict_files(model, args.paths, max_pixels=args.max_pixels, max_faces=args.max_faces)
+    for rec in progress_bar(records, desc="images", disable=args.quiet or not sys.stderr.isatty()):
+        if rec["status"] == "error":
+            failed.append(rec)
+        else:
+            done.add(rec["file"])
+        print(json.dumps(rec, default=_jsonable) if args.json else _row(rec), flush=True)
+    if not done:
+        why = f"{len(failed)} error(s), first: {failed[0]['file']}: {failed[0]['error']}" if failed else "no input"
+        print(f"dlfers predict: error: no image could be processed ({why})", file=sys.stderr)
+        return 1
+    if failed:
+        print(f"dlfers predict: {len(done)} file(s) processed, {len(failed)} failed", file=sys.stderr)
+    return 0
