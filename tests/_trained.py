@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import FAST
+
 from dlfers import DLFERS
 
 _cache: dict[str, Any] = {}

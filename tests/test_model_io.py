@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _trained import fast_model
 from sklearn.exceptions import NotFittedError
 from sklearn.svm import SVC
 
-from _trained import fast_model
-from dlfers import DLFERS, ModelFileError, load
-from dlfers import model_io
+from dlfers import DLFERS, ModelFileError, load, model_io
 from dlfers.classify import KERNELS, KernelSVC, kernel_matrix
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from _trained import fast_model
 from PIL import Image
 
-from _trained import fast_model
 from dlfers import load
 from dlfers.cli import main
-from dlfers.face import FaceBox
 from dlfers.inference import RECORD_KEYS, FaceResult, predict_files
 
 
@@ -78,7 +77,8 @@ def test_predict_faces_on_the_reported_crops(model, frames):
     np.testing.assert_allclose(proba, [list(r.probabilities.values()) for r in results], atol=1e-12)
 
 
-def test_concurrent_predict_from_8_threads(model, frames):
+def test_concurrent_predict_from_8_threads(model_file, frames):
+    model = load(model_file)
     want = [model.predict_image(f) for f in frames]
     want_batch = model.predict_proba(frames)
     got: dict[int, list] = {}

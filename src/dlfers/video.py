@@ -124,7 +124,7 @@ def _open_writer(path: str | os.PathLike[str], fps: float, width: int, height: i
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     code = _FOURCC.get(p.suffix.lower(), "mp4v")
-    w = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*code), fps, (width, height))
+    w = cv2.VideoWriter(str(p), cv2.VideoWriter.fourcc(*code), fps, (width, height))
     if not w.isOpened():
         raise ValueError(f"{p}: cannot write a video with codec {code} (try an .avi or .mp4 name)")
     return w

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     model = DLFERS(**model_params(args), progress=not args.quiet)
     t0 = time.perf_counter()
-    model.fit(data.images, data.labels)
+    model.fit(data.images, data.labels)  # type: ignore[arg-type]  # labels: (n,) str array
     model.set_params(progress=False)
     model.save(args.out)
     classes = ", ".join(map(str, model.classes_))

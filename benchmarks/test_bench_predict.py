@@ -1,0 +1,92 @@
+"""Prediction with a trained model: per-frame latency (p50, p99) and flat memory.
+
+The model is the default :class:`dlfers.DLFERS` configuration fitted once on all of
+JAFFE.  ``test_predict_frame`` times :meth:`DLFERS.predict_image` on one 256x256 JAFFE
+frame (face detection included), ``test_predict_face`` :meth:`DLFERS.predict_faces`
+on one pre-cropped 128x128 face.  p50 and p99 of the rounds are stored in
+``extra_info`` (milliseconds).  ``test_memory_is_flat`` (marked slow) runs 10,000
+predictions on pre-cropped faces and checks that the resident set stays flat.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FACE_FILE, data_dir
+
+ROUNDS = 200
+N_PREDICTIONS = int(os.environ.get("DLFERS_MEM_PREDICTIONS", "10000"))
+MAX_GROWTH_MB = 20.0
+
+
+@pytest.fixture(scope="session")
+def jaffe_dir() -> Path:
+    path = data_dir() / "jaffe"
+    if not path.is_dir():
+        pytest.skip(f"JAFFE not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fitted(jaffe_dir):
+    from dlfers import DLFERS, load_jaffe
+
+    data = load_jaffe(jaffe_dir)
+    return DLFERS().fit(data.images, data.labels)
+
+
+@pytest.fixture(scope="session")
+def frame(jaffe_dir) -> np.ndarray:
+    from dlfers import read_image
+
+    return read_image(jaffe_dir / FACE_FILE)
+
+
+def _percentiles(benchmark) -> None:
+    stats = getattr(benchmark, "stats", None)
+    data = getattr(getattr(stats, "stats", None), "data", None)
+    if data:  # None under --benchmark-disable
+        benchmark.extra_info["p50_ms"] = float(np.percentile(data, 50) * 1e3)
+        benchmark.extra_info["p99_ms"] = float(np.percentile(data, 99) * 1e3)
+
+
+def test_predict_frame(benchmark, fitted, frame):
+    benchmark.group = "predict"
+    fitted.predict_image(frame)  # warm up (detector, compiled kernels)
+    results = benchmark.pedantic(fitted.predict_image, args=(frame,), rounds=ROUNDS, iterations=1, warmup_rounds=3)
+    assert results[0].found
+    _percentiles(benchmark)
+
+
+def test_predict_face(benchmark, fitted, face):
+    benchmark.group = "predict"
+    fitted.predict_faces([face])
+    labels = benchmark.pedantic(fitted.predict_faces, args=([face],), rounds=ROUNDS, iterations=1, warmup_rounds=3)
+    assert labels[0] in fitted.classes_
+    _percentiles(benchmark)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc/self/statm (Linux)")
+def test_memory_is_flat(fitted, face):
+    """RSS after 10,000 pre-cropped predictions stays within MAX_GROWTH_MB of its value after warm-up."""
+    warm = max(1, N_PREDICTIONS // 50)
+    for _ in range(warm):
+        fitted.predict_faces([face])
+    base = _rss_mb()
+    samples = []
+    for i in range(N_PREDICTIONS):
+        fitted.predict_faces([face])
+        if (i + 1) % max(1, N_PREDICTIONS // 10) == 0:
+            samples.append(_rss_mb() - base)
+    print(f"RSS after warm-up {base:.1f} MB; growth every {N_PREDICTIONS // 10} predictions (MB): "
+          + " ".join(f"{s:+.2f}" for s in samples))
+    assert max(samples) < MAX_GROWTH_MB, samples
