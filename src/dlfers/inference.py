@@ -42,7 +42,8 @@ class FaceResult:
     ----------
     found : False for the explicit "no face in this frame" result.
     box : the δ/γ-cropped face box in frame pixels (None when not found).
-    label : the predicted class (None when not found).
+    label : the predicted class (None when not found): the SVM's one-vs-one vote, as
+        :meth:`DLFERS.predict` gives it, which can differ from the most probable class.
     probabilities : class -> calibrated probability (empty when not found).
     """
 
