@@ -24,6 +24,7 @@ __all__ = [
     "Dataset",
     "EXPRESSIONS",
     "FaceBox",
+    "FaceResult",
     "ImageError",
     "NoFaceError",
     "ModelFileError",
@@ -59,6 +60,7 @@ _LAZY = {
     "fused_image": "regions",
     "ll_subband": "wavelet",
     "evaluate": "evaluate",
+    "FaceResult": "inference",
     "load": "model_io",
     "ModelFileError": "model_io",
 }
@@ -67,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .datasets import EXPRESSIONS, Dataset, ImageError, load_dataset, load_folder, load_jaffe, read_image
     from .descriptors import dense_descriptors
     from .evaluate import evaluate
+    from .inference import FaceResult
     from .face import FaceBox, NoFaceError, crop_face, detect_faces
     from .model_io import ModelFileError, load
     from .pipeline import DLFERS
