@@ -51,6 +51,9 @@ __all__ = [
 #: DLFERS parameters that determine the descriptors (the cache key of an extraction)
 PREP_PARAMS = ("detect", "delta", "gamma", "on_missing", "face_size", "wavelet", "wavelet_level", "step",
                "sigma", "backend")
+#: descriptor dimensions, and the work of one SVM fit relative to one default codebook + encoding
+KINDS_DIM = {"tisf": 128, "tipm": 64}
+SVM_COST = 0.1
 #: DLFERS parameters that determine a fold's codebook (besides the descriptor rows used)
 CODEBOOK_PARAMS = ("n_words", "per_class", "max_samples", "random_state")
 
@@ -93,14 +96,12 @@ TABLE_COLUMNS: dict[str, tuple[str, tuple[Column, ...]]] = {
     )),
 }
 
-#: candidates of the nested model choice: the default and table configurations that share work
+#: candidates of the nested model choice, fixed before any result was seen: the base configuration
+#: and Table 2's five layouts.  The layouts share one codebook per inner fold (they differ only in
+#: pooling), so six candidates cost two k-means and two encodings per inner fold.
 NESTED_CANDIDATES: tuple[Column, ...] = (
     Column("default", {}, "the base configuration"),
-    Column("Scaling Factor 2", _crop("factor2"), "Table 1, scaling factor 2"),
-    Column("Patches 4 (upper part)", {"layout": "upper4"}, "Table 2, upper 2x2"),
-    Column("Patches 4 (lower part)", {"layout": "lower4"}, "Table 2, lower 2x2"),
-    Column("Patches 16", {"layout": "grid4"}, "Table 2, 4x4 grid"),
-    Column("Clusters 20", {"n_words": 20}, "Table 3, 20 words per expression"),
+    *TABLE_COLUMNS["table2"][1],
 )
 
 
@@ -195,7 +196,7 @@ class _Task:
     split: str
     fold: int
     configs: list[dict[str, Any]]
-    cost: float
+    cost: float  # work units, for the progress bar and for scheduling (heaviest first)
 
 
 Job = tuple[dict[str, Any], str, Sequence[int] | None]
@@ -211,10 +212,10 @@ class CVEngine:
     ----------
     dataset : the loaded data set.
     n_jobs : worker threads (-1: all cores).
-    on_step : called with 1 after each finished fold task (progress).
+    on_step : called with a finished fold task's work units (progress; see :meth:`plan`).
     """
 
-    def __init__(self, dataset: Dataset, n_jobs: int = -1, on_step: Callable[[int], Any] | None = None) -> None:
+    def __init__(self, dataset: Dataset, n_jobs: int = -1, on_step: Callable[[float], Any] | None = None) -> None:
         self.ds = dataset
         self.y = np.asarray(dataset.labels)
         self.n_jobs = (os.cpu_count() or 1) if n_jobs in (-1, 0, None) else max(1, int(n_jobs))
@@ -358,6 +359,18 @@ class CVEngine:
     def _pred_key(params: dict[str, Any], split: str, fold: int) -> tuple[Any, ...]:
         return (_freeze(params), split, fold)
 
+    def _code_cost(self, params: dict[str, Any], split: str, fold: int) -> float:
+        """Work units of a fold's codebooks and encoding (1: k-means + encoding of the default fold)."""
+        from .regions import parse_layout
+
+        lay = parse_layout(params["layout"])
+        tr, te = self.splits[split][fold]
+        rows = (0.5 if lay.face else 0.0) + (0.5 if lay.fused else 0.0)
+        size = (int(params["face_size"]) / 128) ** 2 * (2 / int(params["step"])) ** 2
+        dims = sum(KINDS_DIM[k] for k in _kinds(params)) / 192
+        return dims * size * (0.4 * len(tr) + 0.6 * rows * (len(tr) + len(te))) / len(self.y) * (
+            int(params["n_words"]) / 30)
+
     def plan(self, jobs: Iterable[Job]) -> list[_Task]:
         """Fold tasks still to run for ``(params, split, folds or None for all)`` jobs, heaviest first.
 
@@ -373,10 +386,10 @@ class CVEngine:
                 seen.add(pk)
                 ck = self.code_key(params, split, fold)
                 if ck not in groups:
-                    tr, te = self.splits[split][fold]
-                    cost = 0.0 if ck in self._codes else (len(tr) + len(te)) * float(params["n_words"])
+                    cost = 0.0 if ck in self._codes else self._code_cost(params, split, fold)
                     groups[ck] = _Task(split, fold, [], cost)
                 groups[ck].configs.append(params)
+                groups[ck].cost += SVM_COST
         return sorted(groups.values(), key=lambda t: -t.cost)
 
     def run(self, tasks: Sequence[_Task]) -> None:
@@ -390,7 +403,7 @@ class CVEngine:
                 pred = self._fit_predict(params, codes, tr, te)
                 with self._lock:
                     self._preds[self._pred_key(params, task.split, task.fold)] = pred
-            self.on_step(1)
+            self.on_step(task.cost)
 
         with threadpool_limits(1):
             for params in {self.prep_key(t.configs[0]): t.configs[0] for t in tasks}.values():
@@ -423,6 +436,7 @@ def _report(y: np.ndarray, pred: np.ndarray, classes: list[str], splits: list[tu
     r = scores(y, pred, classes)
     r["mean_class_accuracy"] = float(np.mean([r["per_class"][c] for c in classes]))
     r["fold_accuracy"] = [100.0 * float(np.mean(pred[te] == y[te])) for _, te in splits]
+    r["predictions"] = pred.tolist()
     return r
 
 
@@ -457,7 +471,7 @@ def _table_entry(table: str, col: Column, params: dict[str, Any], r: dict[str, A
     return {
         "name": col.name, "description": col.description, "changes": dict(col.params), "config": params,
         **{k: r[k] for k in ("overall_accuracy", "mean_class_accuracy", "per_class", "confusion_matrix",
-                             "fold_accuracy")},
+                             "fold_accuracy", "predictions")},
         "paper": {"per_class": paper_pc, "mean": pmean, "mean_printed": pt["average"] is not None},
         "difference": {
             "per_class": {c: None if v is None else r["per_class"][c] - v for c, v in paper_pc.items()},
@@ -507,8 +521,9 @@ def reproduce(
     ValueError
         Unknown table names or DLFERS parameters, fewer than 2 folds, no candidates, no images.
     """
+    from tqdm.auto import tqdm
+
     from .paper import CITATION, OVERALL_ACCURACY, paper_table
-    from .progress import progress_counter
 
     t_start = time.perf_counter()
     unknown = [t for t in tables if t not in TABLE_COLUMNS]
@@ -526,8 +541,8 @@ def reproduce(
     y = np.asarray(ds.labels)
     classes = class_order(y)
     subjects = np.asarray(ds.subjects)
-
-    bar = progress_counter(0, desc="reproduce", disable=not progress)
+    bar = tqdm(total=1, desc="reproduce", disable=not progress, leave=False, dynamic_ncols=True,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
     engine = CVEngine(ds, n_jobs, on_step=bar.update)
     kf = f"kfold{folds}-seed{seed}"
     engine.add_split(kf, make_splits(y, subjects, "kfold", folds, seed))
@@ -545,13 +560,14 @@ def reproduce(
 
     # one plan for everything known up front (heaviest fold tasks first), then the nested refits
     tasks = engine.plan(jobs)
-    n_crops = len({engine.prep_key(p) for p, _, _ in jobs})
-    bar.total = n_crops + len(tasks) + (folds if nested else 0)
-    bar.set_description(f"reproduce: {n_crops} crops, {len(tasks)} fold tasks")
+    crops = {engine.prep_key(p): p for p, _, _ in jobs}
+    extract_cost = 1.5 * len(ds) / 213
+    bar.total = extract_cost * len(crops) + sum(t.cost for t in tasks) + (folds * (1 + SVM_COST) if nested else 0)
+    bar.set_description(f"reproduce ({len(crops)} crops, {len(tasks)} fold tasks)")
     bar.refresh()
-    for p in {engine.prep_key(p): p for p, _, _ in jobs}.values():
+    for p in crops.values():
         engine.features(p)
-        bar.update(1)
+        bar.update(extract_cost)
     engine.run(tasks)
 
     protocols = {
@@ -595,12 +611,13 @@ def reproduce(
         for name, (tr, _) in zip(inner, engine.splits[kf]):
             acc = [100.0 * float(np.mean(engine.predictions(p, name)[tr] == y[tr])) for p in cand_params]
             choice.append((int(np.argmax(acc)), acc))  # argmax: the first best on ties
-        engine.run(engine.plan([(cand_params[b], kf, [k]) for k, (b, _) in enumerate(choice)]))
+        refits = engine.plan([(cand_params[b], kf, [k]) for k, (b, _) in enumerate(choice)])
+        bar.update(folds * (1 + SVM_COST) - sum(t.cost for t in refits))
+        engine.run(refits)
         pred = np.empty(len(y), dtype=y.dtype)
         per_fold = []
         for k, ((_, te), (b, acc)) in enumerate(zip(engine.splits[kf], choice)):
             pred[te] = engine.fold_prediction(cand_params[b], kf, k)
-            bar.update(1)
             per_fold.append({"fold": k, "chosen": candidates[b].name,
                              "inner_accuracy": dict(zip([c.name for c in candidates], acc)),
                              "test_accuracy": 100.0 * float(np.mean(pred[te] == y[te]))})
