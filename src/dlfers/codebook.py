@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _kernels
+from ._threads import single_threaded_blas
 
 __all__ = ["fit_codebook", "encode_histograms", "normalise_histograms"]
 
@@ -52,6 +53,7 @@ def fit_codebook(
     (K, dim) float32 codebook, K = D x n_classes or D; classes in sorted order.
     """
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     if n_words < 1:
         raise ValueError(f"n_words must be >= 1, got {n_words}")
@@ -68,7 +70,10 @@ def fit_codebook(
         x = _sample(g, max_samples, rng).astype(np.float32, copy=False)
         k = min(n_words, x.shape[0])
         km = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=int(rng.integers(2**31 - 1)))
-        km.fit(x)
+        # a few thousand samples: one thread is as fast, and OpenMP threads spin badly
+        # when other processes (parallel folds) hold the other cores
+        with threadpool_limits(1):
+            km.fit(x)
         words.append(km.cluster_centers_.astype(np.float32))
     return np.ascontiguousarray(np.concatenate(words), dtype=np.float32)
 
@@ -116,7 +121,9 @@ def encode_histograms(
         code_sqnorm = np.einsum("ij,ij->i", c, c).astype(np.float32)
     labels = np.empty(x.shape[0], np.int32)
     hist = np.zeros((n_regions, c.shape[0]), np.float32)
-    _kernels.get(backend).encode(x, c, np.require(code_sqnorm, np.float32, "C"), r, labels, hist)
+    k = _kernels.get(backend)  # loads the kernels (and their BLAS) before the limit below
+    with single_threaded_blas():
+        k.encode(x, c, np.require(code_sqnorm, np.float32, "C"), r, labels, hist)
     return labels, hist
 
 

@@ -86,13 +86,20 @@ def _baseline_model() -> Any:
 
 def _run_fold(model: Any, feats: Sequence[Any], y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
     from sklearn.base import clone
+    from threadpoolctl import threadpool_limits
 
-    m = clone(model).fit_features([feats[i] for i in train], y[train])
-    return np.asarray(m.predict_features([feats[i] for i in test]))
+    # folds are the unit of parallelism: OpenMP/BLAS threads inside a fold (k-means) only
+    # oversubscribe the cores the other folds use
+    with threadpool_limits(1):
+        m = clone(model).fit_features([feats[i] for i in train], y[train])
+        return np.asarray(m.predict_features([feats[i] for i in test]))
 
 
 def _run_baseline_fold(x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    return np.asarray(_baseline_model().fit(x[train], y[train]).predict(x[test]))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return np.asarray(_baseline_model().fit(x[train], y[train]).predict(x[test]))
 
 
 def _parallel(fn: Callable[..., np.ndarray], jobs: list[tuple[Any, ...]], n_jobs: int, bar: Any) -> list[np.ndarray]:
@@ -172,7 +179,8 @@ def evaluate(
     report["predictions"] = pred.tolist()
 
     if baseline:
-        faces = [model.preprocess(im)[0] for im in ds.images]
+        faces = [f.face if getattr(f, "face", None) is not None else model.preprocess(im)[0]
+                 for f, im in zip(feats, ds.images)]
         x = hog_features(faces)
         bpred = np.empty(len(y), dtype=y.dtype)
         for (_, te), p in zip(splits, _parallel(_run_baseline_fold, [(x, y, tr, te) for tr, te in splits], 1, bar)):

@@ -37,12 +37,14 @@ class Features:
     regions : (N, L) int32 region ids (shared by every kind: same grid).
     found : whether a face was detected.
     box : the cropped face box in frame pixels.
+    face : (face_size, face_size) float32 preprocessed face the descriptors came from.
     """
 
     descriptors: dict[str, np.ndarray]
     regions: np.ndarray
     found: bool
     box: FaceBox | None
+    face: np.ndarray | None = None
 
 
 class DLFERS(ClassifierMixin, BaseEstimator):
@@ -226,7 +228,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                 if exc.path is not None:
                     raise
                 raise ImageError(f"item {i}", exc.problem) from None
-            out.append(self.face_features(face, box, found))
+            feats = self.face_features(face, box, found)
+            feats.face = face
+            out.append(feats)
         return out
 
     # ----------------------------------------------------------------- features -> SVM
