@@ -172,7 +172,7 @@ def test_plots_are_pngs_titled_as_recorded(reduced):
             im.load()
             assert im.width > 300 and im.height > 300
             assert im.text["Title"] == title
-    assert "Table 2" in r["files"]["table2.png"] and "loso" in r["files"]["confusion_loso.png"]
+    assert "Table 2" in r["files"]["table2.png"] and "leave-one-subject-out" in r["files"]["confusion_loso.png"]
 
 
 def test_bar_chart_and_heatmap_draw_the_given_values():

@@ -525,7 +525,7 @@ def reproduce(
 
     from .paper import CITATION, OVERALL_ACCURACY, paper_table
 
-    t_start = time.perf_counter()
+    t_start, cpu_start, load_start = time.perf_counter(), time.process_time(), _load()
     unknown = [t for t in tables if t not in TABLE_COLUMNS]
     if unknown:
         raise ValueError(f"unknown tables {unknown}; known: {', '.join(TABLE_COLUMNS)}")
@@ -631,8 +631,10 @@ def reproduce(
     bar.close()
 
     results["seconds"] = {"total": round(time.perf_counter() - t_start, 2),
+                          "cpu": round(time.process_time() - cpu_start, 2),
                           **{k: round(v, 2) for k, v in engine.seconds.items()}}
     results["machine"] = {"cpus": os.cpu_count(), "worker_threads": engine.n_jobs,
+                          "load_average_start": load_start, "load_average_end": _load(),
                           "python": platform.python_version(), "platform": platform.platform()}
     if out is not None:
         write_outputs(results, out, plots=plots)
@@ -640,6 +642,14 @@ def reproduce(
 
 
 # ----------------------------------------------------------------------------- outputs
+def _load() -> float | None:
+    """The 1-minute load average (other work on the machine), where the OS reports one."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _f(v: float | None, signed: bool = False) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "–"
@@ -666,6 +676,14 @@ def _table_rows(tab: dict[str, Any], classes: Sequence[str]) -> Iterable[list[An
         yield [col["name"], "overall (per image)", col["overall_accuracy"], None, None]
 
 
+def _short_protocol(description: str) -> str:
+    """'stratified 10-fold' from a protocol description."""
+    import re
+
+    m = re.search(r"stratified \d+-fold", description)
+    return m.group(0) if m else description.split(":")[0]
+
+
 def _plot_table(tab: dict[str, Any], classes: Sequence[str], path: Path, protocol: str) -> str:
     from .plots import grouped_bars, save_png
 
@@ -680,7 +698,10 @@ def _plot_table(tab: dict[str, Any], classes: Sequence[str], path: Path, protoco
 def _plot_confusion(r: dict[str, Any], path: Path, what: str) -> str:
     from .plots import confusion_heatmap, save_png
 
-    title = f"Confusion matrix, {what}: {r['overall_accuracy']:.2f}% ({r['protocol']})"
+    protocol = {"kfold": f"stratified {r['n_folds']}-fold, person-dependent",
+                "loso": "leave-one-subject-out, person-independent",
+                "nested": f"nested CV, outer stratified {r['n_folds']}-fold"}[r["protocol"]]
+    title = f"Confusion matrix, {what}\n{protocol}: {r['overall_accuracy']:.2f}% correct"
     save_png(confusion_heatmap(r["confusion_matrix"], r["classes"], title), path, title)
     return title
 
@@ -705,7 +726,7 @@ def write_outputs(results: dict[str, Any], out: str | os.PathLike[str], plots: b
                    _table_rows(tab, classes))
         files[f"{t}.csv"] = f"{tab['title']}: per expression, ours, the paper's, difference (points)"
         if plots:
-            files[f"{t}.png"] = _plot_table(tab, classes, d / f"{t}.png", tab["protocol_description"].split(":")[0])
+            files[f"{t}.png"] = _plot_table(tab, classes, d / f"{t}.png", _short_protocol(tab["protocol_description"]))
     ov = results["overall"]
     if ov:
         rows = []
@@ -758,27 +779,62 @@ _KERNEL_NAMES = {"chi2": "χ²-kernel", "intersection": "histogram-intersection-
                  "linear": "linear"}
 
 
+def _run_time(results: dict[str, Any]) -> str:
+    sec, m = results["seconds"], results["machine"]
+    load = ""
+    if m.get("load_average_start") is not None:
+        load = (f" The 1-minute load average was {m['load_average_start']:.1f} at the start and "
+                f"{m['load_average_end']:.1f} at the end (above {m['cpus']}, other work shared the CPUs).")
+    return (f"Run time: **{sec['total']:.0f} s** wall clock on {m['cpus']} CPUs ({m['worker_threads']} worker "
+            f"threads), {sec.get('cpu', float('nan')):.0f} CPU seconds: descriptors {sec['extract']:.0f} s; summed "
+            f"over threads, k-means {sec['codebooks']:.0f} s, encoding {sec['encode']:.0f} s, SVMs "
+            f"{sec['svm']:.0f} s; writing the outputs {sec.get('outputs', 0):.0f} s.{load}")
+
+
+def _summary(results: dict[str, Any]) -> list[str]:
+    """Key figures: each table column's mean class accuracy beside the paper's, and the overall runs."""
+    rows = []
+    for tab in results["tables"].values():
+        short = tab["title"].split(":")[0]
+        for c in tab["columns"]:
+            mark = "" if c["paper"]["mean_printed"] else "†"
+            rows.append([short, c["name"], f"**{_f(c['mean_class_accuracy'])}**", f"{_f(c['paper']['mean'])}{mark}",
+                         _f(c["difference"]["mean"], True)])
+    paper = results["paper"]["overall_accuracy"]
+    for name, r in results["overall"].items():
+        rows.append(["overall", _OVERALL_WHAT[name], f"**{_f(r['mean_class_accuracy'])}**", _f(paper),
+                     _f(r["mean_class_accuracy"] - paper, True)])
+    if not rows:
+        return []
+    return (["## Summary", "", "Mean accuracy over the seven expressions (percent; the statistic of the paper's "
+             "Average row), ours beside the paper's; † marks a mean we computed from the paper's per-expression "
+             "values. Protocols are below.", ""]
+            + _md_table(["table", "configuration", "ours", "paper", "ours − paper"], rows) + [""])
+
+
+_OVERALL_WHAT = {"kfold": "base configuration, stratified k-fold (person-dependent)",
+                 "loso": "base configuration, leave-one-subject-out (person-independent)",
+                 "nested": "nested-CV choice, stratified k-fold (person-dependent)"}
+
+
 def format_markdown(results: dict[str, Any]) -> str:
     """The Markdown report: every table beside the paper's, protocols, differences, plots."""
     classes = results["dataset"]["classes"]
     base = results["base_config"]
     ds = results["dataset"]
-    sec = results["seconds"]
     L: list[str] = ["# DLFERS on JAFFE: reproduction of the paper's experiments", ""]
     L += [f"Paper: {results['paper']['citation']}.", "",
           f"Data: {ds['n_images']} images of {ds['n_subjects']} subjects ({ds['path']}); images per class: "
           + ", ".join(f"{c} {n}" for c, n in ds["class_counts"].items())
           + (f"; {len(ds['skipped_files'])} unreadable files skipped." if ds["skipped_files"] else "."), "",
-          f"Run time: **{sec['total']:.0f} s** in all on {results['machine']['cpus']} CPUs "
-          f"({results['machine']['worker_threads']} worker threads): descriptors {sec['extract']:.0f} s, "
-          f"and summed over threads k-means {sec['codebooks']:.0f} s, encoding {sec['encode']:.0f} s, "
-          f"SVMs {sec['svm']:.0f} s; outputs {sec.get('outputs', 0):.0f} s.", ""]
+          _run_time(results), ""]
+    L += _summary(results)
     L += ["## How the numbers were obtained", "",
           "- Every accuracy is an out-of-fold test accuracy (percent); nothing was tuned on a test fold. "
           "Codebooks (k-means), histograms and SVMs are fitted inside each training fold only.",
           f"- **Tables 1-3** and the overall figure: {results['protocols']['kfold']}; the same folds for every "
-          "column. This is person-dependent: a subject's other images are in the training folds, as the paper's "
-          "JAFFE figures (which state no protocol) almost certainly are.",
+          "column. This is person-dependent (a subject's other images are in the training folds), as the paper's "
+          "JAFFE figures most likely are: the paper states no protocol.",
           "- Each table varies **one factor** of the base configuration, the full DLFERS system: "
           f"descriptors {base['descriptors']} with {base['fusion']}-level fusion, per-expression k-means "
           f"codebooks ({base['n_words']} words each), a {_KERNEL_NAMES.get(base['kernel'], base['kernel'])} "
@@ -807,12 +863,15 @@ def format_markdown(results: dict[str, Any]) -> str:
         diffs = [(col["difference"]["per_class"][c], col["name"], c) for col in cols for c in classes
                  if col["difference"]["per_class"][c] is not None]
         worst = max(diffs, key=lambda x: abs(x[0])) if diffs else None
+        spread = (max(c["mean_class_accuracy"] for c in cols) - min(c["mean_class_accuracy"] for c in cols),
+                  max(c["paper"]["mean"] for c in cols) - min(c["paper"]["mean"] for c in cols))
         L += ["Difference from the paper (ours − paper, mean of classes): "
               + "; ".join(f"{c['name']} {_f(c['difference']['mean'], True)}" for c in cols) + ". "
               f"Best column: ours **{best_ours['name']}** ({_f(best_ours['mean_class_accuracy'])}), the paper's "
               f"**{best_paper['name']}** ({_f(best_paper['paper']['mean'])})"
-              + ("." if worst is None else f"; the largest single difference is {_f(worst[0], True)} points "
-                 f"({worst[2]}, {worst[1]})."), ""]
+              + ("" if worst is None else f"; the largest single difference is {_f(worst[0], True)} points "
+                 f"({worst[2]}, {worst[1]})") + f". The columns' means span {spread[0]:.2f} points here and "
+              f"{spread[1]:.2f} points in the paper.", ""]
         if t + ".png" in results.get("files", {}):
             L += [f"![{tab['title']}]({t}.png)", ""]
     ov = results["overall"]
@@ -820,7 +879,8 @@ def format_markdown(results: dict[str, Any]) -> str:
         L += ["## Overall accuracy", "",
               f"The paper's overall figure is {results['paper']['overall_accuracy']:.2f}% (its Table 1, scaling "
               "factor 3, i.e. the base configuration), with no protocol stated.", ""]
-        head = ["protocol", "DLFERS overall", "mean of classes", "vs paper", "HOG baseline"]
+        L += ["The k-fold row is Table 1's *Scaling Factor 3* column (the same configuration and folds).", ""]
+        head = ["protocol", "DLFERS overall", "mean of classes", "overall − paper", "HOG baseline"]
         rows = []
         what = {"kfold": "base configuration, person-dependent", "loso": "base configuration, person-independent",
                 "nested": "configuration chosen by nested CV, person-dependent"}
