@@ -88,7 +88,7 @@ def face() -> np.ndarray:
 def counts(step: int, taps: int) -> dict[str, tuple[float, float]]:
     """Per-face (FLOPs, bytes) of each kernel at ``step``."""
     g = math.gcd(step, CELL)
-    cb, sb = CELL // g, step // g
+    cb = CELL // g
     bh, bw = H // g, W // g
     ch, cw = bh - cb + 1, bw - cb + 1
     ny, nx = grid_shape(H, W, step, CELL)

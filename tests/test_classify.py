@@ -16,7 +16,7 @@ def _hists(seed=0, n=60, k=3, f=40):
     y = np.arange(n) % k
     x = np.array([rng.dirichlet(200 * proto[c] + 0.1) for c in y], np.float32)
     x[x < 0.01] = 0
-    return x, np.array(["c%d" % c for c in y])
+    return x, np.array([f"c{c}" for c in y])
 
 
 @pytest.mark.parametrize("backend", ["auto", "numpy"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import FAST
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks as ec
 
-from conftest import FAST
 from dlfers import DLFERS, ImageError
 
 # scikit-learn's checks that apply to an estimator whose inputs are images, not tables

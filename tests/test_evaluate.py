@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import FAST
+
 from dlfers import DLFERS
 from dlfers import pipeline as pipeline_mod
 from dlfers.cli import main
@@ -48,7 +48,7 @@ def test_no_leakage_codebooks_and_svm_see_only_the_training_fold(jaffe, monkeypa
     assert len(seen) == 2 * 3  # tisf and tipm codebooks in each fold
     for k, (tr, te) in enumerate(splits):
         for used in seen[2 * k : 2 * k + 2]:
-            assert used == set(tr.tolist())
+            assert used == set(tr.tolist()) and not used & set(te.tolist())
     assert 0 <= report["overall_accuracy"] <= 100
 
 

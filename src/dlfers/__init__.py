@@ -69,8 +69,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .datasets import EXPRESSIONS, Dataset, ImageError, load_dataset, load_folder, load_jaffe, read_image
     from .descriptors import dense_descriptors
     from .evaluate import evaluate
-    from .inference import FaceResult
     from .face import FaceBox, NoFaceError, crop_face, detect_faces
+    from .inference import FaceResult
     from .model_io import ModelFileError, load
     from .pipeline import DLFERS
     from .regions import fused_image

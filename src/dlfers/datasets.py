@@ -158,7 +158,6 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
         Missing, empty, unreadable, corrupt or truncated files, non-images, and
         images over ``max_pixels`` pixels; the message names the file.
     """
-    import cv2
 
     p = Path(path)
     if not p.exists():

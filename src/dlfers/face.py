@@ -79,10 +79,16 @@ def detect_faces(gray: np.ndarray, detect_size: int = 160, min_face: float = 0.2
 
     h, w = gray.shape
     s = min(1.0, detect_size / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    if s < 1:
+        small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    else:
+        small = gray
     m = max(12, int(min_face * min(small.shape)))
     found = _cascade().detectMultiScale(small, scaleFactor=1.1, minNeighbors=4, minSize=(m, m))  # type: ignore[attr-defined]
-    boxes = [FaceBox(int(round(x / s)), int(round(y / s)), int(round(bw / s)), int(round(bh / s))) for x, y, bw, bh in found]
+    boxes = [
+        FaceBox(int(round(x / s)), int(round(y / s)), int(round(bw / s)), int(round(bh / s)))
+        for x, y, bw, bh in found
+    ]
     boxes.sort(key=lambda b: b.w * b.h, reverse=True)
     return boxes
 

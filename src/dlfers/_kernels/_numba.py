@@ -10,8 +10,6 @@ Compiled on first call and cached on disk (``cache=True``).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
