@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,6 @@ def layout_features(full: Sequence[Any], layout: str, face_size: int, step: int)
     The features ``DLFERS(layout=layout, ...).extract`` returns for the same images
     (descriptor rows are views of ``full``'s).
     """
-    from .pipeline import Features
     from .regions import parse_layout
 
     lay = parse_layout(layout)
@@ -168,7 +167,7 @@ def layout_features(full: Sequence[Any], layout: str, face_size: int, step: int)
         if n != 2 * n_grid:
             raise ValueError(f"expected {2 * n_grid} face+fused descriptors per image, got {n}; extract with a "
                              "layout that has face and fused levels and the same face_size and step")
-        out.append(Features({k: d[rows] for k, d in f.descriptors.items()}, regions.copy(), f.found, f.box))
+        out.append(replace(f, descriptors={k: d[rows] for k, d in f.descriptors.items()}, regions=regions.copy()))
     return out
 
 
@@ -441,6 +440,7 @@ def _report(y: np.ndarray, pred: np.ndarray, classes: list[str], splits: list[tu
 
 
 def _baseline(engine: CVEngine, params: dict[str, Any], split: str, classes: list[str]) -> dict[str, Any]:
+    """HOG + StandardScaler + LinearSVC on the preprocessed faces, folds of ``split`` (as ``evaluate``)."""
     from .evaluate import _run_baseline_fold
 
     x = hog_features(engine.faces(params))
@@ -541,8 +541,8 @@ def reproduce(
     y = np.asarray(ds.labels)
     classes = class_order(y)
     subjects = np.asarray(ds.subjects)
-    bar = tqdm(total=1, desc="reproduce", disable=not progress, leave=False, dynamic_ncols=True,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+    bar = tqdm(total=1, desc="reproduce: ", disable=not progress, leave=False, dynamic_ncols=True,
+               bar_format="{desc}{percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
     engine = CVEngine(ds, n_jobs, on_step=bar.update)
     kf = f"kfold{folds}-seed{seed}"
     engine.add_split(kf, make_splits(y, subjects, "kfold", folds, seed))
@@ -568,7 +568,11 @@ def reproduce(
     for p in crops.values():
         engine.features(p)
         bar.update(extract_cost)
-    engine.run(tasks)
+    with ThreadPoolExecutor(1) as side:  # the single-threaded HOG baselines overlap the fold tasks
+        base_runs = {s: side.submit(_baseline, engine, base_p, s, classes)
+                     for s in ((kf, "loso") if loso else (kf,))} if baseline else {}
+        engine.run(tasks)
+        baselines = {s: f.result() for s, f in base_runs.items()}
 
     protocols = {
         "kfold": PROTOCOLS["kfold"].format(folds=folds, seed=seed),
@@ -602,8 +606,8 @@ def reproduce(
         r = _report(y, engine.predictions(base_p, split), classes, engine.splits[split])
         r.update(protocol=name, protocol_description=protocols[name], n_folds=len(engine.splits[split]),
                  config=base_p, difference_to_paper=r["overall_accuracy"] - OVERALL_ACCURACY)
-        if baseline:
-            r["baseline"] = _baseline(engine, base_p, split, classes)
+        if split in baselines:
+            r["baseline"] = baselines[split]
         results["overall"][name] = r
 
     if nested:
