@@ -787,8 +787,10 @@ def _run_time(results: dict[str, Any]) -> str:
     sec, m = results["seconds"], results["machine"]
     load = ""
     if m.get("load_average_start") is not None:
+        busy = max(m["load_average_start"], m["load_average_end"] or 0) > (m["cpus"] or 1) + 0.5
         load = (f" The 1-minute load average was {m['load_average_start']:.1f} at the start and "
-                f"{m['load_average_end']:.1f} at the end (above {m['cpus']}, other work shared the CPUs).")
+                f"{m['load_average_end']:.1f} at the end"
+                + (f" (above {m['cpus']}: other work shared the CPUs)." if busy else "."))
     return (f"Run time: **{sec['total']:.0f} s** wall clock on {m['cpus']} CPUs ({m['worker_threads']} worker "
             f"threads), {sec.get('cpu', float('nan')):.0f} CPU seconds: descriptors {sec['extract']:.0f} s; summed "
             f"over threads, k-means {sec['codebooks']:.0f} s, encoding {sec['encode']:.0f} s, SVMs "
@@ -920,6 +922,6 @@ def format_markdown(results: dict[str, Any]) -> str:
             L += [f"Outer accuracy of the chosen configurations: **{_f(n['overall_accuracy'])}%** "
                   f"({_f(n['difference_to_paper'], True)} points from the paper's "
                   f"{results['paper']['overall_accuracy']:.2f}%); chosen: "
-                  + ", ".join(f"{k} ({v} folds)" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ".", ""]
+                  + ", ".join(f"{k} ({v} fold{'s' if v > 1 else ''})" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ".", ""]
     L += ["## Files", ""] + [f"- `{k}`: {v}" for k, v in results.get("files", {}).items()] + [""]
     return "\n".join(L)
