@@ -922,6 +922,7 @@ def format_markdown(results: dict[str, Any]) -> str:
             L += [f"Outer accuracy of the chosen configurations: **{_f(n['overall_accuracy'])}%** "
                   f"({_f(n['difference_to_paper'], True)} points from the paper's "
                   f"{results['paper']['overall_accuracy']:.2f}%); chosen: "
-                  + ", ".join(f"{k} ({v} fold{'s' if v > 1 else ''})" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ".", ""]
+                  + ", ".join(f"{k} ({v} fold{'s' if v > 1 else ''})"
+                              for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ".", ""]
     L += ["## Files", ""] + [f"- `{k}`: {v}" for k, v in results.get("files", {}).items()] + [""]
     return "\n".join(L)
