@@ -56,7 +56,7 @@ def chi2_distances(a: np.ndarray, b: np.ndarray, backend: str = "auto") -> np.nd
     b = np.ascontiguousarray(b, np.float32)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"expected (n, F) and (m, F) arrays, got {a.shape} and {b.shape}")
-    fn = _get_numba() if backend != "numpy" else False
+    fn: Any = _get_numba() if backend != "numpy" else False
     if not fn:
         return _numpy_chi2(a, b)
     out = np.empty((a.shape[0], b.shape[0]), np.float64)

@@ -45,7 +45,7 @@ def make_splits(
     raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {protocol!r}")
 
 
-def class_order(labels: Sequence[str]) -> list[str]:
+def class_order(labels: Sequence[str] | np.ndarray) -> list[str]:
     """The classes present, in the paper's order for JAFFE names, else sorted."""
     present = set(np.asarray(labels).tolist())
     known = [c for c in EXPRESSIONS if c in present]

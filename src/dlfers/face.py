@@ -57,7 +57,7 @@ def _cascade() -> object:
     if c is None:
         import cv2
 
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         c = cv2.CascadeClassifier(path)
         if c.empty():
             raise RuntimeError(f"cannot load the OpenCV face cascade {path}")

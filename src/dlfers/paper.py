@@ -10,6 +10,7 @@ overall accuracy, 93.96 %, is the Table 1 average for scaling factor 3).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -25,7 +26,7 @@ CITATION = (
 EXPRESSION_ORDER = ("happy", "sad", "surprise", "disgust", "fear", "anger", "neutral")
 
 
-def _columns(rows: dict[str, tuple[float, ...]], names: tuple[str, ...]) -> dict[str, dict[str, float]]:
+def _columns(rows: Mapping[str, tuple[float, ...]], names: tuple[str, ...]) -> dict[str, dict[str, float]]:
     return {name: {expr: rows[expr][j] for expr in EXPRESSION_ORDER} for j, name in enumerate(names)}
 
 

@@ -244,7 +244,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             rows.append(normalise_histograms(hist, self.power))
         return np.vstack(rows)
 
-    def fit_features(self, feats: Sequence[Features], y: Sequence[Any]) -> DLFERS:
+    def fit_features(self, feats: Sequence[Features], y: Sequence[Any] | np.ndarray) -> DLFERS:
         """Fit codebooks and SVMs on precomputed :class:`Features` (see :meth:`extract`)."""
         self._validate_params()
         y = np.asarray(y)
