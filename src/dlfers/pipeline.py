@@ -272,6 +272,11 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             return {"+".join(enc): np.hstack(list(enc.values()))}
         return dict(enc)
 
+    def _svm_inputs(self, feats: Sequence[Features]) -> list[tuple[KernelSVC, np.ndarray]]:
+        """Each fitted SVM with its input: the encoded histograms, fused as at fit time."""
+        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
+        return list(zip(self.svms_.values(), self._fusion_inputs(enc).values()))
+
     def transform_features(self, feats: Sequence[Features]) -> np.ndarray:
         """SPOF histograms (n, n_regions·K summed over kinds) of precomputed features."""
         check_is_fitted(self, "svms_")
@@ -280,23 +285,20 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def predict_proba_features(self, feats: Sequence[Features]) -> np.ndarray:
         """Class probabilities (n, n_classes) of precomputed features (fused by averaging)."""
         check_is_fitted(self, "svms_")
-        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
-        probs = [svm.predict_proba(x) for svm, x in zip(self.svms_.values(), self._fusion_inputs(enc).values())]
+        probs = [svm.predict_proba(x) for svm, x in self._svm_inputs(feats)]
         return np.mean(probs, axis=0)
 
     def decision_features(self, feats: Sequence[Features]) -> np.ndarray:
         """SVM decision values (n, n_classes), averaged over the fused SVMs."""
         check_is_fitted(self, "svms_")
-        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
-        vals = [svm.decision_function(x) for svm, x in zip(self.svms_.values(), self._fusion_inputs(enc).values())]
+        vals = [svm.decision_function(x) for svm, x in self._svm_inputs(feats)]
         return np.mean(vals, axis=0)
 
     def predict_with_proba_features(self, feats: Sequence[Features]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (n,) as :meth:`predict_features` and probabilities (n, n_classes) as
         :meth:`predict_proba_features`, encoding every face once."""
         check_is_fitted(self, "svms_")
-        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
-        pairs = [svm.predict_with_proba(x) for svm, x in zip(self.svms_.values(), self._fusion_inputs(enc).values())]
+        pairs = [svm.predict_with_proba(x) for svm, x in self._svm_inputs(feats)]
         proba = np.mean([p for _, p in pairs], axis=0)
         labels = pairs[0][0] if len(pairs) == 1 else self.classes_[np.argmax(proba, axis=1)]
         return labels, proba
@@ -305,9 +307,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         """Predicted labels of precomputed features."""
         check_is_fitted(self, "svms_")
         if len(self.svms_) == 1:
-            enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
-            (svm,) = self.svms_.values()
-            (x,) = self._fusion_inputs(enc).values()
+            ((svm, x),) = self._svm_inputs(feats)
             return svm.predict(x)
         return self.classes_[np.argmax(self.predict_proba_features(feats), axis=1)]
 
