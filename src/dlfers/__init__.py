@@ -9,12 +9,13 @@ imported on first use of what needs them.
 >>> data = dlfers.load_jaffe("../shared/data/jaffe")            # doctest: +SKIP
 >>> model = dlfers.DLFERS().fit(data.images, data.labels)         # doctest: +SKIP
 >>> model.predict(data.images[:3])                                # doctest: +SKIP
+
+The public API is exactly ``__all__`` (listed in the README); every other name,
+submodules included, is internal and may change without notice.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from ._version import __version__
 
@@ -65,7 +66,7 @@ _LAZY = {
     "ModelFileError": "model_io",
 }
 
-if TYPE_CHECKING:  # pragma: no cover
+if _typing.TYPE_CHECKING:  # pragma: no cover
     from .datasets import EXPRESSIONS, Dataset, ImageError, load_dataset, load_folder, load_jaffe, read_image
     from .descriptors import dense_descriptors
     from .evaluate import evaluate
@@ -77,20 +78,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from .wavelet import ll_subband
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'dlfers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    value = getattr(_importlib.import_module(f".{mod}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)
 
 
-def show_config(file: Any = None) -> dict[str, Any]:
+def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     """Print (to ``file``, default stdout) and return the active kernel backend and why.
 
     Returns a dict with ``version``, ``backend`` (the one ``backend="auto"`` uses),
