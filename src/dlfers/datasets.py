@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +20,12 @@ __all__ = [
     "JAFFE_CODES",
     "Dataset",
     "ImageError",
+    "ImageList",
     "IMAGE_SUFFIXES",
     "load_jaffe",
     "load_folder",
     "load_dataset",
+    "list_dataset",
     "read_image",
     "to_gray_uint8",
     "default_data_dir",
@@ -185,6 +187,39 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
     return to_gray_uint8(img, p)
 
 
+@dataclass
+class ImageList:
+    """The items of a data set, listed without decoding any pixel.
+
+    Attributes
+    ----------
+    names : (n,) file paths, or keys that ``read`` understands.
+    labels : (n,) class names.
+    subjects : (n,) subject ids.
+    read : ``read(name) -> (H, W) uint8`` gray image, raising :class:`ImageError` for an
+        unusable item; :func:`read_image` for files.  It must be picklable (a module-level
+        function or an instance of a module-level class) to run in worker processes.
+    fingerprints : (n,) strings that change when an item's content may have (file size
+        and modification time for files), or None.
+    """
+
+    names: list[str]
+    labels: list[str]
+    subjects: list[str]
+    read: Callable[[str], np.ndarray] = read_image
+    fingerprints: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __post_init__(self) -> None:
+        if not (len(self.names) == len(self.labels) == len(self.subjects)):
+            raise ValueError(f"{len(self.names)} names, {len(self.labels)} labels and "
+                             f"{len(self.subjects)} subjects")
+        if self.fingerprints is not None and len(self.fingerprints) != len(self.names):
+            raise ValueError(f"{len(self.fingerprints)} fingerprints for {len(self.names)} names")
+
+
 def _read_all(paths: Sequence[str], progress: bool) -> tuple[list[np.ndarray | None], list[ImageError]]:
     from .progress import progress_bar
 
@@ -221,15 +256,7 @@ def jaffe_label(name: str) -> tuple[str, str] | None:
     return JAFFE_CODES[m.group("code").upper()], m.group("subject").upper()
 
 
-def load_jaffe(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
-    """Load JAFFE: 213 gray images, labels from the file names, subject ids.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` is not a folder or holds no JAFFE-named files.
-    """
-    root = Path(path)
+def _list_jaffe(root: Path) -> tuple[list[str], list[str], list[str]]:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a folder")
     paths, labels, subjects = [], [], []
@@ -242,7 +269,18 @@ def load_jaffe(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
         subjects.append(lab[1])
     if not paths:
         raise FileNotFoundError(f"{root}: no JAFFE files (SUBJECT.EXPRN.ID.tiff) found")
-    return _collect(paths, labels, subjects, progress)
+    return paths, labels, subjects
+
+
+def load_jaffe(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
+    """Load JAFFE: 213 gray images, labels from the file names, subject ids.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a folder or holds no JAFFE-named files.
+    """
+    return _collect(*_list_jaffe(Path(path)), progress)
 
 
 def _image_files(folder: Path) -> Iterable[Path]:
@@ -260,7 +298,10 @@ def load_folder(path: str | os.PathLike[str], progress: bool = False) -> Dataset
     FileNotFoundError
         If ``path`` is not a folder or has no class folders with images.
     """
-    root = Path(path)
+    return _collect(*_list_folder(Path(path)), progress)
+
+
+def _list_folder(root: Path) -> tuple[list[str], list[str], list[str]]:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a folder")
     paths, labels, subjects = [], [], []
@@ -271,12 +312,40 @@ def load_folder(path: str | os.PathLike[str], progress: bool = False) -> Dataset
             subjects.append(re.split(r"[_.]", f.name, maxsplit=1)[0])
     if not paths:
         raise FileNotFoundError(f"{root}: no class folders with images found")
-    return _collect(paths, labels, subjects, progress)
+    return paths, labels, subjects
+
+
+def _is_jaffe(root: Path) -> bool:
+    return root.is_dir() and any(jaffe_label(f.name) for f in root.iterdir())
 
 
 def load_dataset(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
     """Load JAFFE if the folder holds JAFFE-named files, else a folder-per-class set."""
     root = Path(path)
-    if root.is_dir() and any(jaffe_label(f.name) for f in root.iterdir()):
+    if _is_jaffe(root):
         return load_jaffe(root, progress)
     return load_folder(root, progress)
+
+
+def _fingerprint(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def list_dataset(path: str | os.PathLike[str]) -> ImageList:
+    """The files of a data set as :func:`load_dataset` finds them, without reading any pixel.
+
+    Labels and subjects come from the names (JAFFE) or the folders (folder per class);
+    each file's fingerprint is its size and modification time.
+
+    Raises
+    ------
+    FileNotFoundError
+        As :func:`load_dataset`.
+    """
+    root = Path(path)
+    paths, labels, subjects = _list_jaffe(root) if _is_jaffe(root) else _list_folder(root)
+    return ImageList(paths, labels, subjects, read_image, [_fingerprint(p) for p in paths])

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._parallel import Executor
 from .datasets import EXPRESSIONS, Dataset, load_dataset
 from .progress import progress_counter
 
@@ -102,20 +103,39 @@ def _run_baseline_fold(x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np
         return np.asarray(_baseline_model().fit(x[train], y[train]).predict(x[test]))
 
 
-def _parallel(fn: Callable[..., np.ndarray], jobs: list[tuple[Any, ...]], n_jobs: int, bar: Any) -> list[np.ndarray]:
-    """Run ``fn(*args)`` for each job, in order; joblib processes when ``n_jobs != 1``."""
-    if n_jobs == 1 or len(jobs) <= 1:
-        out = []
-        for args in jobs:
-            out.append(fn(*args))
-            bar.update(1)
-        return out
-    from joblib import Parallel, delayed
+def _extract_batch(model: Any, images: Sequence[np.ndarray], start: int) -> list[Any]:
+    """``model.extract`` of ``images`` (items ``start``, ``start + 1``, ... of the data set)."""
+    from .datasets import ImageError
 
-    out = []
-    for r in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*a) for a in jobs):
-        out.append(r)
-        bar.update(1)
+    try:
+        return list(model.extract(images, progress=False))
+    except ImageError as exc:
+        if exc.path is not None and exc.path.startswith("item ") and exc.path[5:].isdigit():
+            raise ImageError(f"item {start + int(exc.path[5:])}", exc.problem) from None
+        raise
+
+
+def extract_features(model: Any, images: Sequence[np.ndarray], executor: Executor | None = None,
+                     progress: bool = False) -> list[Any]:
+    """``model.extract(images)``: a list of :class:`dlfers.pipeline.Features`, one per image.
+
+    Batches of images run on ``executor``'s workers (local processes or a Dask cluster),
+    or serially without one; the features do not depend on how.
+    """
+    ex = executor or Executor(1)
+    if ex.serial or len(images) <= 1:
+        return list(model.extract(images, progress=progress))
+    model._validate_params()
+    n = len(images)
+    size = max(1, min(64, -(-n // (4 * ex.workers))))
+    starts = range(0, n, size)
+    bar = progress_counter(n, desc="descriptors", disable=not progress)
+    out: list[Any] = []
+    tasks = ((list(images[a : a + size]), a) for a in starts)
+    for feats in ex.map(_extract_batch, tasks, shared=(model,)):
+        out += feats
+        bar.update(len(feats))
+    bar.close()
     return out
 
 
@@ -129,6 +149,7 @@ def evaluate(
     n_jobs: int = 1,
     progress: bool = False,
     features: Sequence[Any] | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Cross-validate a DLFERS model (default configuration unless ``model`` is given).
 
@@ -140,8 +161,11 @@ def evaluate(
     seed : shuffling seed of the k-fold split.
     model : an unfitted :class:`dlfers.DLFERS` (its parameters are reported).
     baseline : also score HOG + StandardScaler + LinearSVC on the same folds.
-    n_jobs : folds run in parallel processes (-1: all cores); results do not depend on it.
+    n_jobs : local worker processes (-1: all cores) for the descriptors and the folds
+        (joblib); the results do not depend on it.
     features : precomputed ``model.extract(images)`` to reuse (e.g. across configurations).
+    scheduler : address of a running Dask scheduler: descriptors and folds run on its
+        workers (``n_jobs`` is then ignored); the results are those of a local run.
 
     Returns
     -------
@@ -160,20 +184,21 @@ def evaluate(
     y = np.asarray(ds.labels)
     classes = class_order(y)
     splits = make_splits(y, np.asarray(ds.subjects), protocol, folds, seed)
-    n_jobs = (os.cpu_count() or 1) if n_jobs in (-1, 0, None) else int(n_jobs)
+    with Executor(n_jobs, scheduler) as ex:
+        feats = extract_features(model, ds.images, ex, progress) if features is None else list(features)
+        if len(feats) != len(y):
+            raise ValueError(f"{len(feats)} feature sets for {len(y)} images")
+        t_extract = time.perf_counter() - t0
 
-    feats = model.extract(ds.images, progress=progress) if features is None else list(features)
-    if len(feats) != len(y):
-        raise ValueError(f"{len(feats)} feature sets for {len(y)} images")
-    t_extract = time.perf_counter() - t0
-
-    bar = progress_counter(len(splits) * (2 if baseline else 1), desc=f"{protocol} folds", disable=not progress)
-    pred = np.empty(len(y), dtype=y.dtype)
-    fold_acc = []
-    results = _parallel(_run_fold, [(model, feats, y, tr, te) for tr, te in splits], n_jobs, bar)
-    for (_, te), p in zip(splits, results):
-        pred[te] = p
-        fold_acc.append(100.0 * float(np.mean(p == y[te])))
+        bar = progress_counter(len(splits) * (2 if baseline else 1), desc=f"{protocol} folds",
+                               disable=not progress)
+        pred = np.empty(len(y), dtype=y.dtype)
+        fold_acc = []
+        folds_ex = ex if len(splits) > 1 else Executor(1)
+        for (_, te), p in zip(splits, folds_ex.map(_run_fold, splits, shared=(model, feats, y), max_pending=0)):
+            pred[te] = p
+            fold_acc.append(100.0 * float(np.mean(p == y[te])))
+            bar.update(1)
     report: dict[str, Any] = scores(y, pred, classes)
     report["fold_accuracy"] = fold_acc
     report["predictions"] = pred.tolist()
@@ -183,8 +208,9 @@ def evaluate(
                  for f, im in zip(feats, ds.images)]
         x = hog_features(faces)
         bpred = np.empty(len(y), dtype=y.dtype)
-        for (_, te), p in zip(splits, _parallel(_run_baseline_fold, [(x, y, tr, te) for tr, te in splits], 1, bar)):
-            bpred[te] = p
+        for tr, te in splits:
+            bpred[te] = _run_baseline_fold(x, y, tr, te)
+            bar.update(1)
         report["baseline"] = {
             "name": "scikit-image HOG (9 orientations, 8x8 cells, 2x2 blocks) + StandardScaler + LinearSVC",
             **scores(y, bpred, classes),

@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from ._parallel import Executor
 from .datasets import Dataset, load_dataset
-from .evaluate import PROTOCOLS, class_order, hog_features, make_splits, scores
+from .evaluate import PROTOCOLS, class_order, extract_features, hog_features, make_splits, scores
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -212,10 +213,14 @@ class CVEngine:
     dataset : the loaded data set.
     n_jobs : worker threads (-1: all cores).
     on_step : called with a finished fold task's work units (progress; see :meth:`plan`).
+    executor : where descriptors are extracted instead of the worker threads, e.g. an
+        :class:`dlfers._parallel.Executor` on a Dask cluster (set it while it is open).
     """
 
-    def __init__(self, dataset: Dataset, n_jobs: int = -1, on_step: Callable[[float], Any] | None = None) -> None:
+    def __init__(self, dataset: Dataset, n_jobs: int = -1, on_step: Callable[[float], Any] | None = None,
+                 executor: Executor | None = None) -> None:
         self.ds = dataset
+        self.executor = executor
         self.y = np.asarray(dataset.labels)
         self.n_jobs = (os.cpu_count() or 1) if n_jobs in (-1, 0, None) else max(1, int(n_jobs))
         self.on_step = on_step or (lambda n: None)
@@ -262,8 +267,11 @@ class CVEngine:
             face, box, found = model.preprocess(images[i])
             return model.face_features(face, box, found), face
 
-        with ThreadPoolExecutor(self.n_jobs) as ex:
-            out = list(ex.map(one, range(len(images))))
+        if self.executor is not None:  # the same features, computed by the executor's workers
+            out = [(f, f.face) for f in extract_features(model, images, self.executor)]
+        else:
+            with ThreadPoolExecutor(self.n_jobs) as ex:
+                out = list(ex.map(one, range(len(images))))
         key = self.prep_key(params)
         self._feats[key] = [f for f, _ in out]
         self._faces[key] = [face for _, face in out]
@@ -495,6 +503,7 @@ def reproduce(
     plots: bool = True,
     n_jobs: int = -1,
     progress: bool = False,
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Run the paper's experiments; with ``out``, write report.md, CSVs, PNG plots and results.json.
 
@@ -511,6 +520,8 @@ def reproduce(
     baseline : score the HOG + LinearSVC baseline on the overall protocols (as ``evaluate``).
     n_jobs : worker threads (-1: all cores); the results do not depend on it.
     progress : one progress bar over the whole run.
+    scheduler : address of a Dask scheduler: the descriptors are extracted on its workers
+        (the fold tasks still run in local threads); the results do not depend on it.
 
     Returns
     -------
@@ -565,9 +576,12 @@ def reproduce(
     bar.total = extract_cost * len(crops) + sum(t.cost for t in tasks) + (folds * (1 + SVM_COST) if nested else 0)
     bar.set_description(f"reproduce ({len(crops)} crops, {len(tasks)} fold tasks)")
     bar.refresh()
-    for p in crops.values():
-        engine.features(p)
-        bar.update(extract_cost)
+    with Executor(n_jobs, scheduler) as ex:
+        engine.executor = ex if scheduler else None
+        for p in crops.values():
+            engine.features(p)
+            bar.update(extract_cost)
+    engine.executor = None
     with ThreadPoolExecutor(1) as side:  # the single-threaded HOG baselines overlap the fold tasks
         base_runs = {s: side.submit(_baseline, engine, base_p, s, classes)
                      for s in ((kf, "loso") if loso else (kf,))} if baseline else {}
@@ -637,7 +651,7 @@ def reproduce(
     results["seconds"] = {"total": round(time.perf_counter() - t_start, 2),
                           "cpu": round(time.process_time() - cpu_start, 2),
                           **{k: round(v, 2) for k, v in engine.seconds.items()}}
-    results["machine"] = {"cpus": os.cpu_count(), "worker_threads": engine.n_jobs,
+    results["machine"] = {"cpus": os.cpu_count(), "worker_threads": engine.n_jobs, "scheduler": scheduler,
                           "load_average_start": load_start, "load_average_end": _load(),
                           "python": platform.python_version(), "platform": platform.platform()}
     if out is not None:

@@ -24,6 +24,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--fusion", choices=["feature", "decision"], help="TISF+TIPM fusion level")
     g.add_argument("--n-words", type=int, help="codebook words D (per class unless --global-codebook)")
     g.add_argument("--global-codebook", action="store_true", help="one codebook for all classes")
+    g.add_argument("--face-size", type=int, help="side of the face after the wavelet reduction, in pixels")
     g.add_argument("--step", type=int, help="dense grid stride in pixels")
     g.add_argument("--kernel", choices=["linear", "rbf", "chi2", "intersection"], help="SVM kernel")
     g.add_argument("--C", type=float, dest="C", help="SVM penalty C")
@@ -35,7 +36,8 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
     p: dict[str, Any] = {}
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
-    for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "step", "kernel", "C", "backend"):
+    for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "kernel", "C",
+                 "backend"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v
@@ -47,7 +49,13 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (-1: all cores; default)")
+    """``--jobs``, ``--scheduler`` and ``--quiet``."""
+    parser.add_argument("--jobs", type=int, default=-1, metavar="N",
+                        help="local parallel workers (-1: all cores, the default; 1: serial)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+                        "(needs dask.distributed; workers must see DATA_DIR at the same path); --jobs is "
+                        "then ignored")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

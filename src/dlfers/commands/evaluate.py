@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(
         args.data, protocol=args.protocol, folds=args.folds, seed=args.seed, model=model,
         baseline=not args.no_baseline, n_jobs=args.jobs, progress=not args.quiet,
+        scheduler=args.scheduler,
     )
     out = sys.stderr if args.json == "-" else sys.stdout
     print(format_report(report), file=out)

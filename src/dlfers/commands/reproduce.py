@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         args.data, args.out, tables=_tables(args.tables), folds=args.folds, seed=args.seed,
         base=model_params(args), loso=not args.no_loso, nested=not args.no_nested, inner_folds=args.inner_folds,
         baseline=not args.no_baseline, plots=not args.no_plots, n_jobs=args.jobs, progress=not args.quiet,
+        scheduler=args.scheduler,
     )
     lines = []
     for tab in results["tables"].values():

@@ -1,0 +1,487 @@
+"""Streaming, resumable feature extraction of a whole data set into a folder of shards.
+
+``extract_dataset(data, out)`` cuts the data set into batches of ``batch_size`` items and
+writes one NumPy archive per batch, ``batch-00000.npz``, ``batch-00001.npz``, ... (read
+with ``allow_pickle=False``; nothing is pickled).  At most a few batches are in memory
+at once, whatever the size of the data set.  Each shard is written to a temporary file
+in ``out`` and renamed into place, so a shard that exists is complete; an interrupted
+run resumes where it stopped and recomputes no finished batch.
+
+Folder layout
+-------------
+``manifest.json``
+    ``format`` ("dlfers-features"), ``format_version``, ``dlfers_version``, ``config``
+    (the model's parameters), ``fitted_model`` (digest of the codebooks when encodings
+    are written, else null), ``batch_size``, ``n_items``, ``n_batches``, ``store``
+    (which arrays the shards hold) and ``config_hash``: SHA-256 over all of these and
+    every item's name, label, subject and fingerprint (file size and mtime).  A folder
+    made with another configuration or other files is refused unless ``overwrite``.
+``batch-NNNNN.npz``
+    Items ``NNNNN * batch_size`` onwards; ``b`` items extracted, ``M`` descriptor rows:
+
+    - ``config_hash`` () str; ``index`` (b,) int64 item positions in the data set;
+      ``names``, ``labels``, ``subjects`` (b,) str;
+    - ``found`` (b,) bool (a face was detected); ``box`` (b, 4) int32 crop box
+      x, y, w, h in frame pixels;
+    - ``face`` (b, S, S) float32 preprocessed faces (``store["faces"]``);
+    - ``offsets`` (b + 1,) int64: item ``i``'s rows are ``offsets[i]:offsets[i + 1]`` of
+      ``regions`` (M, L) int32 and ``desc_<kind>`` (M, dim) float32 for each descriptor
+      kind (``store["descriptors"]``) -- :class:`dlfers.pipeline.Features` as arrays;
+    - ``encoding`` (b, F) float32 SPOF histograms of a fitted model
+      (``DLFERS.transform_features``; ``store["encodings"]``);
+    - ``error_index`` (e,) int64 and ``error_problem`` (e,) str: the items that failed.
+``errors.jsonl``
+    One JSON object per failed item: ``{"index", "file", "problem"}``.
+
+Work runs serially, on local processes (joblib) or on a Dask cluster
+(:class:`dlfers._parallel.Executor`); the shards are identical whichever ran them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._parallel import Executor
+from ._version import __version__
+from .datasets import ImageError, ImageList, list_dataset
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import DLFERS, Features
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ExtractedFeatures", "extract_dataset", "iter_batches",
+           "load_features", "read_errors"]
+
+FORMAT_NAME = "dlfers-features"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ERRORS = "errors.jsonl"
+_SHARD = "batch-{:05d}.npz"
+
+
+# ----------------------------------------------------------------------------- one batch (in a worker)
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, ImageError):
+        return exc.problem
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _pack(feats: list[Features], kinds: Sequence[str], faces: bool, descriptors: bool) -> dict[str, np.ndarray]:
+    """Features of a batch as flat arrays (see the module docstring)."""
+    n = len(feats)
+    out: dict[str, np.ndarray] = {
+        "found": np.array([f.found for f in feats], dtype=bool),
+        "box": np.array([f.box.as_tuple() if f.box is not None else (-1, -1, -1, -1) for f in feats],
+                        dtype=np.int32).reshape(n, 4),
+    }
+    if faces:
+        out["face"] = (np.stack([np.asarray(f.face, np.float32) for f in feats]) if n
+                       else np.zeros((0, 0, 0), np.float32))
+    if descriptors:
+        counts = [f.regions.shape[0] for f in feats]
+        out["offsets"] = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        out["regions"] = np.concatenate([f.regions for f in feats]) if n else np.zeros((0, 0), np.int32)
+        for kind in kinds:
+            out[f"desc_{kind}"] = (np.concatenate([f.descriptors[kind] for f in feats]) if n
+                                   else np.zeros((0, 0), np.float32))
+    return out
+
+
+def _compute_batch(model: DLFERS, read: Callable[[str], np.ndarray], store: dict[str, bool], start: int,
+                   names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Faces, descriptors and encodings of items ``start, start + 1, ...`` named ``names``.
+
+    An item that cannot be read or processed is recorded in ``error_index`` and
+    ``error_problem``; the other items of the batch are still extracted.
+    """
+    feats, index, err_index, err_problem = [], [], [], []
+    for j, name in enumerate(names):
+        try:
+            f = model.extract([read(name)], progress=False)[0]
+        except Exception as exc:  # noqa: BLE001 - one bad item never loses the batch
+            err_index.append(start + j)
+            err_problem.append(_problem(exc))
+            continue
+        feats.append(f)
+        index.append(start + j)
+    out = _pack(feats, model._kinds(), store["faces"], store["descriptors"])
+    if store["encodings"]:
+        out["encoding"] = (model.transform_features(feats).astype(np.float32, copy=False) if feats
+                           else np.zeros((0, 0), np.float32))
+    out["index"] = np.asarray(index, dtype=np.int64)
+    out["error_index"] = np.asarray(err_index, dtype=np.int64)
+    out["error_problem"] = np.asarray(err_problem, dtype=str)
+    return out
+
+
+# ----------------------------------------------------------------------------- manifest and shards
+def _fitted_digest(model: DLFERS) -> str | None:
+    """SHA-256 of a fitted model's codebooks (what its encodings depend on), or None if unfitted."""
+    books = getattr(model, "codebooks_", None)
+    if not books or not getattr(model, "svms_", None):
+        return None
+    h = hashlib.sha256()
+    for kind in sorted(books):
+        cb = np.ascontiguousarray(books[kind])
+        h.update(f"{kind}:{cb.dtype.str}:{cb.shape}".encode())
+        h.update(cb.tobytes())
+    return h.hexdigest()
+
+
+def _describe_reader(read: Callable[[str], np.ndarray]) -> str:
+    """What reads the items: a function's qualified name, or a reader object's ``repr``."""
+    name = getattr(read, "__qualname__", None)
+    if name is not None:
+        return f"{getattr(read, '__module__', '?')}.{name}"
+    return repr(read)
+
+
+def _manifest(model: DLFERS, items: ImageList, batch_size: int, store: dict[str, bool]) -> dict[str, Any]:
+    config = {k: v for k, v in model.get_params().items() if k != "progress"}
+    head: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "dlfers_version": __version__,
+        "config": config,
+        "fitted_model": _fitted_digest(model) if store["encodings"] else None,
+        "batch_size": int(batch_size),
+        "n_items": len(items),
+        "n_batches": -(-len(items) // batch_size),
+        "store": store,
+    }
+    head["reader"] = _describe_reader(items.read)
+    h = hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode())
+    prints = items.fingerprints or ["?"] * len(items)
+    for row in zip(items.names, items.labels, items.subjects, prints):
+        h.update(("\0".join(map(str, row)) + "\n").encode())
+    head["config_hash"] = h.hexdigest()
+    return head
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    """Write ``path`` through a temporary file in its folder, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _savez(fh: Any, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def _shard_hash(path: Path) -> str | None:
+    """The ``config_hash`` stored in a shard, or None if it is not a readable shard."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z["config_hash"])
+    except Exception:  # noqa: BLE001 - any unreadable shard is simply recomputed
+        return None
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = ["dlfers_version", "batch_size", "n_items", "store", "fitted_model", "format_version"]
+    diff = [k for k in keys if old.get(k) != new.get(k)]
+    cfg_old, cfg_new = old.get("config") or {}, new.get("config") or {}
+    diff += [f"config.{k}" for k in sorted(set(cfg_old) | set(cfg_new)) if cfg_old.get(k) != cfg_new.get(k)]
+    return ", ".join(diff) or "the files of the data set (names, labels or fingerprints)"
+
+
+def _prepare(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
+    """Make ``out`` ready: new, resumable (same manifest) or cleared (``overwrite``)."""
+    mpath = out / MANIFEST
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for tmp in out.glob(".*.tmp"):  # left by a run killed while writing
+        tmp.unlink(missing_ok=True)
+    if mpath.exists():
+        try:
+            old = json.loads(mpath.read_text())
+        except (OSError, ValueError) as exc:
+            if not overwrite:
+                raise ValueError(f"{mpath}: unreadable manifest ({exc}); use --overwrite to start again") from exc
+            old = {}
+        if old.get("config_hash") != manifest["config_hash"]:
+            if not overwrite:
+                raise ValueError(
+                    f"{out}: made with a different configuration ({_differences(old, manifest)} differ); "
+                    "use --overwrite to replace it, or another --out folder")
+            _clear(out)
+    elif any(p.name != ERRORS and not p.name.startswith(".") for p in out.iterdir()):
+        if not overwrite:
+            raise ValueError(f"{out}: folder is not empty and holds no {MANIFEST}; use --overwrite or an empty folder")
+        _clear(out)
+    _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=2, default=str) + "\n"), "w")
+
+
+def _clear(out: Path) -> None:
+    for p in [*out.glob("batch-*.npz"), out / MANIFEST, out / ERRORS]:
+        p.unlink(missing_ok=True)
+
+
+def _error_records(z: Any, items: ImageList | None) -> list[dict[str, Any]]:
+    names = None if items is None else items.names
+    recs = []
+    for i, problem in zip(z["error_index"].tolist(), z["error_problem"].tolist()):
+        recs.append({"index": int(i), "file": names[i] if names is not None else None, "problem": str(problem)})
+    return recs
+
+
+# ----------------------------------------------------------------------------- the public API
+def _as_model(model: DLFERS | str | os.PathLike[str] | None) -> DLFERS:
+    from .pipeline import DLFERS
+
+    if model is None:
+        return DLFERS()
+    if isinstance(model, (str, os.PathLike)):
+        from .model_io import load
+
+        return load(model)
+    if not isinstance(model, DLFERS):
+        raise TypeError(f"model must be a DLFERS, a model file or None, got {type(model).__name__}")
+    return model
+
+
+def extract_dataset(
+    data: str | os.PathLike[str] | ImageList,
+    out: str | os.PathLike[str],
+    model: DLFERS | str | os.PathLike[str] | None = None,
+    batch_size: int = 64,
+    n_jobs: int | None = -1,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    faces: bool = True,
+    descriptors: bool = True,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Extract faces, descriptors and (with a fitted model) encodings of every item into ``out``.
+
+    Parameters
+    ----------
+    data : data set folder (see :func:`dlfers.datasets.list_dataset`) or an :class:`ImageList`.
+    out : output folder (created); a folder from an interrupted run with the same
+        configuration is resumed.
+    model : a :class:`DLFERS` (its preprocessing and descriptor parameters are used), a
+        fitted one or a model file (SPOF encodings are also written), or None (defaults).
+    batch_size : items per shard; memory is a few batches, not the data set.
+    n_jobs : local worker processes (-1: every core; 1: in this process).
+    scheduler : address of a Dask scheduler to run the batches on (its workers must read
+        the same files, at the same paths).
+    overwrite : replace the shards of a folder made with another configuration.
+    faces, descriptors : also store the preprocessed faces / the dense descriptors.
+    progress : a progress bar on stderr.
+
+    Returns
+    -------
+    Summary: ``out``, ``n_items``, ``n_extracted``, ``n_errors``, ``faces_found``,
+    ``n_batches``, ``batches_computed``, ``batches_skipped`` (found finished), ``encodings``,
+    ``config_hash``, ``executor``, ``seconds``, ``images_per_second`` (computed items only).
+
+    Raises
+    ------
+    ValueError
+        Bad parameters, or ``out`` was made with another configuration (without ``overwrite``).
+    FileNotFoundError
+        ``data`` is not a data set folder.
+    """
+    from .progress import progress_counter
+
+    t0 = time.perf_counter()
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    batch_size = int(batch_size)
+    m = _as_model(model)
+    m._validate_params()
+    items = data if isinstance(data, ImageList) else list_dataset(data)
+    store = {"faces": bool(faces), "descriptors": bool(descriptors), "encodings": _fitted_digest(m) is not None}
+    if not any(store.values()):
+        raise ValueError("nothing to store: faces and descriptors are off and the model is not fitted")
+    manifest = _manifest(m, items, batch_size, store)
+    root = Path(out)
+    _prepare(root, manifest, overwrite)
+    chash = manifest["config_hash"]
+
+    n_batches = manifest["n_batches"]
+    todo = [b for b in range(n_batches) if _shard_hash(root / _SHARD.format(b)) != chash]
+    skipped = n_batches - len(todo)
+    done_items = sum(min(batch_size, len(items) - b * batch_size) for b in range(n_batches)) - sum(
+        min(batch_size, len(items) - b * batch_size) for b in todo)
+    bar = progress_counter(len(items), desc="extract", disable=not progress)
+    bar.update(done_items)
+    names = np.asarray(items.names, dtype=str)
+    labels = np.asarray(items.labels, dtype=str)
+    subjects = np.asarray(items.subjects, dtype=str)
+    errors_path = root / ERRORS
+    t_work = time.perf_counter()
+    computed = 0
+    with Executor(n_jobs, scheduler) as ex:
+        tasks = ((b * batch_size, items.names[b * batch_size : (b + 1) * batch_size]) for b in todo)
+        results = ex.map(_compute_batch, tasks, shared=(m, items.read, store))
+        for b, arrays in zip(todo, results):
+            idx = arrays["index"]
+            arrays.update(config_hash=np.asarray(chash), names=names[idx], labels=labels[idx],
+                          subjects=subjects[idx])
+            _atomic_write(root / _SHARD.format(b), functools.partial(_savez, arrays=arrays))
+            if len(arrays["error_index"]):
+                with open(errors_path, "a") as fh:
+                    for rec in _error_records(arrays, items):
+                        fh.write(json.dumps(rec) + "\n")
+            computed += 1
+            bar.update(len(idx) + len(arrays["error_index"]))
+        describe = ex.describe()
+    bar.close()
+    seconds_work = time.perf_counter() - t_work
+
+    # the error log and the totals, from every shard (finished in this run or before)
+    n_ok = found = 0
+    records: list[dict[str, Any]] = []
+    for z in iter_batches(root):
+        n_ok += len(z["index"])
+        found += int(np.sum(z["found"]))
+        records += _error_records(z, items)
+    _atomic_write(errors_path, lambda fh: fh.write("".join(json.dumps(r) + "\n" for r in records)), "w")
+    n_computed_items = len(items) - done_items
+    return {
+        "out": str(root),
+        "n_items": len(items),
+        "n_extracted": n_ok,
+        "n_errors": len(records),
+        "faces_found": found,
+        "n_batches": n_batches,
+        "batches_computed": computed,
+        "batches_skipped": skipped,
+        "encodings": store["encodings"],
+        "config_hash": chash,
+        "executor": describe,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "images_per_second": round(n_computed_items / seconds_work, 2) if computed and seconds_work > 0 else None,
+    }
+
+
+def iter_batches(out: str | os.PathLike[str]) -> Iterator[dict[str, np.ndarray]]:
+    """The shards of ``out`` in order, each as a dict of arrays (see the module docstring).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``out`` holds no manifest.
+    ValueError
+        A shard is missing (the extraction did not finish) or belongs to another configuration.
+    """
+    root = Path(out)
+    manifest = _read_manifest(root)
+    for b in range(int(manifest["n_batches"])):
+        path = root / _SHARD.format(b)
+        if not path.exists():
+            raise ValueError(f"{path}: missing; the extraction did not finish (run it again to resume)")
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        if str(arrays.get("config_hash")) != manifest["config_hash"]:
+            raise ValueError(f"{path}: belongs to another configuration than {root / MANIFEST}")
+        yield arrays
+
+
+def _read_manifest(root: Path) -> dict[str, Any]:
+    path = root / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{root}: no {MANIFEST}; not a folder written by extract_dataset")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    if manifest.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path}: not a {FORMAT_NAME} manifest")
+    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        raise ValueError(f"{path}: format version {manifest['format_version']} is newer than this "
+                         f"dlfers reads ({FORMAT_VERSION})")
+    return manifest
+
+
+@dataclass
+class ExtractedFeatures:
+    """A whole extraction read back.
+
+    Attributes
+    ----------
+    index : (n,) int64 item positions in the data set; names, labels, subjects : (n,) str.
+    features : n :class:`dlfers.pipeline.Features` (empty list if descriptors were not stored).
+    encodings : (n, F) float32 SPOF histograms, or None.
+    manifest : the folder's manifest.
+    """
+
+    index: np.ndarray
+    names: np.ndarray
+    labels: np.ndarray
+    subjects: np.ndarray
+    features: list[Features]
+    encodings: np.ndarray | None
+    manifest: dict[str, Any]
+
+
+def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
+    """Read every shard of ``out`` into memory (use :func:`iter_batches` to stream).
+
+    The features equal ``DLFERS.extract`` of the same images, so they can be given to
+    :meth:`DLFERS.fit_features` or :func:`dlfers.evaluate.evaluate` (``features=``).
+    """
+    from .face import FaceBox
+    from .pipeline import Features
+
+    root = Path(out)
+    manifest = _read_manifest(root)
+    kinds = [k.strip() for k in str(manifest["config"]["descriptors"]).split("+") if k.strip()]
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "names", "labels", "subjects", "encoding")}
+    feats: list[Features] = []
+    for z in iter_batches(root):
+        for k in ("index", "names", "labels", "subjects"):
+            cols[k].append(z[k])
+        if "encoding" in z and len(z["index"]):
+            cols["encoding"].append(z["encoding"])
+        if "offsets" not in z:
+            continue
+        off = z["offsets"]
+        for i in range(len(z["index"])):
+            a, b = int(off[i]), int(off[i + 1])
+            box = z["box"][i]
+            feats.append(Features(
+                descriptors={k: z[f"desc_{k}"][a:b] for k in kinds},
+                regions=z["regions"][a:b],
+                found=bool(z["found"][i]),
+                box=None if box[0] < 0 else FaceBox(*(int(v) for v in box)),
+                face=z["face"][i] if "face" in z else None,
+            ))
+    enc = None
+    if manifest["store"].get("encodings"):
+        enc = np.concatenate(cols["encoding"]) if cols["encoding"] else np.zeros((0, 0), np.float32)
+    return ExtractedFeatures(
+        index=np.concatenate(cols["index"]) if cols["index"] else np.zeros(0, np.int64),
+        names=np.concatenate(cols["names"]) if cols["names"] else np.zeros(0, str),
+        labels=np.concatenate(cols["labels"]) if cols["labels"] else np.zeros(0, str),
+        subjects=np.concatenate(cols["subjects"]) if cols["subjects"] else np.zeros(0, str),
+        features=feats, encodings=enc, manifest=manifest,
+    )
+
+
+def read_errors(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of ``out/errors.jsonl``: ``{"index", "file", "problem"}`` per failed item."""
+    path = Path(out) / ERRORS
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

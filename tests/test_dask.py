@@ -1,0 +1,75 @@
+"""Dask: extract and a 2-fold evaluate on a 2-worker LocalCluster equal the local runs exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlfers import DLFERS
+from dlfers.datasets import ImageList, list_dataset
+from dlfers.evaluate import evaluate
+from dlfers.extract import extract_dataset, iter_batches
+
+distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed (pip install 'dask[distributed]')")
+
+#: small and fast: 64x64 faces, a coarse grid, few words (not the paper's configuration)
+SMALL = dict(face_size=64, step=4, n_words=10)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A 2-worker, 1-thread-each LocalCluster on the loopback interface, shut down afterwards."""
+    cl = distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True,
+                                  dashboard_address=None)
+    try:
+        yield cl
+    finally:
+        cl.close()
+
+
+@pytest.fixture(scope="module")
+def subset(jaffe_dir) -> ImageList:
+    """36 JAFFE files: every sixth, all subjects and expressions."""
+    items = list_dataset(jaffe_dir)
+    keep = range(0, len(items), 6)
+    assert items.fingerprints is not None
+    return ImageList([items.names[i] for i in keep], [items.labels[i] for i in keep],
+                     [items.subjects[i] for i in keep], items.read, [items.fingerprints[i] for i in keep])
+
+
+def test_extract_on_the_cluster_equals_the_local_run(cluster, subset, tmp_path):
+    model = DLFERS(**SMALL)
+    local = extract_dataset(subset, tmp_path / "local", model, batch_size=8, n_jobs=1)
+    remote = extract_dataset(subset, tmp_path / "dask", model, batch_size=8, scheduler=cluster.scheduler_address)
+    assert "Dask" in remote["executor"] and local["executor"] == "serial"
+    assert remote["batches_computed"] == local["batches_computed"] == 5
+    assert remote["n_extracted"] == local["n_extracted"] == len(subset)
+    assert remote["config_hash"] == local["config_hash"]
+    shards = list(zip(iter_batches(tmp_path / "local"), iter_batches(tmp_path / "dask")))
+    assert len(shards) == 5
+    for a, b in shards:
+        assert sorted(a) == sorted(b)
+        for key in a:
+            assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), key
+
+
+def test_evaluate_on_the_cluster_equals_the_local_run(cluster, subset):
+    from dlfers.datasets import Dataset
+
+    ds = Dataset([subset.read(n) for n in subset.names], np.asarray(subset.labels), np.asarray(subset.subjects),
+                 list(subset.names))
+    model = DLFERS(**SMALL)
+    local = evaluate(ds, "kfold", folds=2, model=model, baseline=False, n_jobs=1)
+    remote = evaluate(ds, "kfold", folds=2, model=model, baseline=False, scheduler=cluster.scheduler_address)
+    assert remote["predictions"] == local["predictions"]
+    assert remote["fold_accuracy"] == local["fold_accuracy"]
+    assert remote["confusion_matrix"] == local["confusion_matrix"]
+    assert len(remote["predictions"]) == len(subset)
+
+
+def test_a_bad_scheduler_address_is_a_clear_error():
+    from dlfers._parallel import Executor
+
+    with Executor(scheduler="tcp://127.0.0.1:9", timeout=2) as ex:  # nothing listens on port 9
+        with pytest.raises(OSError, match="cannot connect to the Dask scheduler at tcp://127.0.0.1:9"):
+            list(ex.map(abs, [(1,)]))

@@ -1,0 +1,71 @@
+"""The executor: task order, bounded submission, worker counts, and no Dask without a scheduler."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from dlfers._parallel import Executor, resolve_jobs
+
+
+def _square_plus(offset: int, x: int) -> int:
+    return offset + x * x
+
+
+def test_results_come_back_in_task_order_whatever_runs_them():
+    tasks = [(i,) for i in range(23)]
+    want = [100 + i * i for i in range(23)]
+    for n_jobs, prefer in ((1, "processes"), (2, "threads"), (2, "processes")):
+        with Executor(n_jobs) as ex:
+            assert list(ex.map(_square_plus, tasks, shared=(100,), prefer=prefer)) == want, (n_jobs, prefer)
+
+
+@pytest.mark.parametrize("prefer", ["threads", "processes"])
+def test_at_most_max_pending_tasks_are_taken_ahead_of_the_results(prefer):
+    pulled = []
+
+    def tasks():
+        for i in range(40):
+            pulled.append(i)
+            yield (i,)
+
+    with Executor(2) as ex:
+        it = ex.map(_square_plus, tasks(), shared=(0,), prefer=prefer, max_pending=4)
+        assert next(it) == 0
+        assert len(pulled) == 5  # 4 submitted, then one refill as the first result is handed over
+        assert next(it) == 1 and len(pulled) == 6
+        assert list(it) == [i * i for i in range(2, 40)]
+    assert len(pulled) == 40
+
+
+def test_worker_counts():
+    import os
+
+    assert resolve_jobs(1) == 1 and resolve_jobs(3) == 3
+    assert resolve_jobs(-1) == resolve_jobs(None) == (os.cpu_count() or 1)
+    assert resolve_jobs(-1000) == 1
+    assert Executor(1).serial and not Executor(2).serial
+    assert Executor(2).describe() == "2 local workers"
+    with pytest.raises(ValueError, match="prefer"):
+        Executor(2).map(_square_plus, [(1,)], shared=(0,), prefer="gpu")
+
+
+def test_no_dask_is_imported_without_a_scheduler(jaffe_dir, tmp_path):
+    """A local extract and evaluate (2 worker processes) import neither dask nor distributed."""
+    code = textwrap.dedent(f"""
+        import sys
+        from dlfers.cli import main
+        common = ["--quiet", "--jobs", "2", "--face-size", "64", "--step", "4", "--n-words", "6"]
+        assert main(["extract", {str(jaffe_dir)!r}, "--out", {str(tmp_path / "f")!r}, "--batch-size", "64",
+                     *common]) == 0
+        assert main(["evaluate", {str(jaffe_dir)!r}, "--folds", "2", "--no-baseline", *common]) == 0
+        bad = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))
+        print("DASK_MODULES", bad)
+        sys.exit(1 if bad else 0)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "DASK_MODULES []" in r.stdout
