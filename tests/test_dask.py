@@ -10,7 +10,8 @@ from dlfers.datasets import ImageList, list_dataset
 from dlfers.evaluate import evaluate
 from dlfers.extract import extract_dataset, iter_batches
 
-distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed (pip install 'dask[distributed]')")
+distributed = pytest.importorskip("distributed",
+                                  reason="dask.distributed is not installed (pip install 'dask[distributed]')")
 
 #: small and fast: 64x64 faces, a coarse grid, few words (not the paper's configuration)
 SMALL = dict(face_size=64, step=4, n_words=10)
