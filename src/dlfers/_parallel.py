@@ -158,8 +158,8 @@ class Executor:
             return self._map_threads(fn, tasks, shared, limit)
         from joblib.executor import get_memmapping_executor
 
-        # joblib's reusable loky pool (the one joblib.Parallel uses): large arrays go by memory map
-        pool = get_memmapping_executor(self.n_jobs)
+        # joblib's reusable loky pool (the one joblib.Parallel uses), arguments pickled with each task
+        pool = get_memmapping_executor(self.n_jobs, max_nbytes=None)
         return _windowed(lambda t: pool.submit(_in_worker, fn, shared, t), tasks, limit)
 
     def _map_threads(self, fn: Callable[..., Any], tasks: Iterable[Sequence[Any]], shared: tuple[Any, ...],
