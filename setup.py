@@ -19,6 +19,7 @@ STRICT = os.environ.get("DLFERS_STRICT_BUILD", "") not in ("", "0")
 # one extension per Cython kernel: src/dlfers/_kernels/<name>.pyx -> dlfers._kernels.<name>
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERNELS = sorted(os.path.basename(p)[: -len(".pyx")] for p in glob(os.path.join(HERE, "src/dlfers/_kernels/*.pyx")))
+HEADERS = sorted(os.path.relpath(p, HERE) for p in glob(os.path.join(HERE, "src/dlfers/_kernels/*.h")))
 if STRICT and not KERNELS:
     sys.exit(f"DLFERS_STRICT_BUILD: no Cython sources under {HERE}/src/dlfers/_kernels")
 
@@ -38,6 +39,8 @@ def extensions():
         Extension(
             f"dlfers._kernels.{name}",
             [f"src/dlfers/_kernels/{name}.pyx"],
+            include_dirs=["src/dlfers/_kernels"],  # hand-written C headers beside the .pyx
+            depends=HEADERS,
             extra_compile_args=COMPILE_ARGS,
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
