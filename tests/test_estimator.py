@@ -85,12 +85,39 @@ def test_in_pipeline_and_grid_search(jaffe_small):
     "params, message",
     [({"delta": 0.6}, "delta"), ({"kernel": "poly"}, "kernel"), ({"fusion": "score"}, "fusion"),
      ({"descriptors": "surf"}, "descriptors"), ({"layout": "nose"}, "layout"), ({"backend": "gpu"}, "backend"),
-     ({"on_missing": "skip"}, "on_missing"), ({"face_size": 8}, "face_size")],
+     ({"on_missing": "skip"}, "on_missing"), ({"face_size": 8}, "face_size"),
+     ({"detect_size": 16}, "detect_size"), ({"min_face": 1.5}, "min_face"), ({"detect_scale": 1.0}, "scale")],
 )
 def test_bad_parameters_fail_at_fit(params, message, jaffe_small):
     images, labels, _ = jaffe_small
     with pytest.raises(ValueError, match=message):
         DLFERS(**params).fit(images[:4], labels[:4])
+
+
+def test_presets():
+    from dlfers.pipeline import PRESETS
+
+    assert DLFERS.from_preset("paper").get_params() == DLFERS().get_params()
+    rt = DLFERS.from_preset("realtime", C=3.0)
+    assert {k: rt.get_params()[k] for k in PRESETS["realtime"]} == PRESETS["realtime"]
+    assert rt.C == 3.0 and clone(rt).get_params() == rt.get_params()
+    with pytest.raises(ValueError, match="unknown preset 'fast'; known presets: paper, realtime"):
+        DLFERS.from_preset("fast")
+
+
+def test_region_ids_are_shared_and_match_the_layout(jaffe_small):
+    from dlfers.descriptors import DescriptorSpec, grid_points, grid_shape
+    from dlfers.regions import parse_layout
+
+    model = DLFERS(face_size=48, layout="whole+grid2+fused+fused4")
+    face = model.reduce_face(jaffe_small[0][0])
+    a, b = model.face_features(face), model.face_features(face[::-1].copy())
+    assert a.regions is b.regions and not a.regions.flags.writeable
+    lay = parse_layout(model.layout)
+    pts = grid_points(*grid_shape(48, 48, model.step), DescriptorSpec("tisf", model.step))
+    want = np.vstack([lay.assign(pts, (48, 48), "face"), lay.assign(pts, (48, 48), "fused")])
+    np.testing.assert_array_equal(a.regions, want)
+    assert a.regions.shape[0] == a.descriptors["tisf"].shape[0]
 
 
 def test_bad_frames_are_named(fitted):

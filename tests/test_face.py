@@ -46,6 +46,24 @@ def test_detects_a_face_in_every_jaffe_image(jaffe):
     assert 40 <= box.x + box.w / 2 <= 216 and 40 <= box.y + box.h / 2 <= 216
 
 
+@pytest.mark.parametrize("size, scale, min_face", [(160, 1.1, 0.2), (96, 1.2, 0.4), (64, 1.2, 0.4)])
+def test_faster_detector_settings_find_the_same_face(jaffe, size, scale, min_face):
+    for im in jaffe.images[::20]:
+        ref = detect_faces(im)[0]
+        box = detect_faces(im, size, min_face, scale)[0]
+        ix = max(0, min(ref.x + ref.w, box.x + box.w) - max(ref.x, box.x))
+        iy = max(0, min(ref.y + ref.h, box.y + box.h) - max(ref.y, box.y))
+        inter = ix * iy
+        assert inter / (ref.w * ref.h + box.w * box.h - inter) > 0.7, (ref, box)
+
+
+@pytest.mark.parametrize("args, message", [((23, 0.2, 1.1), "detect_size"), ((64, -0.1, 1.1), "min_face"),
+                                           ((64, 0.2, 1.0), "scale_factor"), ((64.5, 0.2, 1.1), "detect_size")])
+def test_bad_detector_settings(args, message):
+    with pytest.raises(ValueError, match=message):
+        detect_faces(np.zeros((100, 100), np.uint8), *args)
+
+
 def test_no_face_is_explicit():
     blank = np.full((200, 200), 128, np.uint8)
     face, box, found = crop_face(blank, 0.15, 0.15, on_missing="full")

@@ -320,6 +320,57 @@ def test_encode_single_codeword(k):
     np.testing.assert_array_equal(hist, [[50]])
 
 
+# -- histogram-intersection kernel --------------------------------------------------------------
+
+
+def _run_intersection(k, a, b):
+    out = np.full((a.shape[0], b.shape[0]), np.nan)
+    k.intersection(a, b, out)
+    return out
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    na=st.integers(0, 5),
+    nb=st.integers(0, 40),
+    dim=st.integers(0, 1300),  # across the 8-lane tail and the 512-dimension blocks
+    sparse=st.booleans(),
+)
+def test_intersection_matches_reference(k, ref, seed, na, nb, dim, sparse):
+    rng = np.random.default_rng(seed)
+    a = rng.random((na, dim), dtype=np.float32)
+    b = rng.random((nb, dim), dtype=np.float32)
+    if sparse:  # SPOF histograms: many empty bins
+        a[rng.random(a.shape) < 0.7] = 0
+        b[rng.random(b.shape) < 0.7] = 0
+    want = _run_intersection(ref, a, b)
+    got = _run_intersection(k, *_readonly(a, b))
+    np.testing.assert_allclose(got, want, rtol=TOL, atol=TOL)
+
+
+def test_intersection_is_exact_on_small_integers(k, ref):
+    # integer counts below 2**24: every partial sum is exact in float32, so all agree bitwise
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 50, (3, 3361)).astype(np.float32)
+    b = rng.integers(0, 50, (17, 3361)).astype(np.float32)
+    want = np.minimum(a[:, None, :].astype(np.int64), b[None, :, :]).sum(-1).astype(np.float64)
+    np.testing.assert_array_equal(_run_intersection(ref, a, b), want)
+    np.testing.assert_array_equal(_run_intersection(k, a, b), want)
+
+
+def test_intersection_of_a_histogram_with_itself_is_its_mass(k):
+    h = np.random.default_rng(2).random((4, 1000), dtype=np.float32)
+    out = _run_intersection(k, h, h)
+    np.testing.assert_allclose(np.diag(out), h.sum(1, dtype=np.float64), rtol=TOL)
+    np.testing.assert_allclose(out, out.T, rtol=0, atol=0)  # min is symmetric, order is the same
+
+
+def test_intersection_zero_width_is_zero(k):
+    out = _run_intersection(k, np.zeros((2, 0), np.float32), np.zeros((3, 0), np.float32))
+    np.testing.assert_array_equal(out, 0)
+
+
 # -- backend choice ------------------------------------------------------------------------------
 
 

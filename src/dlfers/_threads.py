@@ -15,17 +15,32 @@ from typing import Any
 
 _ctl: Any = None
 _lock = threading.Lock()
+_depth = 0  # blocks currently inside the limit, in any thread
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit every loaded BLAS to one thread inside the block (about 40 µs to enter)."""
-    global _ctl
+    """Limit every loaded BLAS to one thread inside the block (about 40 µs to enter).
+
+    Nested blocks (and blocks entered while another thread holds the limit) cost
+    nothing: the limit is already in force, and the outermost block restores it.
+    """
+    global _ctl, _depth
     if _ctl is None:
         with _lock:
             if _ctl is None:
                 from threadpoolctl import ThreadpoolController
 
                 _ctl = ThreadpoolController()  # after the kernels loaded their BLAS
-    with _ctl.limit(limits=1, user_api="blas"):
-        yield
+    with _lock:
+        outer = _depth == 0
+        _depth += 1
+    try:
+        if outer:
+            with _ctl.limit(limits=1, user_api="blas"):
+                yield
+        else:
+            yield
+    finally:
+        with _lock:
+            _depth -= 1

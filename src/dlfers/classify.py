@@ -32,12 +32,15 @@ def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float) -> np
         from ._chi2 import chi2_distances
 
         return np.exp(-gamma * chi2_distances(a, b))
-    if kernel == "intersection":  # float32 minima (exact), summed in float64
-        a32 = np.asarray(a, np.float32)
-        b32 = np.asarray(b, np.float32)
+    if kernel == "intersection":  # float32 minima (exact), summed by the compiled kernel
+        from . import _kernels
+
+        a32 = np.ascontiguousarray(a, np.float32)
+        b32 = np.ascontiguousarray(b, np.float32)
+        if a32.ndim != 2 or b32.ndim != 2 or a32.shape[1] != b32.shape[1]:
+            raise ValueError(f"intersection kernel of arrays shaped {a32.shape} and {b32.shape}")
         out = np.empty((a32.shape[0], b32.shape[0]))
-        for i in range(a32.shape[0]):
-            out[i] = np.minimum(a32[i][None, :], b32).sum(1, dtype=np.float64)
+        _kernels.get().intersection(a32, b32, out)
         return out
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
@@ -84,6 +87,7 @@ class KernelSVC:
         if self.kernel not in KERNELS:
             raise ValueError(f"unknown kernel {self.kernel!r}; expected one of {KERNELS}")
         x = np.asarray(x, np.float32)
+        self._pair_w: np.ndarray | None = None  # derived from the new solution on first use
         if self.kernel == "chi2":  # one distance matrix for both the width and the Gram matrix
             from ._chi2 import chi2_distances
 
@@ -158,19 +162,34 @@ class KernelSVC:
 
         A positive value votes for the first class of the pair.
         """
-        k = self._kernel_rows(x)
+        return self._kernel_rows(x) @ self._pair_weights() + self.ovo_intercept_
+
+    def _pair_weights(self) -> np.ndarray:
+        """(n_SV, n_pairs) float64: the dual coefficient of each support vector in each
+        one-vs-one problem, 0 where it takes no part (so one product gives every pair)."""
+        cached: np.ndarray | None = getattr(self, "_pair_w", None)
+        if cached is not None:
+            return cached
         n_cls = len(self.classes_)
         start = np.concatenate([[0], np.cumsum(self.n_support_)])
-        out = np.empty((k.shape[0], n_cls * (n_cls - 1) // 2))
+        w = np.zeros((self.ovo_coef_.shape[1], n_cls * (n_cls - 1) // 2))
         p = 0
         for i in range(n_cls):
             si = slice(start[i], start[i + 1])
             for j in range(i + 1, n_cls):
                 sj = slice(start[j], start[j + 1])
-                out[:, p] = k[:, si] @ self.ovo_coef_[j - 1, si] + k[:, sj] @ self.ovo_coef_[i, sj]
-                out[:, p] += self.ovo_intercept_[p]
+                w[si, p] = self.ovo_coef_[j - 1, si]
+                w[sj, p] = self.ovo_coef_[i, sj]
                 p += 1
-        return out
+        self._pair_w = w
+        return w
+
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n_pairs, k) float64 one-hot matrices of each pair's first and second class."""
+        n_cls = len(self.classes_)
+        first, second = np.triu_indices(n_cls, 1)  # (0,1), (0,2), ..., (k-2,k-1), as LIBSVM
+        eye = np.eye(n_cls)
+        return eye[first], eye[second]
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
         """One-vs-rest decision values (n, n_classes) (two columns ±d for two classes).
@@ -194,30 +213,18 @@ class KernelSVC:
         return self._vote(dec), self._proba(self._ovr(dec))
 
     def _vote(self, dec: np.ndarray) -> np.ndarray:
-        n_cls = len(self.classes_)
-        votes = np.zeros((dec.shape[0], n_cls), np.int64)
-        p = 0
-        for i in range(n_cls):
-            for j in range(i + 1, n_cls):
-                votes[:, i] += dec[:, p] > 0  # LIBSVM: a zero value votes for the second class
-                votes[:, j] += dec[:, p] <= 0
-                p += 1
-        return self.classes_[np.argmax(votes, axis=1)]
+        first, second = self._pairs()
+        pos = dec > 0  # LIBSVM: a zero value votes for the second class
+        votes = pos @ first + ~pos @ second
+        return self.classes_[np.argmax(votes, axis=1)]  # ties to the lower class index
 
     def _ovr(self, dec: np.ndarray) -> np.ndarray:
-        n_cls = len(self.classes_)
-        if n_cls == 2:
+        if len(self.classes_) == 2:
             return np.concatenate([dec, -dec], axis=1)
-        votes = np.zeros((dec.shape[0], n_cls))
-        conf = np.zeros((dec.shape[0], n_cls))
-        p = 0
-        for i in range(n_cls):
-            for j in range(i + 1, n_cls):
-                conf[:, i] += dec[:, p]
-                conf[:, j] -= dec[:, p]
-                votes[:, i] += dec[:, p] >= 0  # scikit-learn's transform: a zero value votes for the first
-                votes[:, j] += dec[:, p] < 0
-                p += 1
+        first, second = self._pairs()
+        conf = dec @ (first - second)
+        pos = dec >= 0  # scikit-learn's transform: a zero value votes for the first
+        votes = pos @ first + ~pos @ second
         return votes + conf / (3 * (np.abs(conf) + 1))
 
     def _proba(self, ovr: np.ndarray) -> np.ndarray:

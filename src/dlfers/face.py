@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CROP_PRESETS", "NoFaceError", "FaceBox", "detect_faces", "crop_box", "crop_face"]
+__all__ = ["CROP_PRESETS", "NoFaceError", "FaceBox", "detect_faces", "check_detector", "crop_box", "crop_face"]
 
 #: name -> (detect, delta, gamma), as Table 1 of the paper
 CROP_PRESETS: dict[str, tuple[bool, float, float]] = {
@@ -65,16 +65,23 @@ def _cascade() -> object:
     return c
 
 
-def detect_faces(gray: np.ndarray, detect_size: int = 160, min_face: float = 0.2) -> list[FaceBox]:
+def detect_faces(
+    gray: np.ndarray, detect_size: int = 160, min_face: float = 0.2, scale_factor: float = 1.1
+) -> list[FaceBox]:
     """Faces in a gray uint8 frame, largest first.
 
     Parameters
     ----------
     gray : (H, W) uint8.
     detect_size : the frame is scaled so that its longer side is at most this many
-        pixels before detection (speed); boxes are returned in frame pixels.
+        pixels before detection (speed); boxes are returned in frame pixels.  The
+        cascade's window is 24 pixels, so faces smaller than ``24 / detect_size`` of
+        the longer side are not found.
     min_face : smallest face side as a fraction of the scaled frame's shorter side.
+    scale_factor : step between the cascade's search scales (OpenCV's ``scaleFactor``);
+        larger is faster and places boxes more coarsely.
     """
+    check_detector(detect_size, min_face, scale_factor)
     import cv2
 
     h, w = gray.shape
@@ -84,13 +91,23 @@ def detect_faces(gray: np.ndarray, detect_size: int = 160, min_face: float = 0.2
     else:
         small = gray
     m = max(12, int(min_face * min(small.shape)))
-    found = _cascade().detectMultiScale(small, scaleFactor=1.1, minNeighbors=4, minSize=(m, m))  # type: ignore[attr-defined]
+    found = _cascade().detectMultiScale(small, scaleFactor=float(scale_factor), minNeighbors=4, minSize=(m, m))  # type: ignore[attr-defined]
     boxes = [
         FaceBox(int(round(x / s)), int(round(y / s)), int(round(bw / s)), int(round(bh / s)))
         for x, y, bw, bh in found
     ]
     boxes.sort(key=lambda b: b.w * b.h, reverse=True)
     return boxes
+
+
+def check_detector(detect_size: int, min_face: float, scale_factor: float) -> None:
+    """Raise ValueError unless detect_size >= 24, 0 <= min_face <= 1 and scale_factor > 1."""
+    if not isinstance(detect_size, (int, np.integer)) or detect_size < 24:
+        raise ValueError(f"detect_size must be an integer >= 24 (the cascade's window), got {detect_size!r}")
+    if not (0.0 <= float(min_face) <= 1.0):
+        raise ValueError(f"min_face must be in [0, 1], got {min_face!r}")
+    if not (1.0 < float(scale_factor) <= 2.0):
+        raise ValueError(f"scale_factor must be in (1, 2], got {scale_factor!r}")
 
 
 def crop_box(box: FaceBox, delta: float, gamma: float, frame_shape: tuple[int, int]) -> FaceBox:
@@ -121,6 +138,8 @@ def crop_face(
     detect: bool = True,
     on_missing: str = "full",
     detect_size: int = 160,
+    min_face: float = 0.2,
+    scale_factor: float = 1.1,
 ) -> tuple[np.ndarray, FaceBox, bool]:
     """Detect the largest face and crop it with the δ/γ factors.
 
@@ -131,6 +150,7 @@ def crop_face(
         or the paper's "scaled image").
     on_missing : when no face is found, "full" uses the whole frame as the box,
         "error" raises :class:`NoFaceError`.
+    detect_size, min_face, scale_factor : detector settings, see :func:`detect_faces`.
 
     Returns
     -------
@@ -142,7 +162,7 @@ def crop_face(
     h, w = gray.shape
     found = True
     if detect:
-        faces = detect_faces(gray, detect_size)
+        faces = detect_faces(gray, detect_size, min_face, scale_factor)
         if faces:
             box = faces[0]
         else:

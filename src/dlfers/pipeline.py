@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,17 +13,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels
+from ._threads import single_threaded_blas
 from .classify import KERNELS, KernelSVC
 from .codebook import encode_histograms, fit_codebook, normalise_histograms
 from .datasets import ImageError, to_gray_uint8
-from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_shape
-from .face import FaceBox, check_factors, crop_box, crop_face, detect_faces
+from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_points, grid_shape
+from .face import FaceBox, check_detector, check_factors, crop_box, crop_face, detect_faces
 from .inference import FaceResult
 from .progress import progress_bar
 from .regions import Layout, fused_image, parse_layout
 from .wavelet import ll_subband
 
-__all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS"]
+__all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS", "PRESETS"]
 
 FUSIONS = ("feature", "decision")
 
@@ -47,6 +49,17 @@ class Features:
     face: np.ndarray | None = None
 
 
+#: named configurations for :meth:`DLFERS.from_preset`.  "paper": the defaults (the
+#: paper's system: 128-pixel face, 10 words per class).  "realtime": a 64-pixel face,
+#: 6 words per class and a coarser detector search on a 64-pixel copy of the frame,
+#: for a whole frame in under 5 ms on one core; its accuracy on JAFFE is in the README
+#: (chosen from a small sweep on JAFFE itself, so read its figures as optimistic).
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "realtime": {"face_size": 64, "n_words": 6, "detect_size": 64, "min_face": 0.4, "detect_scale": 1.2},
+}
+
+
 class DLFERS(ClassifierMixin, BaseEstimator):
     """Facial expression recogniser of the DLFERS paper, as a scikit-learn classifier.
 
@@ -59,6 +72,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     delta, gamma : horizontal and vertical crop factors δ, γ of Eq. 1-4
         (the paper's scaling factor 3 by default).
     on_missing : "full" (use the whole frame when no face is found) or "error".
+    detect_size, min_face, detect_scale : face detector settings: longest side of the
+        frame copy the cascade searches, smallest face as a fraction of it, and step
+        between search scales (see :func:`dlfers.detect_faces`).
     face_size : side of the face after the wavelet reduction, in pixels.
     wavelet, wavelet_level : the DWT whose LL subband is kept.
     layout : SPOF region layout, '+'-joined level names (see :mod:`dlfers.regions`).
@@ -83,6 +99,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         delta: float = 0.15,
         gamma: float = 0.15,
         on_missing: str = "full",
+        detect_size: int = 160,
+        min_face: float = 0.2,
+        detect_scale: float = 1.1,
         face_size: int = 128,
         wavelet: str = "haar",
         wavelet_level: int = 1,
@@ -106,6 +125,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.delta = delta
         self.gamma = gamma
         self.on_missing = on_missing
+        self.detect_size = detect_size
+        self.min_face = min_face
+        self.detect_scale = detect_scale
         self.face_size = face_size
         self.wavelet = wavelet
         self.wavelet_level = wavelet_level
@@ -126,17 +148,34 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.progress = progress
 
     # ----------------------------------------------------------------- configuration
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> DLFERS:
+        """An unfitted model with the parameters of ``PRESETS[name]``, then ``overrides``.
+
+        Raises
+        ------
+        ValueError
+            For an unknown preset name (the message lists the known ones).
+        """
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
     def _kinds(self) -> list[str]:
         kinds = [k.strip() for k in str(self.descriptors).split("+") if k.strip()]
         if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
             raise ValueError(f"descriptors must be '+'-joined names from {sorted(KINDS)}, got {self.descriptors!r}")
         return kinds
 
+    def _detector(self) -> tuple[int, float, float]:
+        return int(self.detect_size), float(self.min_face), float(self.detect_scale)
+
     def _layout(self) -> Layout:
         return parse_layout(self.layout)
 
     def _validate_params(self) -> None:  # type: ignore[override]
         check_factors(self.delta, self.gamma)
+        check_detector(self.detect_size, self.min_face, self.detect_scale)
         if self.on_missing not in ("full", "error"):
             raise ValueError(f"on_missing must be 'full' or 'error', got {self.on_missing!r}")
         if not isinstance(self.face_size, (int, np.integer)) or self.face_size < 16:
@@ -167,7 +206,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             When no face is found and ``on_missing="error"``.
         """
         gray = to_gray_uint8(image)
-        crop, box, found = crop_face(gray, self.delta, self.gamma, self.detect, self.on_missing)
+        crop, box, found = crop_face(
+            gray, self.delta, self.gamma, self.detect, self.on_missing, *self._detector()
+        )
         return self.reduce_face(crop), box, found
 
     def reduce_face(self, crop: np.ndarray) -> np.ndarray:
@@ -194,21 +235,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         if layout.fused:
             sources.append(("fused", fused_image(face)))
         descs: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
-        regions = []
-        nlev = max(len(layout.face), len(layout.fused))
-        for source, img in sources:
-            pts = None
+        for _, img in sources:
             for kind in kinds:
-                pts, d = compute(img, DescriptorSpec(kind, int(self.step), 4, float(self.sigma)), k)
+                _, d = compute(img, DescriptorSpec(kind, int(self.step), 4, float(self.sigma)), k)
                 descs[kind].append(d)
-            assert pts is not None
-            r = layout.assign(pts, img.shape, source)
-            if r.shape[1] < nlev:
-                r = np.hstack([r, np.full((r.shape[0], nlev - r.shape[1]), -1, np.int32)])
-            regions.append(r)
         return Features(
             descriptors={kind: np.concatenate(v) for kind, v in descs.items()},
-            regions=np.ascontiguousarray(np.concatenate(regions), dtype=np.int32),
+            regions=_region_ids(layout.name, (face.shape[0], face.shape[1]), int(self.step)),
             found=found,
             box=box,
         )
@@ -239,9 +272,10 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         cb = self.codebooks_[kind]
         sq = np.einsum("ij,ij->i", cb, cb).astype(np.float32)
         rows = []
-        for f in feats:
-            _, hist = encode_histograms(f.descriptors[kind], f.regions, n_regions, cb, sq, self.backend)
-            rows.append(normalise_histograms(hist, self.power))
+        with single_threaded_blas():  # entered once here, not once per face
+            for f in feats:
+                _, hist = encode_histograms(f.descriptors[kind], f.regions, n_regions, cb, sq, self.backend)
+                rows.append(normalise_histograms(hist, self.power))
         return np.vstack(rows)
 
     def fit_features(self, feats: Sequence[Features], y: Sequence[Any] | np.ndarray) -> DLFERS:
@@ -385,7 +419,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self._validate_params()
         gray = to_gray_uint8(frame)
         h, w = gray.shape
-        boxes = detect_faces(gray) if self.detect else [FaceBox(0, 0, w, h)]
+        boxes = detect_faces(gray, *self._detector()) if self.detect else [FaceBox(0, 0, w, h)]
         if max_faces is not None:
             boxes = boxes[: max(0, int(max_faces))]
         if not boxes:
@@ -412,6 +446,30 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
+
+
+@functools.lru_cache(maxsize=32)
+def _region_ids(layout: str, shape: tuple[int, int], step: int) -> np.ndarray:
+    """(N, L) int32 region ids of the dense grid points of a face of ``shape`` (face
+    grid first, then the fused image's), padded with -1 to the layout's deepest source.
+
+    The grid depends only on the shape and the step, so the ids are computed once per
+    configuration and shared (read-only) by every face's :class:`Features`.
+    """
+    lay = parse_layout(layout)
+    sources = (["face"] if lay.face else []) + (["fused"] if lay.fused else [])
+    nlev = max(len(lay.face), len(lay.fused))
+    ny, nx = grid_shape(shape[0], shape[1], step)
+    pts = grid_points(ny, nx, DescriptorSpec("tisf", step))  # the fused image has the face's shape
+    parts = []
+    for source in sources:
+        r = lay.assign(pts, shape, source)
+        if r.shape[1] < nlev:
+            r = np.hstack([r, np.full((r.shape[0], nlev - r.shape[1]), -1, np.int32)])
+        parts.append(r)
+    out = np.ascontiguousarray(np.concatenate(parts), dtype=np.int32)
+    out.setflags(write=False)
+    return out
 
 
 def _as_images(X: Any) -> list[np.ndarray]:

@@ -2,7 +2,7 @@
 
 Three implementations of one set of kernels (see ``_reference.py`` for the
 definitions): ``cython`` (compiled extensions ``_gradients``, ``_descriptors``,
-``_encode``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
+``_encode``, ``_histkernels``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
 The order of preference is an explicit ``backend=`` argument, then the
 ``DLFERS_BACKEND`` environment variable, then cython, numba, numpy.  Each backend
 is loaded at most once, on first use; why one is unavailable is recorded and shown
@@ -18,15 +18,19 @@ from types import SimpleNamespace
 from typing import Any
 
 BACKENDS = ("cython", "numba", "numpy")
-KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode")
+KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "intersection")
+
+#: the compiled extension modules (setup.py builds one per name)
+_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels")
 
 _loaded: dict[str, Any] = {}
 _errors: dict[str, str] = {}
+_auto: dict[str, str] = {}  # DLFERS_BACKEND value -> what 'auto' resolved to
 _lock = threading.Lock()
 
 
 def _load_cython() -> Any:
-    mods = [importlib.import_module(f"dlfers._kernels.{m}") for m in ("_gradients", "_descriptors", "_encode")]
+    mods = [importlib.import_module(f"dlfers._kernels.{m}") for m in _CYTHON_MODULES]
     return SimpleNamespace(**{k: getattr(m, k) for m in mods for k in KERNELS if hasattr(m, k)})
 
 
@@ -71,12 +75,17 @@ def resolve(backend: str | None = "auto") -> str:
         For an unknown name, or a named backend that cannot be loaded (with the reason).
     """
     if backend in (None, "auto"):
-        env = os.environ.get("DLFERS_BACKEND", "").strip().lower()
+        env = os.environ.get("DLFERS_BACKEND", "")
+        auto = _auto.get(env)  # per-frame calls: resolve 'auto' once per DLFERS_BACKEND value
+        if auto is not None:
+            return auto
+        env = env.strip().lower()
         if env and env != "auto":
             backend = env
         else:
             for name in BACKENDS:
                 if load(name) is not None:
+                    _auto[os.environ.get("DLFERS_BACKEND", "")] = name
                     return name
             raise RuntimeError("no kernel backend could be loaded: " + repr(_errors))
     assert backend is not None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode"]
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "intersection"]
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
@@ -275,3 +275,30 @@ def encode(x, codebook, code_sqnorm, regions, labels_out, hist_out):
                 r = regions[s + i, lv]
                 if r >= 0:
                     hist_out[r, w] += _ONE
+
+
+#: dimensions summed in float32 before the partial sums are added in float64 (as the Cython kernel)
+_ISECT_BLOCK = 512
+
+
+@njit(cache=True, nogil=True)
+def intersection(a, b, out):
+    # the summation order of _isect.h: eight float32 lanes (lane k adds d = k mod 8) per
+    # block of _ISECT_BLOCK dimensions, lanes combined pairwise, blocks added in float64
+    na, dim = a.shape
+    nb = b.shape[0]
+    acc = np.zeros(8, np.float32)
+    for i in range(na):
+        for j in range(nb):
+            total = 0.0
+            for d0 in range(0, dim, _ISECT_BLOCK):
+                end = min(d0 + _ISECT_BLOCK, dim)
+                acc[:] = _ZERO
+                stop = d0 + ((end - d0) // 8) * 8
+                for d in range(d0, stop, 8):
+                    for k in range(8):
+                        acc[k] += min(a[i, d + k], b[j, d + k])
+                for d in range(stop, end):
+                    acc[0] += min(a[i, d], b[j, d])
+                total += np.float64(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])))
+            out[i, j] = total

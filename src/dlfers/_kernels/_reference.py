@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode"]
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "intersection"]
 
 
 def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
@@ -151,3 +151,16 @@ def encode(
         for r in regions[i]:
             if r >= 0:
                 hist_out[r, labels_out[i]] += 1
+
+
+def intersection(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """Histogram-intersection Gram matrix: ``out[i, j] = Σ_d min(a[i, d], b[j, d])``.
+
+    Parameters
+    ----------
+    a : (n_a, dim) float32.
+    b : (n_b, dim) float32.
+    out : (n_a, n_b) float64, written in place (minima exact in float32, summed in float64).
+    """
+    for i in range(a.shape[0]):
+        out[i] = np.minimum(a[i][None, :], b).sum(1, dtype=np.float64)
