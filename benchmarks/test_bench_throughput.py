@@ -122,7 +122,9 @@ def _extract_in_subprocess(jaffe_dir: Path, n: int, out: Path, model_file: Path)
 
 
 def _record(benchmark, **figures) -> None:
-    benchmark.extra_info.update(n_images=N_IMAGES, batch_size=BATCH, config=CONFIG, **figures)
+    """Figures into ``extra_info`` (with the load average: the CPUs may be shared) and stdout."""
+    figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    benchmark.extra_info.update(n_images=N_IMAGES, batch_size=BATCH, config=CONFIG, cpus=os.cpu_count(), **figures)
     print("\n" + json.dumps(figures))
 
 

@@ -74,3 +74,18 @@ def test_a_bad_scheduler_address_is_a_clear_error():
     with Executor(scheduler="tcp://127.0.0.1:9", timeout=2) as ex:  # nothing listens on port 9
         with pytest.raises(OSError, match="cannot connect to the Dask scheduler at tcp://127.0.0.1:9"):
             list(ex.map(abs, [(1,)]))
+
+
+def test_reproduce_on_the_cluster_equals_the_local_run(cluster, subset):
+    from dlfers.datasets import Dataset
+    from dlfers.reproduce import reproduce
+
+    ds = Dataset([subset.read(n) for n in subset.names], np.asarray(subset.labels), np.asarray(subset.subjects),
+                 list(subset.names))
+    kw = dict(tables=(), folds=2, base=SMALL, loso=False, nested=False, baseline=True, plots=False)
+    local = reproduce(ds, None, n_jobs=1, **kw)
+    remote = reproduce(ds, None, scheduler=cluster.scheduler_address, **kw)
+    assert remote["machine"]["scheduler"] == cluster.scheduler_address
+    a, b = local["overall"]["kfold"], remote["overall"]["kfold"]
+    assert b["predictions"] == a["predictions"] and len(a["predictions"]) == len(subset)
+    assert b["baseline"]["confusion_matrix"] == a["baseline"]["confusion_matrix"]  # HOG of the same faces

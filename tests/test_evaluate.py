@@ -94,3 +94,18 @@ def test_cli_evaluate_json(jaffe_dir, tmp_path, capsys):
 def test_cli_errors_are_reported(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "missing"), "--quiet"]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_descriptors_on_worker_processes_equal_the_serial_ones(jaffe):
+    from dlfers._parallel import Executor
+    from dlfers.evaluate import extract_features
+
+    model = DLFERS(**FAST)
+    images = jaffe.images[:24]
+    want = model.extract(images)
+    with Executor(2) as ex:
+        got = extract_features(model, images, ex)
+    assert len(got) == len(want) == 24
+    for g, w in zip(got, want):
+        assert g.box == w.box and np.array_equal(g.face, w.face) and np.array_equal(g.regions, w.regions)
+        assert all(np.array_equal(g.descriptors[k], w.descriptors[k]) for k in w.descriptors)

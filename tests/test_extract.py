@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from dlfers import DLFERS
 from dlfers.cli import main
-from dlfers.datasets import read_image
+from dlfers.datasets import _fingerprint, read_image
 from dlfers.evaluate import evaluate
 from dlfers.extract import extract_dataset, iter_batches, load_features, read_errors
 
@@ -133,7 +132,10 @@ def test_a_folder_of_another_configuration_is_refused_unless_overwrite(jaffe_dir
     assert main(["extract", str(data), "--out", str(out), "--quiet", "--jobs", "1", "--face-size", "48"]) == 1
     assert "different configuration" in capsys.readouterr().err
 
-    os.utime(files[0], ns=(1, 1))  # a file changed: its fingerprint differs
+    other = sorted(jaffe_dir.glob("*.tiff"))[1]
+    files[0].unlink()  # the file changed (another image, another modification time): its fingerprint differs
+    files[0].symlink_to(other)
+    assert _fingerprint(str(files[0])) != _fingerprint(str(jaffe_dir / files[0].name))
     with pytest.raises(ValueError, match="files of the data set"):
         extract_dataset(data, out, DLFERS(**SMALL), batch_size=2, n_jobs=1)
 

@@ -321,8 +321,7 @@ def extract_dataset(
     n_batches = manifest["n_batches"]
     todo = [b for b in range(n_batches) if _shard_hash(root / _SHARD.format(b)) != chash]
     skipped = n_batches - len(todo)
-    done_items = sum(min(batch_size, len(items) - b * batch_size) for b in range(n_batches)) - sum(
-        min(batch_size, len(items) - b * batch_size) for b in todo)
+    done_items = len(items) - sum(min(batch_size, len(items) - b * batch_size) for b in todo)
     bar = progress_counter(len(items), desc="extract", disable=not progress)
     bar.update(done_items)
     names = np.asarray(items.names, dtype=str)
