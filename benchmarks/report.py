@@ -12,7 +12,11 @@ from the medians:
   (other median / dlfers median: above 1 means dlfers is faster);
 * for each group "encode D=K": every encoder run, its time over the single-thread
   float32 matmul of the same shapes (the floor: below 1.5 is the target), and the
-  achieved GFLOP/s counting the 2·N·D·dim FLOPs of the distance products.
+  achieved GFLOP/s counting the 2·N·D·dim FLOPs of the distance products;
+* for "predict frame" / "predict face": p50 and p99 of each preset's model against the
+  targets (5 ms a frame with detection, 1.5 ms a pre-cropped face);
+* for each group "svm rows": the intersection rows' read bandwidth and their time over
+  a plain read of the same support vectors.
 
 Contenders missing from the JSON (OpenCV not installed, a backend not built) show as "-".
 """
@@ -25,7 +29,10 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["load", "descriptor_table", "encoder_table", "main"]
+__all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "main"]
+
+#: single-frame latency targets (p50, milliseconds)
+TARGETS_MS = {"predict frame": 5.0, "predict face": 1.5}
 
 
 def load(path: str | Path) -> dict[str, list[dict]]:
@@ -104,6 +111,33 @@ def encoder_table(group: str, benches: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def predict_table(groups: dict[str, list[dict]]) -> str:
+    """Markdown table: p50/p99 per preset for frames and faces, against the targets."""
+    lines = ["### predict (one thread)", "", "| what | preset | p50 (ms) | p99 (ms) | target p50 | met |",
+             "|---|---|---:|---:|---:|---|"]
+    for group in ("predict frame", "predict face"):
+        for b in sorted(groups.get(group, []), key=lambda b: b["stats"]["median"], reverse=True):
+            info = b.get("extra_info") or {}
+            p50, p99 = info.get("p50_ms"), info.get("p99_ms")
+            target = TARGETS_MS[group]
+            met = "-" if p50 is None else ("yes" if p50 < target else "no")
+            fmt = (lambda v: "-" if v is None else f"{v:.2f}")
+            lines.append(f"| {group} | {info.get('preset', '?')} | {fmt(p50)} | {fmt(p99)} | < {target:g} | {met} |")
+    return "\n".join(lines)
+
+
+def svm_table(group: str, benches: list[dict]) -> str:
+    """Markdown table: intersection rows against a plain read of the same bytes."""
+    read = _median(_find(benches, "test_svm_rows[read"))
+    lines = [f"### {group}", "", "| run | median (ms) | GB/s | / plain read |", "|---|---:|---:|---:|"]
+    for b in sorted(benches, key=lambda b: b["stats"]["median"]):
+        t = _median(b)
+        nbytes = (b.get("extra_info") or {}).get("bytes")
+        gbs = "-" if not nbytes or not t else f"{nbytes / t / 1e9:.1f}"
+        lines.append(f"| {_label(b['name'])} | {_ms(t)} | {gbs} | {_ratio(t, read)} |")
+    return "\n".join(lines)
+
+
 def report(groups: dict[str, list[dict]]) -> str:
     """The whole Markdown report (descriptor groups first, then encoder groups)."""
 
@@ -117,6 +151,10 @@ def report(groups: dict[str, list[dict]]) -> str:
             parts.append(descriptor_table(group, groups[group]))
         elif group.startswith("encode"):
             parts.append(encoder_table(group, groups[group]))
+        elif group.startswith("svm rows"):
+            parts.append(svm_table(group, groups[group]))
+    if "predict frame" in groups or "predict face" in groups:
+        parts.append(predict_table(groups))
     return "\n\n".join(parts) + "\n"
 
 

@@ -1,11 +1,14 @@
 """Prediction with a trained model: per-frame latency (p50, p99) and flat memory.
 
-The model is the default :class:`dlfers.DLFERS` configuration fitted once on all of
-JAFFE.  ``test_predict_frame`` times :meth:`DLFERS.predict_image` on one 256x256 JAFFE
-frame (face detection included), ``test_predict_face`` :meth:`DLFERS.predict_faces`
-on one pre-cropped 128x128 face.  p50 and p99 of the rounds are stored in
-``extra_info`` (milliseconds).  ``test_memory_is_flat`` (marked slow) runs 10,000
-predictions on pre-cropped faces and checks that the resident set stays flat.
+Each preset of :data:`dlfers.pipeline.PRESETS` ("paper": the defaults, "realtime") is
+fitted once on all of JAFFE.  ``test_predict_frame`` times :meth:`DLFERS.predict_image`
+on one 256x256 JAFFE frame (face detection included), ``test_predict_face``
+:meth:`DLFERS.predict_faces` on one pre-cropped 128x128 face.  p50 and p99 of the
+rounds are stored in ``extra_info`` (milliseconds).  ``test_svm_rows`` times the
+histogram-intersection rows of one face against the fitted support vectors (the SVM's
+memory-bound part) beside NumPy's reference and a plain read of the same bytes.
+``test_memory_is_flat`` (marked slow) runs 10,000 predictions on pre-cropped faces and
+checks that the resident set stays flat.
 """
 
 from __future__ import annotations
@@ -31,11 +34,33 @@ def jaffe_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def fitted(jaffe_dir):
-    from dlfers import DLFERS, load_jaffe
+def jaffe(jaffe_dir):
+    from dlfers import load_jaffe
 
-    data = load_jaffe(jaffe_dir)
-    return DLFERS().fit(data.images, data.labels)
+    return load_jaffe(jaffe_dir)
+
+
+_FITTED: dict[str, object] = {}
+
+
+def _fit(preset: str, jaffe) -> object:
+    from dlfers import DLFERS
+
+    if preset not in _FITTED:
+        _FITTED[preset] = DLFERS.from_preset(preset).fit(jaffe.images, jaffe.labels)
+    return _FITTED[preset]
+
+
+@pytest.fixture(scope="session", params=["paper", "realtime"])
+def preset_model(request, jaffe):
+    """(preset name, model of that preset fitted on all of JAFFE)."""
+    return request.param, _fit(request.param, jaffe)
+
+
+@pytest.fixture(scope="session")
+def fitted(jaffe):
+    """The default ("paper") model."""
+    return _fit("paper", jaffe)
 
 
 @pytest.fixture(scope="session")
@@ -53,20 +78,46 @@ def _percentiles(benchmark) -> None:
         benchmark.extra_info["p99_ms"] = float(np.percentile(data, 99) * 1e3)
 
 
-def test_predict_frame(benchmark, fitted, frame):
-    benchmark.group = "predict"
-    fitted.predict_image(frame)  # warm up (detector, compiled kernels)
-    results = benchmark.pedantic(fitted.predict_image, args=(frame,), rounds=ROUNDS, iterations=1, warmup_rounds=3)
+def test_predict_frame(benchmark, preset_model, frame):
+    preset, model = preset_model
+    benchmark.group = "predict frame"
+    benchmark.extra_info["preset"] = preset
+    model.predict_image(frame)  # warm up (detector, compiled kernels)
+    results = benchmark.pedantic(model.predict_image, args=(frame,), rounds=ROUNDS, iterations=1, warmup_rounds=3)
     assert results[0].found
     _percentiles(benchmark)
 
 
-def test_predict_face(benchmark, fitted, face):
-    benchmark.group = "predict"
-    fitted.predict_faces([face])
-    labels = benchmark.pedantic(fitted.predict_faces, args=([face],), rounds=ROUNDS, iterations=1, warmup_rounds=3)
-    assert labels[0] in fitted.classes_
+def test_predict_face(benchmark, preset_model, face):
+    preset, model = preset_model
+    benchmark.group = "predict face"
+    benchmark.extra_info["preset"] = preset
+    model.predict_faces([face])
+    labels = benchmark.pedantic(model.predict_faces, args=([face],), rounds=ROUNDS, iterations=1, warmup_rounds=3)
+    assert labels[0] in model.classes_
     _percentiles(benchmark)
+
+
+@pytest.mark.parametrize("how", ["cython", "numba", "numpy", "read"])
+def test_svm_rows(benchmark, fitted, face, how):
+    """Intersection rows K(x, SV) of one face: the compiled kernels, NumPy's reference,
+    and ``read``, a max over the support vectors (the same bytes, streamed once)."""
+    from dlfers import _kernels
+
+    (svm,) = fitted.svms_.values()
+    sv = svm.support_vectors_
+    x = np.ascontiguousarray(fitted.transform_features(fitted._face_batch([face])), np.float32)
+    out = np.empty((1, sv.shape[0]))
+    benchmark.group = f"svm rows {sv.shape[0]}x{sv.shape[1]}"
+    benchmark.extra_info["bytes"] = int(sv.nbytes)
+    if how == "read":
+        benchmark(sv.max)
+        return
+    if _kernels.load(how) is None:
+        pytest.skip(f"{how} backend unavailable: {_kernels.status()[how]}")
+    k = _kernels.load(how)
+    benchmark(k.intersection, x, sv, out)
+    np.testing.assert_allclose(out[0], svm._kernel_rows(x)[0], rtol=1e-5)
 
 
 def _rss_mb() -> float:

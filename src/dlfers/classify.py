@@ -14,6 +14,7 @@ saves, so a model loaded from disk runs exactly the code an in-memory one runs.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,16 @@ def _inverse_mean(dist: np.ndarray) -> float:
         return 1.0
     m = float(dist[np.triu_indices_from(dist, 1)].mean())
     return 1.0 / m if m > 0 else 1.0
+
+
+@functools.lru_cache(maxsize=8)
+def _pair_matrices(n_cls: int) -> tuple[np.ndarray, np.ndarray]:
+    first, second = np.triu_indices(n_cls, 1)  # (0,1), (0,2), ..., (k-2,k-1), as LIBSVM
+    eye = np.eye(n_cls)
+    a, b = eye[first], eye[second]
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
 
 
 class KernelSVC:
@@ -186,10 +197,7 @@ class KernelSVC:
 
     def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(n_pairs, k) float64 one-hot matrices of each pair's first and second class."""
-        n_cls = len(self.classes_)
-        first, second = np.triu_indices(n_cls, 1)  # (0,1), (0,2), ..., (k-2,k-1), as LIBSVM
-        eye = np.eye(n_cls)
-        return eye[first], eye[second]
+        return _pair_matrices(len(self.classes_))
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
         """One-vs-rest decision values (n, n_classes) (two columns ±d for two classes).

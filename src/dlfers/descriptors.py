@@ -56,7 +56,8 @@ def gaussian_taps(sigma: float) -> np.ndarray:
     r = max(1, int(math.ceil(3.0 * sigma)))
     a = np.arange(-r, r + 1, dtype=np.float64)
     g = np.exp(-(a * a) / (2.0 * sigma * sigma))
-    return (g / g.sum()).astype(np.float32)
+    taps: np.ndarray = (g / g.sum()).astype(np.float32)
+    return taps
 
 
 @functools.lru_cache(maxsize=16)
@@ -154,14 +155,25 @@ def dense_descriptors(
     return compute(img, spec, _kernels.get(backend))
 
 
-def compute(img: np.ndarray, spec: DescriptorSpec, k: object) -> tuple[np.ndarray, np.ndarray]:
-    """Descriptors of a validated (H, W) float32 image with kernel namespace ``k``."""
+def smooth(img: np.ndarray, sigma: float, k: object) -> np.ndarray:
+    """Gaussian smoothing (Eq. 5-6) of a validated (H, W) float32 image; ``img`` itself for σ = 0."""
+    if sigma <= 0:
+        return img
+    sm = np.empty_like(img)
+    k.smooth(img, _taps(sigma), sm)  # type: ignore[attr-defined]
+    return sm
+
+
+def compute(
+    img: np.ndarray, spec: DescriptorSpec, k: object, smoothed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptors of a validated (H, W) float32 image with kernel namespace ``k``.
+
+    ``smoothed``: ``smooth(img, spec.sigma, k)`` if the caller already has it (TISF and
+    TIPM of one image share it).
+    """
     h, w = img.shape
-    if spec.sigma > 0:
-        sm = np.empty_like(img)
-        k.smooth(img, _taps(spec.sigma), sm)  # type: ignore[attr-defined]
-    else:
-        sm = img
+    sm = smooth(img, spec.sigma, k) if smoothed is None else smoothed
     g = math.gcd(spec.step, spec.cell)
     blocks = np.empty((h // g, w // g, spec.nbins), np.float32)
     k.orientation_blocks(sm, spec.nbins, KINDS[spec.kind][1], g, blocks)  # type: ignore[attr-defined]

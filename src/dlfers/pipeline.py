@@ -17,7 +17,7 @@ from ._threads import single_threaded_blas
 from .classify import KERNELS, KernelSVC
 from .codebook import encode_histograms, fit_codebook, normalise_histograms
 from .datasets import ImageError, to_gray_uint8
-from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_points, grid_shape
+from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_points, grid_shape, smooth
 from .face import FaceBox, check_detector, check_factors, crop_box, crop_face, detect_faces
 from .inference import FaceResult
 from .progress import progress_bar
@@ -236,8 +236,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             sources.append(("fused", fused_image(face)))
         descs: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
         for _, img in sources:
+            sm = smooth(img, float(self.sigma), k)  # one smoothing for both descriptor kinds
             for kind in kinds:
-                _, d = compute(img, DescriptorSpec(kind, int(self.step), 4, float(self.sigma)), k)
+                _, d = compute(img, DescriptorSpec(kind, int(self.step), 4, float(self.sigma)), k, sm)
                 descs[kind].append(d)
         return Features(
             descriptors={kind: np.concatenate(v) for kind, v in descs.items()},
@@ -270,7 +271,10 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def _encode(self, feats: Sequence[Features], kind: str) -> np.ndarray:
         n_regions = self._layout().n_regions
         cb = self.codebooks_[kind]
-        sq = np.einsum("ij,ij->i", cb, cb).astype(np.float32)
+        cache = self.__dict__.setdefault("_sqnorms", {})  # kind -> (codebook, its words' squared norms)
+        if kind not in cache or cache[kind][0] is not cb:
+            cache[kind] = (cb, np.einsum("ij,ij->i", cb, cb).astype(np.float32))
+        sq = cache[kind][1]
         rows = []
         with single_threaded_blas():  # entered once here, not once per face
             for f in feats:
