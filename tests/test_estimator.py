@@ -144,3 +144,18 @@ def test_end_to_end_on_jaffe_with_defaults(jaffe):
     m = DLFERS().fit([jaffe.images[i] for i in tr], jaffe.labels[tr])
     acc = m.score([jaffe.images[i] for i in te], jaffe.labels[te])
     assert acc >= 0.8, acc
+
+
+def test_cli_preset_sets_parameters_and_options_override_it():
+    from dlfers.cli import build_parser
+    from dlfers.commands._options import model_params
+    from dlfers.pipeline import PRESETS
+
+    parser = build_parser()
+    for name in PRESETS:
+        assert model_params(parser.parse_args(["evaluate", "data", "--preset", name])) == PRESETS[name]
+    args = parser.parse_args(["train", "data", "--out", "m.dlfers", "--preset", "realtime", "--n-words", "8"])
+    p = model_params(args)
+    assert p == {**PRESETS["realtime"], "n_words": 8}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["evaluate", "data", "--preset", "fastest"])

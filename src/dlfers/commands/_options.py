@@ -15,6 +15,9 @@ from ..face import CROP_PRESETS
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Options that set :class:`dlfers.DLFERS` parameters (defaults: the package's)."""
     g = parser.add_argument_group("model (defaults: the DLFERS defaults)")
+    g.add_argument("--preset", choices=["paper", "realtime"],
+                   help="named configuration (DLFERS.from_preset); the options below override it. "
+                   "paper: the defaults; realtime: 64-pixel face, 6 words per class, fast detector search")
     g.add_argument("--crop", choices=sorted(CROP_PRESETS), help="the paper's crop preset (Table 1)")
     g.add_argument("--delta", type=float, help="horizontal crop factor δ")
     g.add_argument("--gamma", type=float, help="vertical crop factor γ")
@@ -34,6 +37,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 def model_params(args: argparse.Namespace) -> dict[str, Any]:
     """DLFERS keyword arguments from the parsed options (only those given)."""
     p: dict[str, Any] = {}
+    if getattr(args, "preset", None):
+        from ..pipeline import PRESETS
+
+        p.update(PRESETS[args.preset])
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
     for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "kernel", "C",
