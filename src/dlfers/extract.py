@@ -351,7 +351,7 @@ def extract_dataset(
     # the error log and the totals, from every shard (finished in this run or before)
     n_ok = found = 0
     records: list[dict[str, Any]] = []
-    for z in iter_batches(root):
+    for z in iter_batches(root, keys=("index", "found", "error_index", "error_problem")):
         n_ok += len(z["index"])
         found += int(np.sum(z["found"]))
         records += _error_records(z, items)
@@ -374,8 +374,10 @@ def extract_dataset(
     }
 
 
-def iter_batches(out: str | os.PathLike[str]) -> Iterator[dict[str, np.ndarray]]:
-    """The shards of ``out`` in order, each as a dict of arrays (see the module docstring).
+def iter_batches(out: str | os.PathLike[str], keys: Sequence[str] | None = None
+                 ) -> Iterator[dict[str, np.ndarray]]:
+    """The shards of ``out`` in order, each as a dict of arrays (see the module docstring);
+    only ``keys`` (and ``config_hash``) are read if given.
 
     Raises
     ------
@@ -391,7 +393,8 @@ def iter_batches(out: str | os.PathLike[str]) -> Iterator[dict[str, np.ndarray]]
         if not path.exists():
             raise ValueError(f"{path}: missing; the extraction did not finish (run it again to resume)")
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            wanted = z.files if keys is None else [k for k in z.files if k in keys or k == "config_hash"]
+            arrays = {k: z[k] for k in wanted}
         if str(arrays.get("config_hash")) != manifest["config_hash"]:
             raise ValueError(f"{path}: belongs to another configuration than {root / MANIFEST}")
         yield arrays
