@@ -89,3 +89,28 @@ def test_reproduce_on_the_cluster_equals_the_local_run(cluster, subset):
     a, b = local["overall"]["kfold"], remote["overall"]["kfold"]
     assert b["predictions"] == a["predictions"] and len(a["predictions"]) == len(subset)
     assert b["baseline"]["confusion_matrix"] == a["baseline"]["confusion_matrix"]  # HOG of the same faces
+
+
+def test_the_commands_take_the_scheduler_address(cluster, jaffe_dir, tmp_path):
+    import json
+
+    from dlfers.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in sorted(jaffe_dir.glob("*.tiff"))[::9]:
+        (data / f.name).symlink_to(f)
+    small = ["--face-size", "64", "--step", "4", "--n-words", "10", "--quiet"]
+    addr = ["--scheduler", cluster.scheduler_address]
+    assert main(["extract", str(data), "--out", str(tmp_path / "f"), "--batch-size", "5", *small, *addr,
+                 "--json", str(tmp_path / "s.json")]) == 0
+    assert "Dask" in json.loads((tmp_path / "s.json").read_text())["executor"]
+    local = extract_dataset(data, tmp_path / "local", DLFERS(**SMALL), batch_size=5, n_jobs=1)
+    for a, b in zip(iter_batches(tmp_path / "f"), iter_batches(tmp_path / "local"), strict=True):
+        assert all(np.array_equal(a[k], b[k]) for k in a) and a.keys() == b.keys()
+    assert local["n_extracted"] == 24
+    assert main(["evaluate", str(data), "--folds", "2", "--no-baseline", *small, *addr,
+                 "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["predictions"] == evaluate(data, "kfold", folds=2, model=DLFERS(**SMALL), baseline=False,
+                                             n_jobs=1)["predictions"]
