@@ -9,6 +9,7 @@ over the mouth block (lower part), resized to the face size.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,7 +98,12 @@ def parse_layout(spec: str | Layout) -> Layout:
     """
     if isinstance(spec, Layout):
         return spec
-    names = [s.strip() for s in str(spec).split("+") if s.strip()]
+    return _parse_layout(str(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_layout(spec: str) -> Layout:
+    names = [s.strip() for s in spec.split("+") if s.strip()]
     if not names:
         raise ValueError("empty layout; name at least one level, e.g. 'whole'")
     face, fused = [], []
