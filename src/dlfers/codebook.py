@@ -139,7 +139,7 @@ def normalise_histograms(hist: np.ndarray, power: float = 0.5) -> np.ndarray:
     (R·K,) float32; each region's block sums to 1 before the power (an empty region is 0).
     """
     s = hist.sum(axis=1, keepdims=True)
-    h = np.divide(hist, s, out=np.zeros_like(hist, dtype=np.float32), where=s > 0)
+    h: np.ndarray = np.divide(hist, s, out=np.zeros_like(hist, dtype=np.float32), where=s > 0)
     if power != 1.0:
         h = np.power(h, power, dtype=np.float32)
     return h.reshape(-1).astype(np.float32)
