@@ -111,6 +111,10 @@ def encoder_table(group: str, benches: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
 def predict_table(groups: dict[str, list[dict]]) -> str:
     """Markdown table: p50/p99 per preset for frames and faces, against the targets."""
     lines = ["### predict (one thread)", "", "| what | preset | p50 (ms) | p99 (ms) | target p50 | met |",
@@ -121,8 +125,7 @@ def predict_table(groups: dict[str, list[dict]]) -> str:
             p50, p99 = info.get("p50_ms"), info.get("p99_ms")
             target = TARGETS_MS[group]
             met = "-" if p50 is None else ("yes" if p50 < target else "no")
-            fmt = (lambda v: "-" if v is None else f"{v:.2f}")
-            lines.append(f"| {group} | {info.get('preset', '?')} | {fmt(p50)} | {fmt(p99)} | < {target:g} | {met} |")
+            lines.append(f"| {group} | {info.get('preset', '?')} | {_num(p50)} | {_num(p99)} | < {target:g} | {met} |")
     return "\n".join(lines)
 
 
