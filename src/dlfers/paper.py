@@ -114,4 +114,5 @@ def paper_mean(table: str, column: str) -> float:
     if t["average"] is not None:
         return float(t["average"][column])
     vals = t["per_class"][column]
-    return sum(vals[e] for e in EXPRESSION_ORDER) / len(EXPRESSION_ORDER)
+    mean: float = sum(vals[e] for e in EXPRESSION_ORDER) / len(EXPRESSION_ORDER)
+    return mean

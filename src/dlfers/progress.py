@@ -14,7 +14,8 @@ def progress_bar(it: Iterable[T], desc: str = "", total: int | None = None, disa
         return it
     from tqdm.auto import tqdm
 
-    return tqdm(it, desc=desc, total=total, leave=False, dynamic_ncols=True)
+    bar: Iterable[T] = tqdm(it, desc=desc, total=total, leave=False, dynamic_ncols=True)
+    return bar
 
 
 def progress_counter(total: int, desc: str = "", disable: bool = False) -> Any:
