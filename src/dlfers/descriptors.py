@@ -113,7 +113,7 @@ def as_image(face: np.ndarray, min_size: int = 1) -> np.ndarray:
     if h < min_size or w < min_size:
         raise ValueError(f"image of {h}x{w} pixels is too small: need at least {min_size}x{min_size}")
     out = np.require(face, np.float32, "C")
-    if face.dtype.kind == "f" and not np.isfinite(out).all():
+    if face.dtype.kind == "f" and out.size and not (np.isfinite(out.min()) and np.isfinite(out.max())):
         raise ValueError("image contains NaN or infinite values")
     return out
 
@@ -165,12 +165,17 @@ def smooth(img: np.ndarray, sigma: float, k: object) -> np.ndarray:
 
 
 def compute(
-    img: np.ndarray, spec: DescriptorSpec, k: object, smoothed: np.ndarray | None = None
+    img: np.ndarray,
+    spec: DescriptorSpec,
+    k: object,
+    smoothed: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Descriptors of a validated (H, W) float32 image with kernel namespace ``k``.
 
     ``smoothed``: ``smooth(img, spec.sigma, k)`` if the caller already has it (TISF and
-    TIPM of one image share it).
+    TIPM of one image share it).  ``out``: a C-contiguous (N, dim) float32 array to write
+    the descriptors into (a slice of a larger one: no concatenation afterwards).
     """
     h, w = img.shape
     sm = smooth(img, spec.sigma, k) if smoothed is None else smoothed
@@ -178,7 +183,12 @@ def compute(
     blocks = np.empty((h // g, w // g, spec.nbins), np.float32)
     k.orientation_blocks(sm, spec.nbins, KINDS[spec.kind][1], g, blocks)  # type: ignore[attr-defined]
     ny, nx = grid_shape(h, w, spec.step, spec.cell)
-    desc = np.empty((ny * nx, spec.dim), np.float32)
+    if out is None:
+        desc = np.empty((ny * nx, spec.dim), np.float32)
+    elif out.shape != (ny * nx, spec.dim) or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous ({ny * nx}, {spec.dim}) float32 array")
+    else:
+        desc = out
     k.assemble_descriptors(blocks, spec.cell // g, spec.step // g, spec.clip, desc)  # type: ignore[attr-defined]
     return grid_points(ny, nx, spec), desc
 
