@@ -33,11 +33,13 @@ __all__ = [
     "dense_descriptors",
     "detect_faces",
     "evaluate",
+    "extract_dataset",
     "fused_image",
     "ll_subband",
     "load",
     "load_dataset",
     "load_folder",
+    "load_features",
     "load_jaffe",
     "read_image",
     "show_config",
@@ -61,6 +63,8 @@ _LAZY = {
     "fused_image": "regions",
     "ll_subband": "wavelet",
     "evaluate": "evaluate",
+    "extract_dataset": "extract",
+    "load_features": "extract",
     "FaceResult": "inference",
     "load": "model_io",
     "ModelFileError": "model_io",
@@ -70,6 +74,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
     from .datasets import EXPRESSIONS, Dataset, ImageError, load_dataset, load_folder, load_jaffe, read_image
     from .descriptors import dense_descriptors
     from .evaluate import evaluate
+    from .extract import extract_dataset, load_features
     from .face import FaceBox, NoFaceError, crop_face, detect_faces
     from .inference import FaceResult
     from .model_io import ModelFileError, load
