@@ -157,5 +157,7 @@ def test_cli_preset_sets_parameters_and_options_override_it():
     args = parser.parse_args(["train", "data", "--out", "m.dlfers", "--preset", "realtime", "--n-words", "8"])
     p = model_params(args)
     assert p == {**PRESETS["realtime"], "n_words": 8}
+    args = parser.parse_args(["evaluate", "data", "--preset", "realtime", "--detect-size", "160", "--min-face", "0.2"])
+    assert model_params(args) == {**PRESETS["realtime"], "detect_size": 160, "min_face": 0.2}
     with pytest.raises(SystemExit):
         parser.parse_args(["evaluate", "data", "--preset", "fastest"])

@@ -22,6 +22,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--delta", type=float, help="horizontal crop factor δ")
     g.add_argument("--gamma", type=float, help="vertical crop factor γ")
     g.add_argument("--no-detect", action="store_true", help="inputs are already cropped faces")
+    g.add_argument("--detect-size", type=int, help="longest side of the frame copy the face detector searches")
+    g.add_argument("--min-face", type=float, help="smallest face, as a fraction of that copy's shorter side")
+    g.add_argument("--detect-scale", type=float, help="step between the detector's search scales (> 1)")
     g.add_argument("--layout", help="SPOF layout, e.g. whole+halves+grid4+fused+fused4")
     g.add_argument("--descriptors", choices=["tisf", "tipm", "tisf+tipm"], help="descriptor kinds")
     g.add_argument("--fusion", choices=["feature", "decision"], help="TISF+TIPM fusion level")
@@ -44,7 +47,7 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
     for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "kernel", "C",
-                 "backend"):
+                 "backend", "detect_size", "min_face", "detect_scale"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v
