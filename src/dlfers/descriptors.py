@@ -183,12 +183,9 @@ def compute(
     blocks = np.empty((h // g, w // g, spec.nbins), np.float32)
     k.orientation_blocks(sm, spec.nbins, KINDS[spec.kind][1], g, blocks)  # type: ignore[attr-defined]
     ny, nx = grid_shape(h, w, spec.step, spec.cell)
-    if out is None:
-        desc = np.empty((ny * nx, spec.dim), np.float32)
-    elif out.shape != (ny * nx, spec.dim) or out.dtype != np.float32 or not out.flags.c_contiguous:
+    desc = np.empty((ny * nx, spec.dim), np.float32) if out is None else out
+    if desc.shape != (ny * nx, spec.dim) or desc.dtype != np.float32 or not desc.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous ({ny * nx}, {spec.dim}) float32 array")
-    else:
-        desc = out
     k.assemble_descriptors(blocks, spec.cell // g, spec.step // g, spec.clip, desc)  # type: ignore[attr-defined]
     return grid_points(ny, nx, spec), desc
 

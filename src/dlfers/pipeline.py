@@ -232,18 +232,14 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         kinds = self._kinds()
         k = _kernels.get(self.backend)
         face = as_image(face, min_size=16)
-        sources = []
-        if layout.face:
-            sources.append(("face", face))
-        if layout.fused:
-            sources.append(("fused", fused_image(face)))
+        sources = ([face] if layout.face else []) + ([fused_image(face)] if layout.fused else [])
         # each source's descriptors are written straight into their rows of one array per
         # kind: concatenating afterwards costs more than computing them (fresh pages)
         ny, nx = grid_shape(face.shape[0], face.shape[1], int(self.step))
         n = ny * nx
         specs = {kind: DescriptorSpec(kind, int(self.step), 4, float(self.sigma)) for kind in kinds}
         descs = {kind: np.empty((n * len(sources), spec.dim), np.float32) for kind, spec in specs.items()}
-        for i, (_, img) in enumerate(sources):
+        for i, img in enumerate(sources):  # in _region_ids' order: face grid, then fused
             sm = smooth(img, float(self.sigma), k)  # one smoothing for both descriptor kinds
             for kind, spec in specs.items():
                 compute(img, spec, k, sm, out=descs[kind][i * n : (i + 1) * n])

@@ -75,17 +75,17 @@ def resolve(backend: str | None = "auto") -> str:
         For an unknown name, or a named backend that cannot be loaded (with the reason).
     """
     if backend in (None, "auto"):
-        env = os.environ.get("DLFERS_BACKEND", "")
-        auto = _auto.get(env)  # per-frame calls: resolve 'auto' once per DLFERS_BACKEND value
+        raw = os.environ.get("DLFERS_BACKEND", "")
+        auto = _auto.get(raw)  # per-frame calls: resolve 'auto' once per DLFERS_BACKEND value
         if auto is not None:
             return auto
-        env = env.strip().lower()
+        env = raw.strip().lower()
         if env and env != "auto":
             backend = env
         else:
             for name in BACKENDS:
                 if load(name) is not None:
-                    _auto[os.environ.get("DLFERS_BACKEND", "")] = name
+                    _auto[raw] = name
                     return name
             raise RuntimeError("no kernel backend could be loaded: " + repr(_errors))
     assert backend is not None
