@@ -39,6 +39,15 @@ def single_thread():
 
 
 @pytest.fixture(scope="session")
+def jaffe_dir() -> Path:
+    """``data_dir() / "jaffe"``; the benchmark is skipped, saying where it looked, without it."""
+    path = data_dir() / "jaffe"
+    if not path.is_dir():
+        pytest.skip(f"JAFFE not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def face() -> np.ndarray:
     """A 128x128 uint8 face: JAFFE KA.HA1.29 cropped by slicing, or a synthetic face."""
     path = data_dir() / "jaffe" / FACE_FILE

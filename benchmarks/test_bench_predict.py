@@ -18,19 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FACE_FILE, data_dir
+from conftest import FACE_FILE
 
 ROUNDS = 200
 N_PREDICTIONS = int(os.environ.get("DLFERS_MEM_PREDICTIONS", "10000"))
 MAX_GROWTH_MB = 20.0
-
-
-@pytest.fixture(scope="session")
-def jaffe_dir() -> Path:
-    path = data_dir() / "jaffe"
-    if not path.is_dir():
-        pytest.skip(f"JAFFE not found at {path}")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import data_dir
 
 N_IMAGES = int(os.environ.get("DLFERS_BENCH_IMAGES", "10000"))
 N_SMALL = min(1000, N_IMAGES)
@@ -76,14 +75,6 @@ def augmented_jaffe(jaffe: Path, n: int):  # -> ImageList
     assert base.fingerprints is not None
     return ImageList([f"{base.names[i]}#{k}" for i, k in idx], [base.labels[i] for i, _ in idx],
                      [base.subjects[i] for i, _ in idx], AugmentedJaffe(), [base.fingerprints[i] for i, _ in idx])
-
-
-@pytest.fixture(scope="module")
-def jaffe_dir() -> Path:
-    path = data_dir() / "jaffe"
-    if not path.is_dir():
-        pytest.skip(f"JAFFE not found at {path}")
-    return path
 
 
 @pytest.fixture(scope="module")
