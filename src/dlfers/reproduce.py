@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ._parallel import Executor
+from ._parallel import Executor, resolve_jobs
 from .datasets import Dataset, load_dataset
 from .evaluate import PROTOCOLS, class_order, extract_features, hog_features, make_splits, scores
 
@@ -222,7 +222,7 @@ class CVEngine:
         self.ds = dataset
         self.executor = executor
         self.y = np.asarray(dataset.labels)
-        self.n_jobs = (os.cpu_count() or 1) if n_jobs in (-1, 0, None) else max(1, int(n_jobs))
+        self.n_jobs = resolve_jobs(n_jobs)
         self.on_step = on_step or (lambda n: None)
         self.splits: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._feats: dict[tuple[Any, ...], list[Any]] = {}
