@@ -7,6 +7,7 @@ collect such errors per item instead of stopping.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,7 @@ __all__ = [
     "read_image",
     "to_gray_uint8",
     "default_data_dir",
+    "path_problem",
 ]
 
 #: JAFFE expression codes and the class names used throughout dlfers.
@@ -163,7 +165,8 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
 
     p = Path(path)
     if not p.exists():
-        raise ImageError(p, "file does not exist")
+        problem = path_problem(p)
+        raise ImageError(p, "file does not exist" if problem is None or problem.startswith("no such") else problem)
     if p.is_dir():
         raise ImageError(p, "is a directory, not an image file")
     try:
@@ -256,9 +259,30 @@ def jaffe_label(name: str) -> tuple[str, str] | None:
     return JAFFE_CODES[m.group("code").upper()], m.group("subject").upper()
 
 
-def _list_jaffe(root: Path) -> tuple[list[str], list[str], list[str]]:
+def path_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be opened ("symlink loop ...", "no such file or folder", ...), or None.
+
+    A symbolic link that points back to itself (directly or through other links) is
+    named as such, not reported as a missing file.
+    """
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop (the symbolic link leads back to itself); point it at a real file or folder"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "no such file or folder" + (" (a broken symbolic link)" if os.path.islink(path) else "")
+        return f"cannot open ({exc.strerror or exc})"
+    return None
+
+
+def _check_folder(root: Path) -> None:
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: not a folder")
+        raise FileNotFoundError(f"{root}: {path_problem(root) or 'not a folder'}")
+
+
+def _list_jaffe(root: Path) -> tuple[list[str], list[str], list[str]]:
+    _check_folder(root)
     paths, labels, subjects = [], [], []
     for f in sorted(root.iterdir()):
         lab = jaffe_label(f.name)
@@ -302,8 +326,7 @@ def load_folder(path: str | os.PathLike[str], progress: bool = False) -> Dataset
 
 
 def _list_folder(root: Path) -> tuple[list[str], list[str], list[str]]:
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: not a folder")
+    _check_folder(root)
     paths, labels, subjects = [], [], []
     for cls in sorted(d for d in root.iterdir() if d.is_dir()):
         for f in _image_files(cls):

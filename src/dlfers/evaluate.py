@@ -86,6 +86,8 @@ def _baseline_model() -> Any:
 
 
 def _run_fold(model: Any, feats: Sequence[Any], y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Labels of the ``test`` items by a clone of ``model`` fitted on ``train``, by the rule of
+    :meth:`DLFERS.predict` (the most probable class)."""
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
 
@@ -190,8 +192,9 @@ def evaluate(
             raise ValueError(f"{len(feats)} feature sets for {len(y)} images")
         t_extract = time.perf_counter() - t0
 
-        bar = progress_counter(len(splits) * (2 if baseline else 1), desc=f"{protocol} folds",
-                               disable=not progress)
+        # one step per fold of the protocol, as the user counts them (the baseline's folds,
+        # a fraction of a second each, are not steps of their own)
+        bar = progress_counter(len(splits), desc=f"{protocol} folds", disable=not progress)
         pred = np.empty(len(y), dtype=y.dtype)
         fold_acc = []
         folds_ex = ex if len(splits) > 1 else Executor(1)
@@ -199,6 +202,7 @@ def evaluate(
             pred[te] = p
             fold_acc.append(100.0 * float(np.mean(p == y[te])))
             bar.update(1)
+        bar.close()
     report: dict[str, Any] = scores(y, pred, classes)
     report["fold_accuracy"] = fold_acc
     report["predictions"] = pred.tolist()
@@ -210,12 +214,10 @@ def evaluate(
         bpred = np.empty(len(y), dtype=y.dtype)
         for tr, te in splits:
             bpred[te] = _run_baseline_fold(x, y, tr, te)
-            bar.update(1)
         report["baseline"] = {
             "name": "scikit-image HOG (9 orientations, 8x8 cells, 2x2 blocks) + StandardScaler + LinearSVC",
             **scores(y, bpred, classes),
         }
-    bar.close()
     n_folds = len(splits)
     report.update(
         protocol=protocol,

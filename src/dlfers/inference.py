@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .datasets import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, ImageError, read_image
+from .datasets import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, ImageError, path_problem, read_image
 from .face import FaceBox
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,8 +42,8 @@ class FaceResult:
     ----------
     found : False for the explicit "no face in this frame" result.
     box : the δ/γ-cropped face box in frame pixels (None when not found).
-    label : the predicted class (None when not found): the SVM's one-vs-one vote, as
-        :meth:`DLFERS.predict` gives it, which can differ from the most probable class.
+    label : the predicted class (None when not found): the most probable class of
+        ``probabilities``, as :meth:`DLFERS.predict` gives it.
     probabilities : class -> calibrated probability (empty when not found).
     """
 
@@ -94,7 +94,7 @@ def image_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, 
         elif p.exists():
             yield str(p), None
         else:
-            yield str(p), "no such file or folder"
+            yield str(p), path_problem(p) or "no such file or folder"
 
 
 def predict_files(
@@ -102,13 +102,31 @@ def predict_files(
     paths: Iterable[str | os.PathLike[str]],
     max_pixels: int = MAX_IMAGE_PIXELS,
     max_faces: int | None = None,
+    *,
+    detect_size: int | None = None,
+    min_face: float | None = None,
+    detect_scale: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Records (see the module docstring) for every face of every image under ``paths``.
 
     Reading, decoding and prediction errors of one file become that file's
-    ``"error"`` record; the other files are unaffected.
+    ``"error"`` record; the other files are unaffected.  ``max_faces`` and the detector
+    overrides are passed to :meth:`DLFERS.predict_image` (None: the model's settings).
+
+    Raises
+    ------
+    ValueError
+        For ``max_faces`` < 1 or detector settings out of range (before any file is read).
     """
     import cv2
+
+    from .face import check_detector
+
+    if max_faces is not None and (isinstance(max_faces, bool) or not isinstance(max_faces, int) or max_faces < 1):
+        raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
+    check_detector(model.detect_size if detect_size is None else detect_size,
+                   model.min_face if min_face is None else min_face,
+                   model.detect_scale if detect_scale is None else detect_scale)
 
     for path, problem in image_paths(paths):
         if problem is not None:
@@ -116,7 +134,8 @@ def predict_files(
             continue
         try:
             img = read_image(path, max_pixels=max_pixels)
-            results = model.predict_image(img, max_faces=max_faces)
+            results = model.predict_image(img, max_faces=max_faces, detect_size=detect_size, min_face=min_face,
+                                          detect_scale=detect_scale)
         except ImageError as exc:
             yield record(path, "error", error=exc.problem)
             continue

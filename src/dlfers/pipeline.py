@@ -339,19 +339,14 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def predict_with_proba_features(self, feats: Sequence[Features]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (n,) as :meth:`predict_features` and probabilities (n, n_classes) as
         :meth:`predict_proba_features`, encoding every face once."""
-        check_is_fitted(self, "svms_")
-        pairs = [svm.predict_with_proba(x) for svm, x in self._svm_inputs(feats)]
-        proba = np.mean([p for _, p in pairs], axis=0)
-        labels = pairs[0][0] if len(pairs) == 1 else self.classes_[np.argmax(proba, axis=1)]
-        return labels, proba
+        proba = self.predict_proba_features(feats)
+        return self.classes_[np.argmax(proba, axis=1)], proba
 
     def predict_features(self, feats: Sequence[Features]) -> np.ndarray:
-        """Predicted labels of precomputed features."""
-        check_is_fitted(self, "svms_")
-        if len(self.svms_) == 1:
-            ((svm, x),) = self._svm_inputs(feats)
-            return svm.predict(x)
-        return self.classes_[np.argmax(self.predict_proba_features(feats), axis=1)]
+        """Predicted labels of precomputed features: the most probable class of
+        :meth:`predict_proba_features` (ties to the lower class index), so a label is
+        never shown beside probabilities that favour another class."""
+        return self.predict_with_proba_features(feats)[0]
 
     # ----------------------------------------------------------------- sklearn API on frames
     def fit(self, X: Sequence[np.ndarray], y: Sequence[Any]) -> DLFERS:
@@ -403,13 +398,25 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "svms_")
         return self.predict_proba_features(self._face_batch(faces))
 
-    def predict_image(self, frame: np.ndarray, max_faces: int | None = None) -> list[FaceResult]:
+    def predict_image(
+        self,
+        frame: np.ndarray,
+        max_faces: int | None = None,
+        *,
+        detect_size: int | None = None,
+        min_face: float | None = None,
+        detect_scale: float | None = None,
+    ) -> list[FaceResult]:
         """Every face of one frame with its expression and class probabilities.
 
         Parameters
         ----------
         frame : (H, W) gray or (H, W, 3|4) BGR(A) array; uint8, uint16 or float.
-        max_faces : keep only the largest this many faces (None: all).
+        max_faces : keep only the largest this many faces (None: all; else >= 1).
+        detect_size, min_face, detect_scale : face detector settings for this call
+            (None: the model's own; see the class docstring), e.g. a wider search
+            than a ``"realtime"`` model was trained with.  They change where faces
+            are looked for, not how a found face is classified.
 
         Returns
         -------
@@ -422,14 +429,23 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         ------
         dlfers.datasets.ImageError
             For an array that is not a usable image.
+        ValueError
+            For ``max_faces`` < 1 or detector settings out of range.
         """
         check_is_fitted(self, "svms_")
         self._validate_params()
+        if max_faces is not None and (not isinstance(max_faces, (int, np.integer)) or isinstance(max_faces, bool)
+                                      or max_faces < 1):
+            raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
+        own = self._detector()
+        detector = (own[0] if detect_size is None else detect_size, own[1] if min_face is None else min_face,
+                    own[2] if detect_scale is None else detect_scale)
+        check_detector(*detector)
         gray = to_gray_uint8(frame)
         h, w = gray.shape
-        boxes = detect_faces(gray, *self._detector()) if self.detect else [FaceBox(0, 0, w, h)]
+        boxes = detect_faces(gray, *detector) if self.detect else [FaceBox(0, 0, w, h)]
         if max_faces is not None:
-            boxes = boxes[: max(0, int(max_faces))]
+            boxes = boxes[: int(max_faces)]
         if not boxes:
             return [FaceResult.no_face()]
         feats = []

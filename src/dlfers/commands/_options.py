@@ -59,26 +59,93 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """``--jobs``, ``--scheduler`` and ``--quiet``."""
-    parser.add_argument("--jobs", type=int, default=-1, metavar="N",
-                        help="local parallel workers (-1: all cores, the default; 1: serial)")
+    """``--jobs``, ``--scheduler`` and the progress options (:func:`add_progress_options`)."""
+    add_jobs_option(parser)
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
                         "(needs dask.distributed; workers must see DATA_DIR at the same path); --jobs is "
                         "then ignored")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_progress_options(parser)
 
 
-def write_json(obj: Any, path: str | os.PathLike[str] | None) -> None:
-    """Write ``obj`` as JSON to ``path`` ('-' for stdout)."""
+def add_jobs_option(parser: argparse.ArgumentParser) -> None:
+    """``--jobs N``: local worker processes."""
+    parser.add_argument("--jobs", type=int, default=-1, metavar="N",
+                        help="local parallel workers (-1: all cores, the default; 1: serial)")
+
+
+def add_progress_options(parser: argparse.ArgumentParser) -> None:
+    """``--progress`` / ``--no-progress`` (``--quiet``): bars on stderr, by default only on a terminal."""
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="show progress bars on stderr even when it is not a terminal")
+    g.add_argument("--no-progress", "--quiet", dest="progress", action="store_false",
+                   help="no progress bars (default: bars only when stderr is a terminal)")
+
+
+def progress_wanted(args: argparse.Namespace) -> bool:
+    """The parsed progress options: explicit choice, else whether stderr is a terminal."""
+    from ..progress import show_progress
+
+    return show_progress(getattr(args, "progress", None))
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_detector_overrides(parser: argparse.ArgumentParser) -> None:
+    """``--detect-size``, ``--min-face``, ``--detect-scale`` for a saved model (None: the model's own)."""
+    g = parser.add_argument_group("face detector (default: the model's own settings)")
+    g.add_argument("--detect-size", type=int,
+                   help="longest side of the frame copy the face detector searches, e.g. 160 to find smaller "
+                   "faces than a --preset realtime model looks for")
+    g.add_argument("--min-face", type=float, help="smallest face, as a fraction of that copy's shorter side")
+    g.add_argument("--detect-scale", type=float, help="step between the detector's search scales (> 1)")
+
+
+def detector_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for ``predict_image`` from :func:`add_detector_overrides` options."""
+    return {k: getattr(args, k, None) for k in ("detect_size", "min_face", "detect_scale")}
+
+
+NO_FACE_HINT = ("if the images do have faces, widen the detector's search: --detect-size 160 --min-face 0.1 "
+                "--detect-scale 1.1 (larger --detect-size and smaller --min-face find smaller faces)")
+
+
+def write_json(obj: Any, path: str | os.PathLike[str] | None, overwrite: bool = False,
+               inputs: tuple[str | os.PathLike[str], ...] = ()) -> None:
+    """Write ``obj`` as JSON to ``path`` ('-' for stdout), atomically.
+
+    An existing file is replaced only with ``overwrite``; ``inputs`` are never replaced.
+    Callers check first with :func:`dlfers._outputs.check_output`, before the long run.
+    """
     if path is None:
         return
     text = json.dumps(obj, indent=2, default=_jsonable)
     if str(path) == "-":
         sys.stdout.write(text + "\n")
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text + "\n")
+    from .._outputs import atomic_open
+
+    with atomic_open(path, "w", overwrite, inputs, "JSON report") as f:
+        f.write(text + "\n")
+
+
+def check_json_output(path: str | os.PathLike[str] | None, overwrite: bool = False,
+                      inputs: tuple[str | os.PathLike[str], ...] = ()) -> None:
+    """Refuse a ``--json FILE`` that is an input or exists (without ``--overwrite``) before any work."""
+    if path is not None and str(path) != "-":
+        from .._outputs import check_output
+
+        check_output(path, inputs, overwrite, "JSON report")
 
 
 def _jsonable(o: Any) -> Any:

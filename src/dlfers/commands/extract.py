@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._options import add_model_options, add_run_options, model_params, write_json
+from ._options import add_model_options, add_run_options, check_json_output, model_params, progress_wanted, write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="a fitted model (dlfers train): its configuration, and also write its encodings")
     p.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per shard (default 64)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace an output folder made with another configuration")
+                   help="replace an output folder made with another configuration, and an existing --json file")
     p.add_argument("--no-faces", action="store_true", help="do not store the preprocessed faces")
     p.add_argument("--no-descriptors", action="store_true",
                    help="do not store the dense descriptors (with --model: encodings only)")
@@ -38,12 +38,13 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline import DLFERS
 
     params = model_params(args)
+    check_json_output(args.json, args.overwrite, (args.data,))
     if args.model and params:
         raise ValueError(f"--model sets the configuration; drop the model options ({', '.join(sorted(params))})")
     summary = extract_dataset(
         args.data, args.out, model=args.model or DLFERS(**params), batch_size=args.batch_size,
         n_jobs=args.jobs, scheduler=args.scheduler, overwrite=args.overwrite, faces=not args.no_faces,
-        descriptors=not args.no_descriptors, progress=not args.quiet,
+        descriptors=not args.no_descriptors, progress=progress_wanted(args),
     )
     out = sys.stderr if args.json == "-" else sys.stdout
     rate = summary["images_per_second"]
@@ -53,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
           f"{summary['batches_computed']} batches computed, {summary['batches_skipped']} already done; "
           f"{summary['seconds']:.1f} s" + (f" ({rate:.1f} images/s" if rate else "")
           + (f" on {summary['executor']})" if rate else ""), file=out)
-    write_json(summary, args.json)
+    write_json(summary, args.json, args.overwrite, (args.data,))
     return 0 if summary["n_extracted"] or not summary["n_items"] else 1

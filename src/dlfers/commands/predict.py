@@ -2,7 +2,8 @@
 
 Prints a table, or with ``--json`` one JSON object per line per file and face (schema
 in :mod:`dlfers.inference`).  A file that fails gives an error record and the others go
-on; the exit code is 1 only when no file could be processed.
+on; the exit code is 1 only when no file could be processed.  The label of a face is the
+most probable class of the probabilities printed with it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import sys
 from typing import Any
 
 from ..datasets import MAX_IMAGE_PIXELS
-from ._options import _jsonable
+from ._options import (
+    NO_FACE_HINT,
+    _jsonable,
+    add_detector_overrides,
+    add_progress_options,
+    detector_overrides,
+    positive_int,
+    progress_wanted,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,11 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("model", metavar="MODEL", help="model file written by 'dlfers train'")
     p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
-    p.add_argument("--json", action="store_true", help="JSON lines: one record per file and face")
+    p.add_argument("--json", action="store_true", help="JSON lines on stdout: one record per file and face")
     p.add_argument("--max-pixels", type=int, default=MAX_IMAGE_PIXELS,
                    help=f"refuse images over this many pixels, from the header (default {MAX_IMAGE_PIXELS})")
-    p.add_argument("--max-faces", type=int, default=None, help="largest faces to classify per image (default all)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--max-faces", type=positive_int, default=None, metavar="N",
+                   help="classify only the N largest faces per image (N >= 1; default all)")
+    add_detector_overrides(p)
+    add_progress_options(p)
     p.set_defaults(func=run)
 
 
@@ -51,18 +62,24 @@ def run(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     done: set[str] = set()
+    faces = 0
     failed: list[dict[str, Any]] = []
-    records = predict_files(model, args.paths, max_pixels=args.max_pixels, max_faces=args.max_faces)
-    for rec in progress_bar(records, desc="images", disable=args.quiet or not sys.stderr.isatty()):
+    records = predict_files(model, args.paths, max_pixels=args.max_pixels, max_faces=args.max_faces,
+                            **detector_overrides(args))
+    for rec in progress_bar(records, desc="images", disable=not progress_wanted(args)):
         if rec["status"] == "error":
             failed.append(rec)
         else:
             done.add(rec["file"])
+            faces += rec["status"] == "ok"
         print(json.dumps(rec, default=_jsonable) if args.json else _row(rec), flush=True)
     if not done:
         why = f"{len(failed)} error(s), first: {failed[0]['file']}: {failed[0]['error']}" if failed else "no input"
         print(f"dlfers predict: error: no image could be processed ({why})", file=sys.stderr)
         return 1
+    if not faces:
+        print(f"dlfers predict: warning: no face found in any of the {len(done)} image(s); {NO_FACE_HINT}",
+              file=sys.stderr)
     if failed:
         print(f"dlfers predict: {len(done)} file(s) processed, {len(failed)} failed", file=sys.stderr)
     return 0

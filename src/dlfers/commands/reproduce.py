@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._options import add_model_options, add_run_options, model_params
+from ._options import add_model_options, add_run_options, model_params, progress_wanted
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     results = reproduce(
         args.data, args.out, tables=_tables(args.tables), folds=args.folds, seed=args.seed,
         base=model_params(args), loso=not args.no_loso, nested=not args.no_nested, inner_folds=args.inner_folds,
-        baseline=not args.no_baseline, plots=not args.no_plots, n_jobs=args.jobs, progress=not args.quiet,
+        baseline=not args.no_baseline, plots=not args.no_plots, n_jobs=args.jobs, progress=progress_wanted(args),
         scheduler=args.scheduler,
     )
     lines = []

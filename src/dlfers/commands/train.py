@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from ._options import add_model_options, model_params
+from ._options import add_jobs_option, add_model_options, add_progress_options, model_params, progress_wanted
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -14,29 +14,40 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "train",
         help="train a model on a data set and save it",
         description="Fit DLFERS on every image of DATA_DIR (JAFFE, or one folder per class) and save the "
-        "model to --out (pickle-free; load it with dlfers.load or use it with 'dlfers predict').",
+        "model to --out (pickle-free; load it with dlfers.load or use it with 'dlfers predict'). "
+        "An existing model file is replaced only with --overwrite.",
     )
     p.add_argument("data", metavar="DATA_DIR", help="data set folder, e.g. ../shared/data/jaffe")
     p.add_argument("--out", "-o", required=True, metavar="MODEL", help="model file to write, e.g. model.dlfers")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     add_model_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_jobs_option(p)
+    add_progress_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._outputs import check_output
+    from .._parallel import Executor
     from ..datasets import load_dataset
+    from ..evaluate import extract_features
     from ..pipeline import DLFERS
 
-    data = load_dataset(args.data, progress=not args.quiet)
+    check_output(args.out, [args.data], args.overwrite, "model file")
+    progress = progress_wanted(args)
+    data = load_dataset(args.data, progress=progress)
     for err in data.errors:
         print(f"dlfers train: skipped {err}", file=sys.stderr)
     if len(data) == 0:
         print(f"dlfers train: error: no usable image in {args.data}", file=sys.stderr)
         return 1
-    model = DLFERS(**model_params(args), progress=not args.quiet)
+    model = DLFERS(**model_params(args), progress=progress)
     t0 = time.perf_counter()
-    model.fit(data.images, data.labels)  # type: ignore[arg-type]  # labels: (n,) str array
+    with Executor(args.jobs) as ex:  # descriptors in parallel; the fit itself is serial
+        feats = extract_features(model, data.images, ex, progress)
+    model.fit_features(feats, data.labels)
     model.set_params(progress=False)
+    check_output(args.out, [args.data], args.overwrite, "model file")  # appeared while training?
     model.save(args.out)
     classes = ", ".join(map(str, model.classes_))
     print(f"trained on {len(data)} images ({len(data.errors)} skipped), classes: {classes}; "
