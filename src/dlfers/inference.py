@@ -28,7 +28,7 @@ from .face import FaceBox
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
 
-__all__ = ["FaceResult", "RECORD_KEYS", "image_paths", "predict_files", "record", "draw_results"]
+__all__ = ["FaceResult", "RECORD_KEYS", "image_paths", "predict_files", "record", "draw_results", "overlay_lines"]
 
 #: keys of every batch record, in order
 RECORD_KEYS = ("file", "face", "status", "box", "label", "probabilities", "error")
@@ -146,6 +146,13 @@ def predict_files(
             yield record(path, "ok", i, r) if r.found else record(path, "no_face")
 
 
+def overlay_lines(result: FaceResult, top: int = 3) -> list[str]:
+    """The text drawn for a found face: "label p" above the box, then the ``top`` classes
+    by probability ("class: p"), most probable first (ties in class order)."""
+    best = sorted(result.probabilities.items(), key=lambda kv: -kv[1])[:top]
+    return [f"{result.label} {result.probabilities.get(result.label, 0.0):.2f}"] + [f"{k}: {v:.2f}" for k, v in best]
+
+
 def draw_results(frame: np.ndarray, results: Sequence[FaceResult], top: int = 3) -> np.ndarray:
     """A BGR uint8 copy of ``frame`` with each face's box, label and top class probabilities.
 
@@ -164,8 +171,7 @@ def draw_results(frame: np.ndarray, results: Sequence[FaceResult], top: int = 3)
         assert r.box is not None
         x, y, bw, bh = r.box.as_tuple()
         cv2.rectangle(out, (x, y), (x + bw, y + bh), (0, 255, 0), thick)
-        best = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:top]
-        lines = [f"{r.label} {r.probabilities.get(r.label, 0.0):.2f}"] + [f"{k}: {v:.2f}" for k, v in best]
+        lines = overlay_lines(r, top)
         ty = max(int(18 * scale), y - 6)
         cv2.putText(out, lines[0], (x, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 255, 0), thick)
         for i, line in enumerate(lines[1:]):
