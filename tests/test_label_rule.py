@@ -52,7 +52,7 @@ def test_predict_image_label_is_the_argmax_of_its_probabilities_on_every_jaffe_i
 
 
 def test_cli_predict_json_label_is_the_argmax_of_its_probabilities(model_file, jaffe_dir, jaffe, capsys):
-    assert main(["predict", str(model_file), str(jaffe_dir), "--json", "--no-progress"]) == 0
+    assert main(["predict", str(model_file), str(jaffe_dir), "--json", "--quiet"]) == 0
     recs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     ok = [r for r in recs if r["status"] == "ok"]
     assert len({r["file"] for r in recs}) == len(jaffe) and len(ok) >= len(jaffe) - 5
@@ -67,7 +67,7 @@ def test_video_log_label_is_the_argmax_of_its_probabilities(model_file, jaffe, t
         writer.write(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
     writer.release()
     log = tmp_path / "jaffe.jsonl"
-    assert main(["video", str(model_file), str(src), "--log", str(log), "--no-progress"]) == 0
+    assert main(["video", str(model_file), str(src), "--log", str(log), "--quiet"]) == 0
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) == len(jaffe)
     faces = [f for rec in lines for f in rec["faces"]]

@@ -43,7 +43,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def _video(model_file: Path, *args: str) -> int:
-    return main(["video", str(model_file), *args, "--no-progress"])
+    return main(["video", str(model_file), *args, "--quiet"])
 
 
 # ----------------------------------------------------------------------------- item 2: data loss
