@@ -28,7 +28,8 @@ from .face import FaceBox
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
 
-__all__ = ["FaceResult", "RECORD_KEYS", "image_paths", "predict_files", "record", "draw_results", "overlay_lines"]
+__all__ = ["FaceResult", "RECORD_KEYS", "image_paths", "predict_files", "record", "draw_results", "overlay_lines",
+           "check_predict_options"]
 
 #: keys of every batch record, in order
 RECORD_KEYS = ("file", "face", "status", "box", "label", "probabilities", "error")
@@ -97,6 +98,23 @@ def image_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, 
             yield str(p), path_problem(p) or "no such file or folder"
 
 
+def check_predict_options(model: DLFERS, max_faces: int | None = None, detect_size: int | None = None,
+                          min_face: float | None = None, detect_scale: float | None = None) -> None:
+    """Raise ValueError, before a batch or a video starts, for options that would fail every frame.
+
+    ``max_faces`` must be None or an integer >= 1; the detector overrides (None: the
+    model's own setting) must pass :func:`dlfers.face.check_detector`.
+    """
+    from .face import check_detector
+
+    if max_faces is not None and (isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer))
+                                  or max_faces < 1):
+        raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
+    check_detector(model.detect_size if detect_size is None else detect_size,
+                   model.min_face if min_face is None else min_face,
+                   model.detect_scale if detect_scale is None else detect_scale)
+
+
 def predict_files(
     model: DLFERS,
     paths: Iterable[str | os.PathLike[str]],
@@ -120,13 +138,7 @@ def predict_files(
     """
     import cv2
 
-    from .face import check_detector
-
-    if max_faces is not None and (isinstance(max_faces, bool) or not isinstance(max_faces, int) or max_faces < 1):
-        raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
-    check_detector(model.detect_size if detect_size is None else detect_size,
-                   model.min_face if min_face is None else min_face,
-                   model.detect_scale if detect_scale is None else detect_scale)
+    check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
 
     for path, problem in image_paths(paths):
         if problem is not None:

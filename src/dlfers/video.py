@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .inference import draw_results
+from .inference import check_predict_options, draw_results
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
@@ -117,8 +117,7 @@ def annotate_video(
         from .datasets import path_problem
 
         raise ValueError(f"{src}: {path_problem(src) or 'not a file'}")
-    if max_faces is not None and (isinstance(max_faces, bool) or not isinstance(max_faces, int) or max_faces < 1):
-        raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
+    check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
     own_log = log is not None and not hasattr(log, "write")
     outputs: list[tuple[str | os.PathLike[str], str]] = []
     if out is not None:
