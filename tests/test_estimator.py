@@ -143,7 +143,9 @@ def test_end_to_end_on_jaffe_with_defaults(jaffe):
     tr, te = train_test_split(idx, test_size=1 / 3, stratify=jaffe.labels, random_state=0)
     m = DLFERS().fit([jaffe.images[i] for i in tr], jaffe.labels[tr])
     acc = m.score([jaffe.images[i] for i in te], jaffe.labels[te])
-    assert acc >= 0.8, acc
+    # the label is the most probable class of the calibrated probabilities (issue 13): 0.746 on
+    # this split, where the one-vs-one vote gave 0.859 (the calibration reorders classes)
+    assert acc >= 0.7, acc
 
 
 def test_cli_preset_sets_parameters_and_options_override_it():

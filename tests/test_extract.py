@@ -116,8 +116,9 @@ def test_killed_extract_resumes_without_recomputing_finished_batches(jaffe_dir, 
     assert main([*args, "--out", str(tmp_path / "whole")]) == 0
     _assert_same_output(out, tmp_path / "whole")
 
-    assert main([*args, "--out", str(out), "--json", str(summary_file)]) == 0  # nothing left to do
-    assert json.loads(summary_file.read_text())["batches_computed"] == 0
+    again = tmp_path / "summary-again.json"  # --json never replaces an existing file without --overwrite
+    assert main([*args, "--out", str(out), "--json", str(again)]) == 0  # nothing left to do
+    assert json.loads(again.read_text())["batches_computed"] == 0
 
 
 def test_a_folder_of_another_configuration_is_refused_unless_overwrite(jaffe_dir, tmp_path, capsys):

@@ -278,7 +278,8 @@ def path_problem(path: str | os.PathLike[str]) -> str | None:
 
 def _check_folder(root: Path) -> None:
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: {path_problem(root) or 'not a folder'}")
+        problem = path_problem(root)
+        raise FileNotFoundError(f"{root}: not a folder" + (f" ({problem})" if problem else ""))
 
 
 def _list_jaffe(root: Path) -> tuple[list[str], list[str], list[str]]:
