@@ -65,7 +65,8 @@ def check_output(path: PathLike, inputs: Iterable[PathLike] = (), overwrite: boo
     if p.is_dir():
         raise ValueError(f"{p}: the {what} is an existing folder; give a file name")
     if (p.exists() or p.is_symlink()) and not overwrite:
-        raise FileExistsError(f"{p}: the {what} already exists; pass --overwrite (overwrite=True) to replace it")
+        raise FileExistsError(f"{p}: the {what} already exists; "
+                              "pass --overwrite to replace it (overwrite=True in Python)")
     return p
 
 

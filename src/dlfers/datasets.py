@@ -269,7 +269,7 @@ def path_problem(path: str | os.PathLike[str]) -> str | None:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return "symlink loop (the symbolic link leads back to itself); point it at a real file or folder"
+            return "symlink loop: the symbolic link leads back to itself; point it at a real file or folder"
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return "no such file or folder" + (" (a broken symbolic link)" if os.path.islink(path) else "")
         return f"cannot open ({exc.strerror or exc})"
@@ -279,7 +279,9 @@ def path_problem(path: str | os.PathLike[str]) -> str | None:
 def _check_folder(root: Path) -> None:
     if not root.is_dir():
         problem = path_problem(root)
-        raise FileNotFoundError(f"{root}: not a folder" + (f" ({problem})" if problem else ""))
+        if problem is None or problem.startswith("no such"):
+            raise FileNotFoundError(f"{root}: not a folder" + (f" ({problem})" if problem else ""))
+        raise FileNotFoundError(f"{root}: {problem}")
 
 
 def _list_jaffe(root: Path) -> tuple[list[str], list[str], list[str]]:
