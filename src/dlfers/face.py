@@ -54,28 +54,29 @@ class FaceBox:
         return (self.x, self.y, self.w, self.h)
 
 
-#: detector name -> its default settings (detect_size, min_face, scale_factor); "cascade" keeps
-#: exactly the single pass of dlfers <= 0.x (the paper preset), "coarse2fine" is the default
+#: detector name -> its default (detect_size, min_face, scale_factor).  "cascade" is the single
+#: pass dlfers had before "coarse2fine" (the paper preset keeps it, exactly); "coarse2fine" is the default.
 DETECTORS: dict[str, tuple[int, float, float]] = {
     "cascade": (160, 0.2, 1.1),
     "coarse2fine": (240, 0.15, 1.3),
 }
 DEFAULT_DETECTOR = "coarse2fine"
 
-# Coarse-to-fine constants (measured on the synthetic set of tests/_detection_set.py, see
-# tests/test_detection.py): the coarse pass runs OpenCV's 20x20 "alt2" frontal cascade with one
-# neighbour (a proposal; the refinement verifies it), the refinement today's 24x24 "default"
-# cascade with today's minNeighbors=4 and scale step 1.1 on a crop around each proposal.
+# Coarse-to-fine constants (chosen on a synthetic set made by tests/_detection_set.py: 60 faces and
+# 15 empty frames per frame size; checked on other seeds).  The coarse pass runs OpenCV's 20x20 "alt2"
+# frontal cascade with one neighbour: a proposal, which the fine pass verifies with the 24x24
+# "default" cascade of the "cascade" detector (its minNeighbors, its scale step 1.1) on a crop
+# around the proposal.
 _COARSE_CASCADE = "haarcascade_frontalface_alt2.xml"
 _COARSE_WINDOW = 20
 _COARSE_NEIGHBOURS = 1
 _FINE_CASCADE = "haarcascade_frontalface_default.xml"
 _FINE_WINDOW = 24
-_FINE_LOOKS = ((40, 4), (64, 6))
 _FINE_SCALE = 1.1
-#: (face side in pixels the refinement crop is scaled to, minNeighbors): the second look, closer and
-#: stricter, only where the first did not confirm a proposal at least 1.5x its face side (a large face
-#: the first look shrank a lot); never enlarged above 1:1 ...
+#: (face side in pixels the fine pass scales the crop to, minNeighbors).  The second look, closer
+#: and stricter, only where the first did not confirm a proposal of at least 1.5x its face side (a
+#: large face the first look shrank a lot).  Crops are never enlarged above 1:1 ...
+_FINE_LOOKS = ((40, 4), (64, 6))
 _FINE_MIN_FACE = 28  # ... except that a proposal smaller than this is enlarged to it (window 24)
 _FINE_MARGIN = 0.35  # margin around a proposal, as a fraction of its side, on every side
 _FINE_SIZES = (0.7, 1.45)  # face sides searched in the crop, relative to the proposal's
@@ -84,7 +85,7 @@ _FINE_MIN_SLACK = 0.9  # smallest face the fine pass accepts, relative to min_fa
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """Validated face-detector settings (see :func:`detect_faces`).
+    """Face-detector settings (see :func:`detect_faces`).
 
     Build one with :func:`detector_settings`, which fills in the detector's defaults and
     checks every value; the constructor itself does not validate.
@@ -302,7 +303,7 @@ def detect_faces(
 
 
 def check_detector(detect_size: int, min_face: float, scale_factor: float, detector: str = DEFAULT_DETECTOR) -> None:
-    """Raise ValueError unless the detector is known, detect_size >= 24, 0 <= min_face <= 1 and 1 < scale_factor <= 2."""
+    """Raise ValueError unless the detector is known, detect_size >= 24, 0 <= min_face <= 1, 1 < scale_factor <= 2."""
     if detector not in DETECTORS:
         raise ValueError(f"detector must be one of {sorted(DETECTORS)}, got {detector!r}")
     if isinstance(detect_size, bool) or not isinstance(detect_size, (int, np.integer)) or detect_size < 24:
