@@ -81,6 +81,8 @@ _FINE_MIN_FACE = 28  # ... except that a proposal smaller than this is enlarged 
 _FINE_MARGIN = 0.35  # margin around a proposal, as a fraction of its side, on every side
 _FINE_SIZES = (0.7, 1.45)  # face sides searched in the crop, relative to the proposal's
 _FINE_MIN_SLACK = 0.9  # smallest face the fine pass accepts, relative to min_face
+#: frames no larger than this (e.g. 48x48 face crops) get the single fine pass over the whole frame
+_SMALL_FRAME = 128
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,8 @@ def _refine(gray: np.ndarray, p: FaceBox, face_px: int, neighbours: int, smalles
 def _coarse_to_fine(gray: np.ndarray, st: DetectorSettings) -> list[FaceBox]:
     """Proposals from a small copy, each verified and placed by a fine pass on a crop around it."""
     h, w = gray.shape
+    if max(h, w) <= _SMALL_FRAME:  # nothing to coarsen: the fine cascade over the whole frame, as "cascade"
+        return _single_pass(gray, DetectorSettings("cascade", max(h, w), st.min_face, _FINE_SCALE))
     # coarse copy: just large enough for a face of min_face in the coarse cascade's window
     smallest = max(1.0, st.min_face * min(h, w))
     s = min(1.0, _COARSE_WINDOW / smallest, st.detect_size / max(h, w))
