@@ -81,10 +81,6 @@ _FINE_MIN_FACE = 28  # ... except that a proposal smaller than this is enlarged 
 _FINE_MARGIN = 0.35  # margin around a proposal, as a fraction of its side, on every side
 _FINE_SIZES = (0.7, 1.45)  # face sides searched in the crop, relative to the proposal's
 _FINE_MIN_SLACK = 0.9  # smallest face the fine pass accepts, relative to min_face
-#: on a shrunk crop (a face of about 40 px) the cascade's box is about 5 % larger than the same cascade
-#: gives at the "cascade" detector's resolution (median over JAFFE: 1.06; over the synthetic set's large
-#: faces: 1.04): shrink it about its centre so that the δ/γ crop sees the face the paper's boxes gave
-_FINE_BOX_SCALE = 0.95
 #: frames no larger than this (e.g. 48x48 face crops) get the single fine pass over the whole frame
 _SMALL_FRAME = 128
 
@@ -220,10 +216,7 @@ def _refine(gray: np.ndarray, p: FaceBox, face_px: int, neighbours: int, smalles
     if not len(found):
         return None
     fx, fy, fw, fh = max(found, key=lambda f: int(f[2]) * int(f[3]))
-    k = _FINE_BOX_SCALE if r < 1 else 1.0
-    side = fw / r * k
-    cx, cy = x0 + (fx + fw / 2) / r, y0 + (fy + fh / 2) / r
-    return FaceBox(int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)))
+    return FaceBox(x0 + int(round(fx / r)), y0 + int(round(fy / r)), int(round(fw / r)), int(round(fh / r)))
 
 
 def _coarse_to_fine(gray: np.ndarray, st: DetectorSettings) -> list[FaceBox]:
