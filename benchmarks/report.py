@@ -16,7 +16,11 @@ from the medians:
 * for "predict frame" / "predict face": p50 and p99 of each preset's model against the
   targets (5 ms a frame with detection, 1.5 ms a pre-cropped face);
 * for each group "svm rows": the intersection rows' read bandwidth and their time over
-  a plain read of the same support vectors.
+  a plain read of the same support vectors;
+* for "detect 256x256" / "detect 640x480" (``test_bench_detect.py``): each detector's
+  p50/p99 and its speed-up over OpenCV's full-frame ``detectMultiScale`` (1.1, 5), and
+  each preset's whole ``predict_image`` on the same frame against that detection call
+  alone (the target: 15x faster).
 
 Contenders missing from the JSON (OpenCV not installed, a backend not built) show as "-".
 """
@@ -29,10 +33,12 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "main"]
+__all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "detect_table", "main"]
 
 #: single-frame latency targets (p50, milliseconds)
 TARGETS_MS = {"predict frame": 5.0, "predict face": 1.5}
+#: a whole prediction must be this many times faster than OpenCV's full-frame detection alone
+DETECT_SPEEDUP_TARGET = 15.0
 
 
 def load(path: str | Path) -> dict[str, list[dict]]:
@@ -125,7 +131,31 @@ def predict_table(groups: dict[str, list[dict]]) -> str:
             p50, p99 = info.get("p50_ms"), info.get("p99_ms")
             target = TARGETS_MS[group]
             met = "-" if p50 is None else ("yes" if p50 < target else "no")
-            lines.append(f"| {group} | {info.get('preset', '?')} | {_num(p50)} | {_num(p99)} | < {target:g} | {met} |")
+            what = f"{group} {info['frame']}" if info.get("frame") else group
+            lines.append(f"| {what} | {info.get('preset', '?')} | {_num(p50)} | {_num(p99)} | < {target:g} | {met} |")
+    return "\n".join(lines)
+
+
+def detect_table(groups: dict[str, list[dict]]) -> str:
+    """Markdown table per frame size: detectors and whole predictions against OpenCV's full-frame call."""
+    lines = ["### detection (one thread)", "",
+             "| frame | run | p50 (ms) | p99 (ms) | OpenCV full frame / this (medians) |",
+             "|---|---|---:|---:|---:|"]
+    predicts = groups.get("predict frame", [])
+    for group in sorted(g for g in groups if g.startswith("detect ")):
+        size = group.split(" ", 1)[1]
+        benches = groups[group]
+        ref = _median(_find(benches, "test_detect[opencv_full"))
+        rows = [(f"detect: {(b.get('extra_info') or {}).get('detector', _label(b['name']))}", b) for b in benches]
+        rows += [(f"predict_image: {(b.get('extra_info') or {}).get('preset', '?')}", b) for b in predicts
+                 if (b.get("extra_info") or {}).get("frame") == size]
+        for what, b in sorted(rows, key=lambda r: r[1]["stats"]["median"]):
+            info = b.get("extra_info") or {}
+            speedup = _ratio(ref, _median(b))
+            if what.startswith("predict") and ref is not None:
+                ok = ref / _median(b) >= DETECT_SPEEDUP_TARGET  # type: ignore[operator]
+                speedup += f" ({'meets' if ok else 'below'} {DETECT_SPEEDUP_TARGET:g}x)"
+            lines.append(f"| {size} | {what} | {_num(info.get('p50_ms'))} | {_num(info.get('p99_ms'))} | {speedup} |")
     return "\n".join(lines)
 
 
@@ -158,6 +188,8 @@ def report(groups: dict[str, list[dict]]) -> str:
             parts.append(svm_table(group, groups[group]))
     if "predict frame" in groups or "predict face" in groups:
         parts.append(predict_table(groups))
+    if any(g.startswith("detect ") for g in groups):
+        parts.append(detect_table(groups))
     return "\n\n".join(parts) + "\n"
 
 

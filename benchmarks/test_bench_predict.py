@@ -2,7 +2,8 @@
 
 Each preset of :data:`dlfers.pipeline.PRESETS` ("paper": the defaults, "realtime") is
 fitted once on all of JAFFE.  ``test_predict_frame`` times :meth:`DLFERS.predict_image`
-on one 256x256 JAFFE frame (face detection included), ``test_predict_face``
+on one 256x256 JAFFE frame and on the synthetic 640x480 frame of ``test_bench_detect.py``
+(face detection included), ``test_predict_face``
 :meth:`DLFERS.predict_faces` on one pre-cropped 128x128 face.  p50 and p99 of the
 rounds are stored in ``extra_info`` (milliseconds).  ``test_svm_rows`` times the
 histogram-intersection rows of one face against the fitted support vectors (the SVM's
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FACE_FILE
 
 ROUNDS = 200
 N_PREDICTIONS = int(os.environ.get("DLFERS_MEM_PREDICTIONS", "10000"))
@@ -55,11 +55,12 @@ def fitted(jaffe):
     return _fit("paper", jaffe)
 
 
-@pytest.fixture(scope="session")
-def frame(jaffe_dir) -> np.ndarray:
-    from dlfers import read_image
+@pytest.fixture(scope="session", params=["256x256", "640x480"])
+def frame(request, jaffe_dir) -> tuple[str, np.ndarray]:
+    """(size, frame): the 256x256 JAFFE frame, or the synthetic 640x480 frame of test_bench_detect.py."""
+    from test_bench_detect import bench_frames
 
-    return read_image(jaffe_dir / FACE_FILE)
+    return request.param, bench_frames(jaffe_dir)[request.param]
 
 
 def _percentiles(benchmark) -> None:
@@ -72,8 +73,10 @@ def _percentiles(benchmark) -> None:
 
 def test_predict_frame(benchmark, preset_model, frame):
     preset, model = preset_model
+    size, frame = frame
     benchmark.group = "predict frame"
     benchmark.extra_info["preset"] = preset
+    benchmark.extra_info["frame"] = size
     model.predict_image(frame)  # warm up (detector, compiled kernels)
     results = benchmark.pedantic(model.predict_image, args=(frame,), rounds=ROUNDS, iterations=1, warmup_rounds=3)
     assert results[0].found

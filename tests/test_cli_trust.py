@@ -61,12 +61,13 @@ def loop(tmp_path) -> Path:
 
 # ----------------------------------------------------------------------------- item 4: detector overrides
 def test_predict_image_detector_overrides_find_a_face_the_model_settings_miss(model, small_face):
-    realtime = copy.deepcopy(model).set_params(detect_size=64, min_face=0.4, detect_scale=1.2)
+    realtime = copy.deepcopy(model).set_params(detector="cascade", detect_size=64, min_face=0.4, detect_scale=1.2)
     assert not realtime.predict_image(small_face)[0].found
     (r,) = realtime.predict_image(small_face, detect_size=160, min_face=0.2, detect_scale=1.1)
     assert r.found and r.box.x >= 384 - 10 and r.box.x + r.box.w <= 640 + 10
     assert (realtime.detect_size, realtime.min_face, realtime.detect_scale) == (64, 0.4, 1.2)  # not changed
-    (same,) = model.predict_image(small_face)  # the same detector settings as the model's own
+    wide = copy.deepcopy(model).set_params(detector="cascade", detect_size=160, min_face=0.2, detect_scale=1.1)
+    (same,) = wide.predict_image(small_face)  # the same detector settings as the model's own
     assert same == r
 
 

@@ -97,7 +97,9 @@ def test_bad_parameters_fail_at_fit(params, message, jaffe_small):
 def test_presets():
     from dlfers.pipeline import PRESETS
 
-    assert DLFERS.from_preset("paper").get_params() == DLFERS().get_params()
+    # the paper preset is the default configuration with the single-pass detector it was published with
+    assert DLFERS.from_preset("paper").get_params() == {**DLFERS().get_params(), **PRESETS["paper"]}
+    assert PRESETS["paper"] == {"detector": "cascade", "detect_size": 160, "min_face": 0.2, "detect_scale": 1.1}
     rt = DLFERS.from_preset("realtime", C=3.0)
     assert {k: rt.get_params()[k] for k in PRESETS["realtime"]} == PRESETS["realtime"]
     assert rt.C == 3.0 and clone(rt).get_params() == rt.get_params()

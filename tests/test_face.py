@@ -81,3 +81,59 @@ def test_preprocess_shapes_and_range(jaffe):
         face, box, found = DLFERS(detect=detect, face_size=96).preprocess(jaffe.images[3])
         assert face.shape == (96, 96) and face.dtype == np.float32 and found
         assert 0 <= face.min() and face.max() <= 255.5
+
+
+def test_model_file_without_detector_loads_with_the_cascade_detector(jaffe_small, tmp_path, jaffe):
+    """Files written before the ``detector`` parameter existed were trained with the single-pass cascade."""
+    import io
+    import json
+    import zipfile
+
+    from _trained import fast_model
+
+    from dlfers import load, model_io
+    from dlfers.face import DetectorSettings
+
+    model = fast_model(jaffe_small)
+    old = DLFERS(**{**model.get_params(), "detector": "cascade", "detect_size": 160, "min_face": 0.2,
+                    "detect_scale": 1.1})
+    for name in ("codebooks_", "svms_", "classes_", "n_features_in_"):
+        setattr(old, name, getattr(model, name))
+    path = tmp_path / "old.dlfers"
+    old.save(path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    header = json.loads(np.lib.format.read_array(io.BytesIO(members["header.npy"])).tobytes())
+    del header["params"]["detector"]  # as dlfers wrote it before this parameter
+    arrays = {n[:-4]: np.lib.format.read_array(io.BytesIO(b)) for n, b in members.items() if n != "header.npy"}
+    header["checksum"]["value"] = model_io._checksum(header, arrays)
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.frombuffer(json.dumps(header).encode(), np.uint8))
+    members["header.npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+
+    loaded = load(path)
+    assert loaded.detector == "cascade"
+    assert loaded._detector() == DetectorSettings("cascade", 160, 0.2, 1.1)
+    frame = jaffe.images[5]
+    assert [r.box for r in loaded.predict_image(frame)] == [r.box for r in old.predict_image(frame)]
+    # a file written now keeps its detector
+    model.save(tmp_path / "new.dlfers")
+    assert load(tmp_path / "new.dlfers").detector == "coarse2fine"
+
+
+def test_detector_command_line_option():
+    import argparse
+
+    from dlfers.commands._options import add_model_options, model_params
+
+    parser = argparse.ArgumentParser()
+    add_model_options(parser)
+    assert model_params(parser.parse_args(["--detector", "cascade"]))["detector"] == "cascade"
+    assert model_params(parser.parse_args(["--preset", "paper"]))["detector"] == "cascade"
+    p = model_params(parser.parse_args(["--preset", "realtime", "--min-face", "0.3"]))
+    assert DLFERS(**p)._detector().detector == "coarse2fine" and DLFERS(**p)._detector().min_face == 0.3
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--detector", "dnn"])

@@ -164,5 +164,5 @@ def test_annotate_video_refuses_max_faces_zero(model_file, clip):
 
 def test_video_detector_override_out_of_range_fails_before_any_frame(model_file, clip, capsys):
     assert _video(model_file, str(clip), "--log", str(clip.parent / "x.jsonl"), "--detect-scale", "1.0") == 1
-    assert "scale_factor must be in (1, 2]" in capsys.readouterr().err
+    assert "scale_factor must be a number in (1, 2]" in capsys.readouterr().err
     assert sorted(p.name for p in clip.parent.iterdir()) == ["in.avi"]

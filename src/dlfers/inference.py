@@ -103,16 +103,17 @@ def check_predict_options(model: DLFERS, max_faces: int | None = None, detect_si
     """Raise ValueError, before a batch or a video starts, for options that would fail every frame.
 
     ``max_faces`` must be None or an integer >= 1; the detector overrides (None: the
-    model's own setting) must pass :func:`dlfers.face.check_detector`.
+    model's own setting) must pass :func:`dlfers.face.detector_settings`.
     """
-    from .face import check_detector
+    from .face import detector_settings
 
     if max_faces is not None and (isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer))
                                   or max_faces < 1):
         raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
-    check_detector(model.detect_size if detect_size is None else detect_size,
-                   model.min_face if min_face is None else min_face,
-                   model.detect_scale if detect_scale is None else detect_scale)
+    own = model._detector()
+    detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
+                      own.min_face if min_face is None else min_face,
+                      own.scale_factor if detect_scale is None else detect_scale)
 
 
 def predict_files(

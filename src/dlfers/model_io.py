@@ -270,7 +270,7 @@ def load(path: str | os.PathLike[str], backend: str | None = None) -> DLFERS:
         params = dict(header["params"])
         if backend is not None:
             params["backend"] = backend
-        model = DLFERS(**params)
+        model = DLFERS.from_saved_params(params)  # i12b: files without "detector" keep "cascade"
         model._validate_params()
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(p, f"invalid model configuration: {type(exc).__name__}: {exc}") from None

@@ -18,7 +18,7 @@ from .classify import KERNELS, KernelSVC
 from .codebook import encode_histograms, fit_codebook, normalise_histograms
 from .datasets import ImageError, to_gray_uint8
 from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_points, grid_shape, smooth
-from .face import FaceBox, check_detector, check_factors, crop_box, crop_face, detect_faces
+from .face import DetectorSettings, FaceBox, check_factors, crop_box, crop_face, detect_faces, detector_settings
 from .inference import FaceResult
 from .progress import progress_bar
 from .regions import Layout, fused_image, parse_layout
@@ -49,18 +49,21 @@ class Features:
     face: np.ndarray | None = None
 
 
-#: named configurations for :meth:`DLFERS.from_preset`.  "paper": the defaults (the
-#: paper's system: 128-pixel face, 30 words per class).  "realtime": a 64-pixel face,
-#: 6 words per class and a coarser detector search on a 64-pixel copy of the frame,
-#: for a whole frame in under 5 ms and a pre-cropped face in under 1.5 ms on one core;
+#: named configurations for :meth:`DLFERS.from_preset`.  "paper": the paper's system
+#: (128-pixel face, 30 words per class) with the single-pass cascade detector of
+#: dlfers before the coarse-to-fine one, exactly.  "realtime": a 64-pixel face and
+#: 6 words per class, for a pre-cropped face in under 1.5 ms on one core, with the
+#: default (coarse-to-fine) detector: faces from 15 % of the frame's shorter side;
 #: its accuracy on JAFFE is in the README (chosen from a small sweep on JAFFE itself,
-#: so read its figures as optimistic).  Its detector finds only faces at least 40 % of
-#: the frame's shorter side (close-ups, JAFFE-like frames); for wider scenes override
-#: ``detect_size`` and ``min_face`` (e.g. 160 and 0.2, the defaults) and pay the search.
+#: so read its figures as optimistic).
 PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {},
-    "realtime": {"face_size": 64, "n_words": 6, "detect_size": 64, "min_face": 0.4, "detect_scale": 1.2},
+    "paper": {"detector": "cascade", "detect_size": 160, "min_face": 0.2, "detect_scale": 1.1},
+    "realtime": {"face_size": 64, "n_words": 6},
 }
+
+#: parameters added after model files were first written -> the value that files which
+#: lack them were trained with (see :meth:`DLFERS.from_saved_params`)
+SAVED_PARAM_DEFAULTS: dict[str, Any] = {"detector": "cascade"}
 
 
 class DLFERS(ClassifierMixin, BaseEstimator):
@@ -71,13 +74,18 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    detect : detect the face (OpenCV Haar cascade); False treats each input as the face.
+    detect : detect the face (OpenCV Haar cascades); False treats each input as the face.
     delta, gamma : horizontal and vertical crop factors δ, γ of Eq. 1-4
         (the paper's scaling factor 3 by default).
     on_missing : "full" (use the whole frame when no face is found) or "error".
+    detector : "coarse2fine" (a coarse cascade pass on a small copy of the frame, each
+        proposal verified and placed by a fine pass around it; faces from 15 % of the
+        frame's shorter side) or "cascade" (one pass on a copy of ``detect_size``
+        pixels; the paper preset's).  See :func:`dlfers.detect_faces`.
     detect_size, min_face, detect_scale : face detector settings: longest side of the
-        frame copy the cascade searches, smallest face as a fraction of it, and step
-        between search scales (see :func:`dlfers.detect_faces`).
+        frame copy the (coarse) cascade searches, smallest face as a fraction of the
+        frame's shorter side, and step between search scales; None: the detector's
+        defaults (coarse2fine: 240, 0.15, 1.3; cascade: 160, 0.2, 1.1).
     face_size : side of the face after the wavelet reduction, in pixels.
     wavelet, wavelet_level : the DWT whose LL subband is kept.
     layout : SPOF region layout, '+'-joined level names (see :mod:`dlfers.regions`).
@@ -102,9 +110,10 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         delta: float = 0.15,
         gamma: float = 0.15,
         on_missing: str = "full",
-        detect_size: int = 160,
-        min_face: float = 0.2,
-        detect_scale: float = 1.1,
+        detector: str = "coarse2fine",
+        detect_size: int | None = None,
+        min_face: float | None = None,
+        detect_scale: float | None = None,
         face_size: int = 128,
         wavelet: str = "haar",
         wavelet_level: int = 1,
@@ -128,6 +137,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.delta = delta
         self.gamma = gamma
         self.on_missing = on_missing
+        self.detector = detector
         self.detect_size = detect_size
         self.min_face = min_face
         self.detect_scale = detect_scale
@@ -164,21 +174,31 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
 
+    @classmethod
+    def from_saved_params(cls, params: dict[str, Any]) -> DLFERS:
+        """An unfitted model with the parameters a model file stored.
+
+        Parameters missing from older files take the value those files were trained
+        with (:data:`SAVED_PARAM_DEFAULTS`: the single-pass "cascade" detector), not
+        today's default.
+        """
+        return cls(**{**SAVED_PARAM_DEFAULTS, **params})
+
     def _kinds(self) -> list[str]:
         kinds = [k.strip() for k in str(self.descriptors).split("+") if k.strip()]
         if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
             raise ValueError(f"descriptors must be '+'-joined names from {sorted(KINDS)}, got {self.descriptors!r}")
         return kinds
 
-    def _detector(self) -> tuple[int, float, float]:
-        return int(self.detect_size), float(self.min_face), float(self.detect_scale)
+    def _detector(self) -> DetectorSettings:
+        return detector_settings(self.detector, self.detect_size, self.min_face, self.detect_scale)
 
     def _layout(self) -> Layout:
         return parse_layout(self.layout)
 
     def _validate_params(self) -> None:  # type: ignore[override]
         check_factors(self.delta, self.gamma)
-        check_detector(self.detect_size, self.min_face, self.detect_scale)
+        self._detector()
         if self.on_missing not in ("full", "error"):
             raise ValueError(f"on_missing must be 'full' or 'error', got {self.on_missing!r}")
         if not isinstance(self.face_size, (int, np.integer)) or self.face_size < 16:
@@ -210,7 +230,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         """
         gray = to_gray_uint8(image)
         crop, box, found = crop_face(
-            gray, self.delta, self.gamma, self.detect, self.on_missing, *self._detector()
+            gray, self.delta, self.gamma, self.detect, self.on_missing, settings=self._detector()
         )
         return self.reduce_face(crop), box, found
 
@@ -438,12 +458,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                                       or max_faces < 1):
             raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
         own = self._detector()
-        detector = (own[0] if detect_size is None else detect_size, own[1] if min_face is None else min_face,
-                    own[2] if detect_scale is None else detect_scale)
-        check_detector(*detector)
+        settings = detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
+                                     own.min_face if min_face is None else min_face,
+                                     own.scale_factor if detect_scale is None else detect_scale)
         gray = to_gray_uint8(frame)
         h, w = gray.shape
-        boxes = detect_faces(gray, *detector) if self.detect else [FaceBox(0, 0, w, h)]
+        boxes = detect_faces(gray, settings=settings) if self.detect else [FaceBox(0, 0, w, h)]
         if max_faces is not None:
             boxes = boxes[: int(max_faces)]
         if not boxes:

@@ -17,14 +17,18 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model (defaults: the DLFERS defaults)")
     g.add_argument("--preset", choices=["paper", "realtime"],
                    help="named configuration (DLFERS.from_preset); the options below override it. "
-                   "paper: the defaults; realtime: 64-pixel face, 6 words per class, fast detector search")
+                   "paper: the paper's system with the single-pass cascade detector; realtime: 64-pixel face, "
+                   "6 words per class")
     g.add_argument("--crop", choices=sorted(CROP_PRESETS), help="the paper's crop preset (Table 1)")
     g.add_argument("--delta", type=float, help="horizontal crop factor δ")
     g.add_argument("--gamma", type=float, help="vertical crop factor γ")
     g.add_argument("--no-detect", action="store_true", help="inputs are already cropped faces")
-    g.add_argument("--detect-size", type=int, help="longest side of the frame copy the face detector searches")
-    g.add_argument("--min-face", type=float, help="smallest face, as a fraction of that copy's shorter side")
-    g.add_argument("--detect-scale", type=float, help="step between the detector's search scales (> 1)")
+    g.add_argument("--detector", choices=["coarse2fine", "cascade"],
+                   help="face detector: coarse2fine (default; coarse pass on a small copy, fine pass around each "
+                   "face) or cascade (one pass on a --detect-size copy; the paper preset's)")
+    g.add_argument("--detect-size", type=int, help="longest side of the frame copy the (coarse) face detector searches")
+    g.add_argument("--min-face", type=float, help="smallest face, as a fraction of the frame's shorter side")
+    g.add_argument("--detect-scale", type=float, help="step between the (coarse) detector's search scales (> 1)")
     g.add_argument("--layout", help="SPOF layout, e.g. whole+halves+grid4+fused+fused4")
     g.add_argument("--descriptors", choices=["tisf", "tipm", "tisf+tipm"], help="descriptor kinds")
     g.add_argument("--fusion", choices=["feature", "decision"], help="TISF+TIPM fusion level")
@@ -47,7 +51,7 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
     for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "kernel", "C",
-                 "backend", "detect_size", "min_face", "detect_scale"):
+                 "backend", "detector", "detect_size", "min_face", "detect_scale"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v
