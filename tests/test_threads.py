@@ -186,3 +186,31 @@ def test_a_count_set_inside_the_limit_is_not_overwritten():
         inner.restore_original_limits()
     finally:
         limits.restore_original_limits()
+
+
+# ------------------------------------------------------------- one model, many threads
+
+
+def test_predict_image_from_8_threads_equals_serial(jaffe, jaffe_small):
+    """One shared fitted model: 8 threads calling predict_image give the serial results."""
+    from _trained import fast_model
+
+    model = fast_model(jaffe_small)
+    frames = [jaffe.images[i] for i in range(1, len(jaffe), 7)]  # 31 frames, mostly unseen
+    serial = [model.predict_image(f) for f in frames]
+    barrier = threading.Barrier(8)
+
+    def run(i: int) -> list:
+        barrier.wait(30)  # all eight start together
+        # each thread its share of the frames, then the first four, which every thread predicts at once
+        return [model.predict_image(frames[j]) for j in [*range(i, len(frames), 8), 0, 1, 2, 3]]
+
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(run, range(8)))
+    for i, got in enumerate(results):
+        want = [serial[j] for j in range(i, len(frames), 8)] + serial[:4]
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert [(r.found, r.box, r.label) for r in g] == [(r.found, r.box, r.label) for r in w]
+            assert [r.probabilities for r in g] == [r.probabilities for r in w]  # exactly equal floats
+    assert sum(r.found for rs in serial for r in rs) > 20
