@@ -93,17 +93,21 @@ def _write_variant_sources(exts):
         src = ext.sources[0]
         if not ext.name.endswith(VARIANT_SUFFIX) or not src.endswith(".pyx"):
             continue
-        original = os.path.join(HERE, "src", "dlfers", "_kernels", os.path.basename(src)[: -len(VARIANT_SUFFIX + ".pyx")] + ".pyx")
+        kernel = os.path.basename(src)[: -len(VARIANT_SUFFIX + ".pyx")]
+        original = os.path.join(HERE, "src", "dlfers", "_kernels", kernel + ".pyx")
         target = os.path.join(HERE, src)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(original, "rb") as f:
             text = f.read()
-        if not os.path.exists(target) or open(target, "rb").read() != text:
-            tmp = target + ".tmp"
-            with open(tmp, "wb") as f:
-                f.write(text)
-            os.replace(tmp, target)
-            shutil.copystat(original, target)
+        if os.path.exists(target):
+            with open(target, "rb") as f:
+                if f.read() == text:
+                    continue
+        tmp = target + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(text)
+        os.replace(tmp, target)
+        shutil.copystat(original, target)  # its mtime: rebuilt exactly when the kernel changes
 
 
 class OptionalBuildExt(build_ext):

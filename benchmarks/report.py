@@ -158,7 +158,8 @@ def threads_table(benches: list[dict]) -> str:
     serial = next((_median(b) for b in rows if (b.get("extra_info") or {}).get("threads") == 1), None)
     info0 = (rows[0].get("extra_info") or {}) if rows else {}
     lines = ["### predict threads (one shared model, predict_image on JAFFE frames)", "",
-             f"{info0.get('frames', '?')} frames a pass on {info0.get('cpus', '?')} CPUs; OpenCV and BLAS one thread each.",
+             f"{info0.get('frames', '?')} frames a pass on {info0.get('cpus', '?')} CPUs; "
+             "OpenCV and BLAS one thread each.",
              "", "| threads | median pass (s) | frames/s | vs 1 thread | target | met | load avg |",
              "|---:|---:|---:|---:|---:|---|---:|"]
     for b in rows:
