@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import platform
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -51,7 +50,11 @@ _variant: dict[str, str] = {}  # the loaded cython variant: {"name": ..., "reaso
 
 def baseline_name(machine: str | None = None) -> str:
     """Name of the baseline variant on ``machine`` (default: this one)."""
-    m = (machine or platform.machine()).lower()
+    if machine is None:
+        import platform  # here, not at import: 1-2 ms
+
+        machine = platform.machine()
+    m = machine.lower()
     if m in ("x86_64", "amd64", "x64"):
         return "baseline sse2"
     if m in ("arm64", "aarch64"):
