@@ -42,7 +42,13 @@ else:
 # and to the vectoriser elsewhere).  MSVC contracts nothing under its default /fp:precise.
 # arm64 has NEON in its baseline: one build there.
 VARIANT_SUFFIX = "_avx2"
-BASELINE_ONLY = {"_cpuid"}  # the CPU feature probe itself must run on every CPU
+# Kernels built in the baseline variant only (every other .pyx, present or future, gets
+# both; dlfers._kernels._NO_AVX2_VARIANT must list the same kernels):
+BASELINE_ONLY = {
+    "_cpuid",  # the CPU feature probe itself must run on every CPU
+    "_encode",  # its products are BLAS calls (BLAS picks its own kernels): measured no faster in AVX2
+    "_histkernels",  # hand-written SSE2 intrinsics, bound by memory: measured no faster in AVX2
+}
 if sys.platform == "win32":
     AVX2_ARGS = ["/arch:AVX2"]
 else:

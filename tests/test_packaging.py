@@ -35,7 +35,8 @@ IN_SOURCE_TREE = (REPO / "setup.py").is_file() and KERNEL_DIR.is_dir()
 #: kernels the package loads and the CPU feature probe of the runtime dispatch
 KERNELS = tuple(sorted((*_kernels._CYTHON_MODULES, "_cpuid")))
 #: and, in an x86-64 wheel, the AVX2+FMA build of every kernel (not of the probe)
-AVX2_KERNELS = tuple(sorted(m + _kernels.AVX2_SUFFIX for m in _kernels._CYTHON_MODULES))
+AVX2_KERNELS = tuple(sorted(m + _kernels.AVX2_SUFFIX for m in _kernels._CYTHON_MODULES
+                            if m not in _kernels._NO_AVX2_VARIANT))
 
 
 def _is_x86_64_wheel(wheel: Path) -> bool:
@@ -173,6 +174,9 @@ def test_wheel_is_binary_with_every_compiled_kernel(dists):
     for kernel in KERNELS + (AVX2_KERNELS if _is_x86_64_wheel(dists["wheel"]) else ()):
         compiled = [n for n in names if re.fullmatch(rf"dlfers/_kernels/{kernel}\.[^/]*(\.so|\.pyd)", n)]
         assert len(compiled) == 1, f"{kernel}: {compiled}"
+    # exactly the variants the dispatcher loads (setup.py and _kernels agree on which)
+    variants = {n.split("/")[-1].split(".")[0] for n in names if re.search(r"_avx2\.[^/]*(\.so|\.pyd)$", n)}
+    assert variants == (set(AVX2_KERNELS) if _is_x86_64_wheel(dists["wheel"]) else set())
     if IN_SOURCE_TREE:  # and nothing the tree has is left out
         assert {p.stem for p in KERNEL_DIR.glob("*.pyx")} == set(KERNELS)
     with zipfile.ZipFile(dists["wheel"]) as zf:

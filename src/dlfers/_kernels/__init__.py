@@ -8,10 +8,10 @@ The order of preference is an explicit ``backend=`` argument, then the
 is loaded at most once, on first use; why one is unavailable is recorded and shown
 by :func:`dlfers.show_config`.
 
-The cython backend comes in CPU variants (runtime dispatch): on x86-64 each extension
-is built twice from one ``.pyx``, ``_gradients`` with baseline flags (SSE2) and
-``_gradients_avx2`` with AVX2+FMA (and FMA contraction off, so both compute identical
-results).  :func:`select_variant` picks one from the CPU's features, read by the small
+The cython backend comes in CPU variants (runtime dispatch): on x86-64 each kernel
+extension (but those in ``_NO_AVX2_VARIANT``) is built twice from one ``.pyx``,
+``_gradients`` with baseline flags (SSE2) and ``_gradients_avx2`` with AVX2+FMA (and FMA
+contraction off, so both compute identical results).  :func:`select_variant` picks one from the CPU's features, read by the small
 ``_cpuid`` extension (cpuid and xgetbv; ``/proc/cpuinfo`` flags on Linux if it is
 missing); ``DLFERS_CPU_BASELINE=1`` forces the baseline.  The AVX2 modules are never
 imported on a CPU without AVX2, FMA and the OS's YMM state.
@@ -36,6 +36,9 @@ _CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels")
 AVX2_SUFFIX = "_avx2"
 #: the CPU features the AVX2 variant needs (names as ``_cpuid.features()`` gives them)
 AVX2_NEEDS = frozenset({"avx2", "fma", "os_ymm"})
+#: kernels without an AVX2 build (setup.py's BASELINE_ONLY): BLAS does the encoder's
+#: products, and the intersection rows are SSE2 intrinsics bound by memory bandwidth
+_NO_AVX2_VARIANT = frozenset({"_encode", "_histkernels"})
 #: environment variable forcing the baseline variant
 BASELINE_ENV = "DLFERS_CPU_BASELINE"
 
@@ -137,7 +140,8 @@ def cython_variant(suffix: str) -> Any:
     build is absent.  Importing the AVX2 build on a CPU without AVX2 is safe (nothing
     runs at import) but calling its kernels is not: check :func:`cpu_features` first.
     """
-    mods = [importlib.import_module(f"dlfers._kernels.{m}{suffix}") for m in _CYTHON_MODULES]
+    mods = [importlib.import_module(f"dlfers._kernels.{m}{'' if m in _NO_AVX2_VARIANT else suffix}")
+            for m in _CYTHON_MODULES]
     return SimpleNamespace(**{k: getattr(m, k) for m in mods for k in KERNELS if hasattr(m, k)})
 
 
