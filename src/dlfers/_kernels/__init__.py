@@ -12,8 +12,8 @@ The cython backend comes in CPU variants (runtime dispatch): on x86-64 each kern
 extension (but those in ``_NO_AVX2_VARIANT``) is built twice from one ``.pyx``,
 ``_gradients`` with baseline flags (SSE2) and ``_gradients_avx2`` with AVX2+FMA (and FMA
 contraction off, so both compute identical results).  :func:`select_variant` picks
-one from the CPU's features, read by the small ``_cpuid`` extension (cpuid and xgetbv; ``/proc/cpuinfo`` flags on Linux if it is
-missing); ``DLFERS_CPU_BASELINE=1`` forces the baseline.  The AVX2 modules are never
+one from the CPU's features, read by the small ``_cpuid`` extension (cpuid and xgetbv;
+``/proc/cpuinfo`` flags on Linux if it is missing); ``DLFERS_CPU_BASELINE=1`` forces the baseline.  The AVX2 modules are never
 imported on a CPU without AVX2, FMA and the OS's YMM state.
 """
 
