@@ -13,8 +13,9 @@ extension (but those in ``_NO_AVX2_VARIANT``) is built twice from one ``.pyx``,
 ``_gradients`` with baseline flags (SSE2) and ``_gradients_avx2`` with AVX2+FMA (and FMA
 contraction off, so both compute identical results).  :func:`select_variant` picks
 one from the CPU's features, read by the small ``_cpuid`` extension (cpuid and xgetbv;
-``/proc/cpuinfo`` flags on Linux if it is missing); ``DLFERS_CPU_BASELINE=1`` forces the baseline.  The AVX2 modules are never
-imported on a CPU without AVX2, FMA and the OS's YMM state.
+``/proc/cpuinfo`` flags on Linux if it is missing); ``DLFERS_CPU_BASELINE=1`` forces
+the baseline.  The AVX2 modules are never imported on a CPU without AVX2, FMA and the
+OS's YMM state.
 """
 
 from __future__ import annotations
