@@ -9,6 +9,8 @@ wheels and CI, where a failed compile is an error.
 """
 
 import os
+import platform
+import shutil
 import sys
 from glob import glob
 
@@ -32,20 +34,86 @@ if sys.platform == "win32":
 else:
     COMPILE_ARGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-g0"]
 
+# Runtime CPU dispatch (dlfers._kernels.select_variant): on x86-64 every kernel is built
+# twice from the same .pyx, as dlfers._kernels.<name> with the baseline flags (SSE2, runs
+# on any x86-64 CPU) and as dlfers._kernels.<name>_avx2 for AVX2+FMA CPUs.
+# -ffp-contract=off keeps the compiler from fusing a*b+c into one FMA, so both variants
+# compute bit-identical results (the FMA instructions stay available to the intrinsics
+# and to the vectoriser elsewhere).  MSVC contracts nothing under its default /fp:precise.
+# arm64 has NEON in its baseline: one build there.
+VARIANT_SUFFIX = "_avx2"
+# Kernels built in the baseline variant only (every other .pyx, present or future, gets
+# both; dlfers._kernels._NO_AVX2_VARIANT must list the same kernels):
+BASELINE_ONLY = {
+    "_cpuid",  # the CPU feature probe itself must run on every CPU
+    "_encode",  # its products are BLAS calls (BLAS picks its own kernels): measured no faster in AVX2
+    "_histkernels",  # hand-written SSE2 intrinsics, bound by memory: measured no faster in AVX2
+}
+if sys.platform == "win32":
+    AVX2_ARGS = ["/arch:AVX2"]
+else:
+    AVX2_ARGS = ["-mavx2", "-mfma", "-ffp-contract=off"]
+
+
+def _targets_x86_64():
+    """True when the extensions are compiled for x86-64 (not cross-compiled for arm64)."""
+    if "arm64" in os.environ.get("ARCHFLAGS", "") or "arm64" in os.environ.get("_PYTHON_HOST_PLATFORM", ""):
+        return False  # macOS cross-compile to arm64 on an x86-64 host
+    return platform.machine().lower() in ("x86_64", "amd64", "x64")
+
+
+BUILD_AVX2 = _targets_x86_64() and os.environ.get("DLFERS_NO_AVX2_BUILD", "") in ("", "0")
+
+
+def _extension(module, source):
+    return Extension(
+        f"dlfers._kernels.{module}",
+        [source],
+        include_dirs=["src/dlfers/_kernels"],  # hand-written C headers beside the .pyx
+        depends=HEADERS,
+        extra_compile_args=COMPILE_ARGS + (AVX2_ARGS if module.endswith(VARIANT_SUFFIX) else []),
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    )
+
 
 def extensions():
-    """The extension modules, with their ``.pyx`` sources (cythonized in build_ext)."""
-    return [
-        Extension(
-            f"dlfers._kernels.{name}",
-            [f"src/dlfers/_kernels/{name}.pyx"],
-            include_dirs=["src/dlfers/_kernels"],  # hand-written C headers beside the .pyx
-            depends=HEADERS,
-            extra_compile_args=COMPILE_ARGS,
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        )
-        for name in KERNELS
-    ]
+    """The extension modules, with their ``.pyx`` sources (cythonized in build_ext).
+
+    A variant's source is a copy of its kernel's ``.pyx`` under ``build/`` named after the
+    variant module (Cython names the module's init function after the file); it is
+    written by :meth:`OptionalBuildExt.run`.
+    """
+    exts = [_extension(name, f"src/dlfers/_kernels/{name}.pyx") for name in KERNELS]
+    if BUILD_AVX2:
+        exts += [
+            _extension(name + VARIANT_SUFFIX, os.path.join("build", "dlfers_variants", name + VARIANT_SUFFIX + ".pyx"))
+            for name in KERNELS
+            if name not in BASELINE_ONLY
+        ]
+    return exts
+
+
+def _write_variant_sources(exts):
+    """Copy each kernel's .pyx to its variant's source path (only when it changed)."""
+    for ext in exts:
+        src = ext.sources[0]
+        if not ext.name.endswith(VARIANT_SUFFIX) or not src.endswith(".pyx"):
+            continue
+        kernel = os.path.basename(src)[: -len(VARIANT_SUFFIX + ".pyx")]
+        original = os.path.join(HERE, "src", "dlfers", "_kernels", kernel + ".pyx")
+        target = os.path.join(HERE, src)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(original, "rb") as f:
+            text = f.read()
+        if os.path.exists(target):
+            with open(target, "rb") as f:
+                if f.read() == text:
+                    continue
+        tmp = target + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(text)
+        os.replace(tmp, target)
+        shutil.copystat(original, target)  # its mtime: rebuilt exactly when the kernel changes
 
 
 class OptionalBuildExt(build_ext):
@@ -56,6 +124,7 @@ class OptionalBuildExt(build_ext):
             import numpy as np
             from Cython.Build import cythonize
 
+            _write_variant_sources(self.extensions)
             for ext in self.extensions:
                 if np.get_include() not in ext.include_dirs:
                     ext.include_dirs.append(np.get_include())

@@ -21,6 +21,10 @@ from the medians:
   p50/p99 and its speed-up over OpenCV's full-frame ``detectMultiScale`` (1.1, 5), and
   each preset's whole ``predict_image`` on the same frame against that detection call
   alone (the target: 15x faster).
+* in each "descriptors step S" group, the AVX2+FMA build of the kernels against the
+  baseline (SSE2) build on the same face (baseline median / AVX2 median);
+* for "predict threads": frames per second of one shared model called from 1, 2 and 8
+  threads, and the speed-up over one thread (targets: >= 1.7x at 2, >= 1x at 8).
 
 Contenders missing from the JSON (OpenCV not installed, a backend not built) show as "-".
 """
@@ -33,12 +37,15 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "detect_table", "main"]
+__all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "detect_table", "threads_table",
+           "main"]
 
 #: single-frame latency targets (p50, milliseconds)
 TARGETS_MS = {"predict frame": 5.0, "predict face": 1.5}
 #: a whole prediction must be this many times faster than OpenCV's full-frame detection alone
 DETECT_SPEEDUP_TARGET = 15.0
+#: thread-scaling targets: minimum throughput over one thread, by thread count
+TARGETS_SPEEDUP = {2: 1.7, 8: 1.0}
 
 
 def load(path: str | Path) -> dict[str, list[dict]]:
@@ -96,6 +103,11 @@ def descriptor_table(group: str, benches: list[dict]) -> str:
             n = (tisf.get("extra_info") or {}).get("descriptors") if tisf else None
         per = "-" if not n else f"{t * 1e6 / n:.3f}"
         lines.append(f"| {_label(b['name'])} | {_ms(t)} | {per} | {_ratio(sift, t)} | {_ratio(hog, t)} |")
+    variants = [(kind, _median(_find(benches, f"test_{kind}_variant[baseline")),
+                 _median(_find(benches, f"test_{kind}_variant[avx2"))) for kind in ("tisf", "tipm")]
+    if any(base is not None and avx2 is not None for _, base, avx2 in variants):
+        lines += ["", "| kernels | baseline (ms) | avx2+fma (ms) | avx2 speed-up |", "|---|---:|---:|---:|"]
+        lines += [f"| {kind} | {_ms(base)} | {_ms(avx2)} | {_ratio(base, avx2)} |" for kind, base, avx2 in variants]
     return "\n".join(lines)
 
 
@@ -171,6 +183,29 @@ def svm_table(group: str, benches: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def threads_table(benches: list[dict]) -> str:
+    """Markdown table: throughput of one model called from 1, 2 and 8 threads."""
+    rows = sorted(benches, key=lambda b: (b.get("extra_info") or {}).get("threads", 0))
+    serial = next((_median(b) for b in rows if (b.get("extra_info") or {}).get("threads") == 1), None)
+    info0 = (rows[0].get("extra_info") or {}) if rows else {}
+    lines = ["### predict threads (one shared model, predict_image on JAFFE frames)", "",
+             f"{info0.get('frames', '?')} frames a pass on {info0.get('cpus', '?')} CPUs; "
+             "OpenCV and BLAS one thread each.",
+             "", "| threads | median pass (s) | frames/s | vs 1 thread | target | met | load avg |",
+             "|---:|---:|---:|---:|---:|---|---:|"]
+    for b in rows:
+        info = b.get("extra_info") or {}
+        n, t = info.get("threads"), _median(b)
+        speedup = None if serial is None or t is None or not t else serial / t
+        fps = info.get("frames") / t if t and info.get("frames") else None
+        target = TARGETS_SPEEDUP.get(n) if isinstance(n, int) else None
+        met = "-" if target is None or speedup is None else ("yes" if speedup >= target else "no")
+        tgt = "-" if target is None else f">= {target:g}x"
+        load = info.get("load_avg_1min")
+        lines.append(f"| {n} | {_num(t)} | {_num(fps)} | {_ratio(serial, t)} | {tgt} | {met} | {_num(load)} |")
+    return "\n".join(lines)
+
+
 def report(groups: dict[str, list[dict]]) -> str:
     """The whole Markdown report (descriptor groups first, then encoder groups)."""
 
@@ -190,6 +225,8 @@ def report(groups: dict[str, list[dict]]) -> str:
         parts.append(predict_table(groups))
     if any(g.startswith("detect ") for g in groups):
         parts.append(detect_table(groups))
+    if "predict threads" in groups:
+        parts.append(threads_table(groups["predict threads"]))
     return "\n\n".join(parts) + "\n"
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlfers.descriptors import dense_descriptors
+from dlfers import _kernels
+from dlfers.descriptors import _check_spec, as_image, compute, dense_descriptors
 
 STEPS = (2, 4)
 
@@ -29,6 +30,39 @@ def test_tipm(benchmark, face, step):
     benchmark.group = f"descriptors step {step}"
     points, desc = benchmark(dense_descriptors, face, "tipm", step)
     assert desc.shape == (((128 - 16) // step + 1) ** 2, 64)
+
+
+VARIANTS = {"baseline": "", "avx2": _kernels.AVX2_SUFFIX}
+
+
+@pytest.fixture(params=sorted(VARIANTS))
+def variant(request):
+    """(name, kernel namespace) of each CPU build of the cython kernels that runs here."""
+    suffix = VARIANTS[request.param]
+    if suffix and not _kernels.AVX2_NEEDS <= _kernels.cpu_features()[0]:
+        pytest.skip("this CPU cannot run the AVX2 variant")
+    try:
+        return request.param, _kernels.cython_variant(suffix)
+    except ImportError as exc:
+        pytest.skip(f"{request.param} variant not built: {exc}")
+
+
+def _descriptors_with(face, kind, step, k):
+    """dense_descriptors(face, kind, step) on kernel namespace ``k`` (same validation and work)."""
+    spec = _check_spec(kind, step, 4, 1.0, 0.2)
+    return compute(as_image(face, min_size=spec.support), spec, k)
+
+
+@pytest.mark.parametrize("kind", ["tisf", "tipm"])
+@pytest.mark.parametrize("step", STEPS)
+def test_variant(benchmark, face, variant, kind, step):
+    name, k = variant
+    benchmark.group = f"descriptors step {step}"
+    benchmark.name = f"test_{kind}_variant[{name}]"
+    benchmark.extra_info.update(kind=kind, variant=name, step=step)
+    points, desc = benchmark(_descriptors_with, face, kind, step, k)
+    benchmark.extra_info["descriptors"] = int(desc.shape[0])
+    np.testing.assert_array_equal(desc, dense_descriptors(face, kind, step, backend="cython")[1])
 
 
 @pytest.mark.parametrize("step", STEPS)

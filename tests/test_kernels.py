@@ -435,3 +435,223 @@ def test_kernels_run_concurrently_in_threads(backend, k):
             np.testing.assert_array_equal(d, serial[i])
             np.testing.assert_array_equal(enc[0], enc_serial[0])
             np.testing.assert_array_equal(enc[1], enc_serial[1])
+
+
+# -- CPU variants of the cython kernels (runtime dispatch) -----------------------------------------
+
+
+def _avx2_runs_here() -> bool:
+    return _kernels.AVX2_NEEDS <= _kernels.cpu_features()[0]
+
+
+@pytest.fixture(scope="module")
+def variants():
+    """(baseline, avx2) kernel namespaces; skipped, saying why, where one cannot run."""
+    try:
+        base = _kernels.cython_variant("")
+    except ImportError as exc:
+        pytest.skip(f"Cython kernels not built: {exc}")
+    if not _avx2_runs_here():
+        pytest.skip(f"this CPU cannot run the AVX2 variant (features: {sorted(_kernels.cpu_features()[0])})")
+    try:
+        avx2 = _kernels.cython_variant(_kernels.AVX2_SUFFIX)
+    except ImportError as exc:
+        pytest.skip(f"no AVX2 variant in this build ({exc})")
+    return base, avx2
+
+
+@SETTINGS
+@given(img=images, sigma=st.floats(0.2, 3.0), nbins=st.integers(1, 12), signed=st.booleans(),
+       block=st.integers(1, 8))
+def test_variants_agree_bitwise_on_gradients(variants, img, sigma, nbins, signed, block):
+    x = _image(*img)
+    taps = gaussian_taps(sigma)
+    out = []
+    for k in variants:
+        sm = np.full_like(x, np.nan)
+        k.smooth(*_readonly(x.copy(), taps.copy()), sm)
+        ob = np.full((x.shape[0] // block, x.shape[1] // block, nbins), np.nan, np.float32)
+        k.orientation_blocks(sm, nbins, signed, block, ob)
+        out.append((sm, ob))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+@SETTINGS
+@given(grid=block_grids(), clip=st.floats(0.05, 1.0))
+def test_variants_agree_bitwise_on_assembly(variants, grid, clip):
+    blocks, cb, sb = grid
+    bh, bw, nbins = blocks.shape
+    n = ((bh - 4 * cb) // sb + 1) * ((bw - 4 * cb) // sb + 1)
+    got = []
+    for k in variants:
+        d = np.full((n, 16 * nbins), np.nan, np.float32)
+        k.assemble_descriptors(blocks, cb, sb, clip, d)
+        got.append(d)
+    np.testing.assert_array_equal(got[0], got[1])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 700), dim=st.integers(1, 140),
+       ncode=st.integers(1, 300), nreg=st.integers(1, 6))
+def test_variants_agree_exactly_on_encode(variants, seed, n, dim, ncode, nreg):
+    x, cb, sq, regions = _encode_inputs(seed, n, dim, ncode, 2, nreg, False)
+    base, avx2 = (_run_encode(k, x, cb, sq, regions, nreg) for k in variants)
+    np.testing.assert_array_equal(base[0], avx2[0])
+    np.testing.assert_array_equal(base[1], avx2[1])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), na=st.integers(0, 5), nb=st.integers(0, 40), dim=st.integers(0, 1300))
+def test_variants_agree_on_intersection(variants, seed, na, nb, dim):
+    rng = np.random.default_rng(seed)
+    a = rng.random((na, dim), dtype=np.float32)
+    b = rng.random((nb, dim), dtype=np.float32)
+    a[rng.random(a.shape) < 0.7] = 0
+    base, avx2 = (_run_intersection(k, a, b) for k in variants)
+    np.testing.assert_array_equal(base, avx2)
+
+
+@pytest.mark.parametrize("kind", ["tisf", "tipm"])
+@pytest.mark.parametrize("step", [2, 4])
+def test_variants_agree_bitwise_on_a_face(variants, face, kind, step):
+    from dlfers.descriptors import _check_spec, as_image, compute
+
+    spec = _check_spec(kind, step, 4, 1.0, 0.2)  # the defaults of dense_descriptors
+    img = as_image(face, min_size=spec.support)
+    base, avx2 = (compute(img, spec, k)[1] for k in variants)
+    np.testing.assert_array_equal(base, avx2)
+
+
+_NO_AVX2 = frozenset({"x86"})
+_FULL = frozenset({"x86", "avx", "fma", "avx2", "os_ymm"})
+
+
+@pytest.mark.parametrize(
+    "features, built, force, want",
+    [
+        (_FULL, True, "", "_avx2"),
+        (_FULL, True, "0", "_avx2"),
+        (_FULL, True, "1", ""),  # forced
+        (_FULL, False, "", ""),  # arm64 / a build without the variant
+        (_NO_AVX2, True, "", ""),  # a baseline x86-64 CPU (SSE2 only)
+        (_FULL - {"avx2"}, True, "", ""),  # Sandy/Ivy Bridge: AVX without AVX2
+        (_FULL - {"fma"}, True, "", ""),
+        (_FULL - {"os_ymm"}, True, "", ""),  # the OS does not save the YMM registers
+        (frozenset(), True, "", ""),  # features unknown
+    ],
+)
+def test_variant_selection_never_picks_avx2_without_the_features(features, built, force, want):
+    suffix, reason = _kernels.select_variant(features, built, force, machine="x86_64")
+    assert suffix == want, reason
+    assert reason.startswith("avx2+fma" if want else "baseline sse2")
+    if force not in ("", "0"):
+        assert _kernels.BASELINE_ENV in reason
+    for missing in ("avx2", "fma", "os_ymm"):
+        if built and not force and missing not in features:
+            assert missing in reason
+
+
+def test_baseline_names_per_machine():
+    assert _kernels.baseline_name("x86_64") == "baseline sse2"
+    assert _kernels.baseline_name("AMD64") == "baseline sse2"
+    assert _kernels.baseline_name("aarch64") == "baseline neon"
+    assert _kernels.baseline_name("arm64") == "baseline neon"
+
+
+def test_no_avx2_cpu_never_imports_the_avx2_modules(monkeypatch):
+    """With a faked CPU without AVX2, loading the cython backend imports only the baseline."""
+    import sys
+
+    if _kernels.load("cython") is None:
+        pytest.skip(f"Cython kernels not built: {_kernels.status()['cython']}")
+    monkeypatch.setattr(_kernels, "cpu_features", lambda: (_NO_AVX2, "test"))
+    monkeypatch.delenv(_kernels.BASELINE_ENV, raising=False)
+    avx2_names = [f"dlfers._kernels.{m}{_kernels.AVX2_SUFFIX}" for m in _kernels._CYTHON_MODULES]
+    for name in avx2_names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    saved = dict(_kernels._variant)
+    try:
+        ns = _kernels._load_cython()
+        assert not [n for n in avx2_names if n in sys.modules]
+        assert _kernels.variant()["name"] == _kernels.baseline_name()
+        assert ns.smooth.__module__ == "dlfers._kernels._gradients"
+    finally:
+        _kernels._variant.clear()
+        _kernels._variant.update(saved)
+
+
+def _config_in_subprocess(env_extra: dict[str, str]) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, **env_extra}
+    env.pop("DLFERS_BACKEND", None)
+    code = ("import json, sys, dlfers, io; i = dlfers.show_config(io.StringIO()); "
+            "from dlfers import _kernels; k = _kernels.get('cython'); "
+            "i['module'] = k.smooth.__module__; print(json.dumps(i, default=str))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout)
+
+
+def test_environment_variable_forces_the_baseline():
+    if _kernels.load("cython") is None:
+        pytest.skip(f"Cython kernels not built: {_kernels.status()['cython']}")
+    forced = _config_in_subprocess({_kernels.BASELINE_ENV: "1"})
+    assert forced["cpu_variant"] == _kernels.baseline_name()
+    assert _kernels.BASELINE_ENV in forced["cpu_variant_reason"]
+    assert forced["module"] == "dlfers._kernels._gradients"
+    auto = _config_in_subprocess({_kernels.BASELINE_ENV: "0"})
+    if _avx2_runs_here() and "AVX2 variant" not in auto["cpu_variant_reason"] and _kernels._avx2_built():
+        assert auto["cpu_variant"] == "avx2+fma"
+        assert auto["module"] == "dlfers._kernels._gradients_avx2"
+    else:
+        assert auto["cpu_variant"] == _kernels.baseline_name()
+
+
+def test_show_config_names_the_variant():
+    import io
+
+    import dlfers
+
+    if _kernels.load("cython") is None:
+        pytest.skip(f"Cython kernels not built: {_kernels.status()['cython']}")
+    buf = io.StringIO()
+    info = dlfers.show_config(buf)
+    if info["backend"] == "cython":
+        assert f"cython ({info['cpu_variant']})" in buf.getvalue()
+    assert info["cpu_variant"] in ("avx2+fma", _kernels.baseline_name())
+    assert info["cpu_variant_reason"]
+
+
+def test_baseline_modules_contain_no_avx_instructions():
+    """The wheel must run on any x86-64 CPU: no ymm/zmm register in the baseline builds."""
+    import platform
+    import re
+    import shutil
+    import subprocess
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip(f"AVX is x86-64 only; this machine is {platform.machine()}")
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump not found (binutils): cannot disassemble the extensions")
+    import importlib.util
+
+    checked = 0
+    for name in (*_kernels._CYTHON_MODULES, "_cpuid"):
+        spec = importlib.util.find_spec(f"dlfers._kernels.{name}")
+        if spec is None or spec.origin is None or not spec.origin.endswith((".so", ".pyd")):
+            continue
+        asm = subprocess.run([objdump, "-d", "--no-show-raw-insn", spec.origin], capture_output=True, text=True,
+                             check=True).stdout
+        bad = re.findall(r"^.*%[yz]mm\d+.*$", asm, re.M)
+        assert not bad, f"{spec.origin} uses AVX registers: {bad[:3]}"
+        checked += 1
+    if not checked:
+        pytest.skip("no compiled extension found")
+    avx2 = importlib.util.find_spec(f"dlfers._kernels._gradients{_kernels.AVX2_SUFFIX}")
+    if avx2 is not None and avx2.origin:  # and the scan does see them where they are
+        asm = subprocess.run([objdump, "-d", avx2.origin], capture_output=True, text=True, check=True).stdout
+        assert "%ymm" in asm

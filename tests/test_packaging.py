@@ -31,9 +31,16 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 KERNEL_DIR = REPO / "src" / "dlfers" / "_kernels"
 IN_SOURCE_TREE = (REPO / "setup.py").is_file() and KERNEL_DIR.is_dir()
-#: the compiled kernels the package loads, all of which every binary wheel must carry
-#: (setup.py builds one per .pyx)
-KERNELS = tuple(sorted(_kernels._CYTHON_MODULES))
+#: the compiled modules every binary wheel must carry (setup.py builds one per .pyx): the
+#: kernels the package loads and the CPU feature probe of the runtime dispatch
+KERNELS = tuple(sorted((*_kernels._CYTHON_MODULES, "_cpuid")))
+#: and, in an x86-64 wheel, the AVX2+FMA build of every kernel (not of the probe)
+AVX2_KERNELS = tuple(sorted(m + _kernels.AVX2_SUFFIX for m in _kernels._CYTHON_MODULES
+                            if m not in _kernels._NO_AVX2_VARIANT))
+
+
+def _is_x86_64_wheel(wheel: Path) -> bool:
+    return bool(re.search(r"(x86_64|amd64|win_amd64)\.whl$", wheel.name, re.I))
 VERSION_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
 
 needs_tree = pytest.mark.skipif(not IN_SOURCE_TREE, reason="needs the source tree (setup.py, src/)")
@@ -164,9 +171,12 @@ def _wheel_names(wheel: Path) -> list[str]:
 
 def test_wheel_is_binary_with_every_compiled_kernel(dists):
     names = _wheel_names(dists["wheel"])
-    for kernel in KERNELS:
+    for kernel in KERNELS + (AVX2_KERNELS if _is_x86_64_wheel(dists["wheel"]) else ()):
         compiled = [n for n in names if re.fullmatch(rf"dlfers/_kernels/{kernel}\.[^/]*(\.so|\.pyd)", n)]
         assert len(compiled) == 1, f"{kernel}: {compiled}"
+    # exactly the variants the dispatcher loads (setup.py and _kernels agree on which)
+    variants = {n.split("/")[-1].split(".")[0] for n in names if re.search(r"_avx2\.[^/]*(\.so|\.pyd)$", n)}
+    assert variants == (set(AVX2_KERNELS) if _is_x86_64_wheel(dists["wheel"]) else set())
     if IN_SOURCE_TREE:  # and nothing the tree has is left out
         assert {p.stem for p in KERNEL_DIR.glob("*.pyx")} == set(KERNELS)
     with zipfile.ZipFile(dists["wheel"]) as zf:
@@ -200,6 +210,7 @@ def test_sdist_has_the_cython_sources_and_no_generated_c(dists):
         names = [n.split("/", 1)[1] for n in tf.getnames() if "/" in n]
     for kernel in KERNELS:
         assert f"src/dlfers/_kernels/{kernel}.pyx" in names
+    assert not [n for n in names if "_avx2" in n], "variant sources are made at build time, not shipped"
     if IN_SOURCE_TREE:  # every hand-written kernel source (headers included) is carried
         for path in KERNEL_DIR.iterdir():
             if path.suffix in (".pyx", ".pxd", ".h", ".py"):

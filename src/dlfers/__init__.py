@@ -100,8 +100,11 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     """Print (to ``file``, default stdout) and return the active kernel backend and why.
 
     Returns a dict with ``version``, ``backend`` (the one ``backend="auto"`` uses),
-    ``reason`` and ``backends`` (each backend's availability, with the import error
-    of an unavailable one).
+    ``reason``, ``backends`` (each backend's availability, with the import error
+    of an unavailable one) and ``cpu_variant`` / ``cpu_variant_reason``: the build of
+    the compiled kernels picked for this CPU (``"avx2+fma"``, ``"baseline sse2"``,
+    ``"baseline neon"``; ``DLFERS_CPU_BASELINE=1`` forces the baseline), empty where
+    the cython backend is not loaded.
     """
     import os
     import sys
@@ -120,10 +123,15 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
             reason = "first available in the order cython, numba, numpy; cython: " + backends["cython"]
     except (ValueError, RuntimeError) as exc:
         active, reason = "none", str(exc)
-    info = {"version": __version__, "backend": active, "reason": reason, "backends": backends}
+    variant = _kernels.variant()
+    info = {"version": __version__, "backend": active, "reason": reason, "backends": backends,
+            "cpu_variant": variant.get("name", ""), "cpu_variant_reason": variant.get("reason", "")}
     out = sys.stdout if file is None else file
     print(f"dlfers {__version__}", file=out)
-    print(f"  active backend: {active} ({reason})", file=out)
+    shown = f"{active} ({variant['name']})" if active == "cython" and variant else active
+    print(f"  active backend: {shown} ({reason})", file=out)
     for name, state in backends.items():
         print(f"  {name:7s}: {state}", file=out)
+    if variant:
+        print(f"  cpu variant: {variant['reason']}", file=out)
     return info

@@ -7,11 +7,21 @@ The order of preference is an explicit ``backend=`` argument, then the
 ``DLFERS_BACKEND`` environment variable, then cython, numba, numpy.  Each backend
 is loaded at most once, on first use; why one is unavailable is recorded and shown
 by :func:`dlfers.show_config`.
+
+The cython backend comes in CPU variants (runtime dispatch): on x86-64 each kernel
+extension (but those in ``_NO_AVX2_VARIANT``) is built twice from one ``.pyx``,
+``_gradients`` with baseline flags (SSE2) and ``_gradients_avx2`` with AVX2+FMA (and FMA
+contraction off, so both compute identical results).  :func:`select_variant` picks
+one from the CPU's features, read by the small ``_cpuid`` extension (cpuid and xgetbv;
+``/proc/cpuinfo`` flags on Linux if it is missing); ``DLFERS_CPU_BASELINE=1`` forces
+the baseline.  The AVX2 modules are never imported on a CPU without AVX2, FMA and the
+OS's YMM state.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import threading
 from types import SimpleNamespace
@@ -23,15 +33,133 @@ KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "in
 #: the compiled extension modules (setup.py builds one per name)
 _CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels")
 
+#: suffix of the AVX2+FMA build of each compiled module (setup.py builds it on x86-64)
+AVX2_SUFFIX = "_avx2"
+#: the CPU features the AVX2 variant needs (names as ``_cpuid.features()`` gives them)
+AVX2_NEEDS = frozenset({"avx2", "fma", "os_ymm"})
+#: kernels without an AVX2 build (setup.py's BASELINE_ONLY): BLAS does the encoder's
+#: products, and the intersection rows are SSE2 intrinsics bound by memory bandwidth
+_NO_AVX2_VARIANT = frozenset({"_encode", "_histkernels"})
+#: environment variable forcing the baseline variant
+BASELINE_ENV = "DLFERS_CPU_BASELINE"
+
 _loaded: dict[str, Any] = {}
 _errors: dict[str, str] = {}
 _auto: dict[str, str] = {}  # DLFERS_BACKEND value -> what 'auto' resolved to
 _lock = threading.Lock()
 
 
-def _load_cython() -> Any:
-    mods = [importlib.import_module(f"dlfers._kernels.{m}") for m in _CYTHON_MODULES]
+_variant: dict[str, str] = {}  # the loaded cython variant: {"name": ..., "reason": ...}
+
+
+def baseline_name(machine: str | None = None) -> str:
+    """Name of the baseline variant on ``machine`` (default: this one)."""
+    if machine is None:
+        import platform  # here, not at import: 1-2 ms
+
+        machine = platform.machine()
+    m = machine.lower()
+    if m in ("x86_64", "amd64", "x64"):
+        return "baseline sse2"
+    if m in ("arm64", "aarch64"):
+        return "baseline neon"
+    return "baseline"
+
+
+def cpu_features() -> tuple[frozenset[str], str]:
+    """This CPU's features as the dispatcher sees them, and where they were read.
+
+    Returns
+    -------
+    (features, source): names among ``x86``, ``avx``, ``fma``, ``avx2``, ``os_ymm``;
+    ``source`` is ``"cpuid"`` (the ``_cpuid`` extension), ``"/proc/cpuinfo"`` (Linux
+    fallback, where the extension is missing) or ``"unknown"``.
+    """
+    try:
+        from . import _cpuid  # type: ignore[attr-defined]
+
+        return frozenset(_cpuid.features()), "cpuid"
+    except ImportError:
+        pass
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    out = {"x86"} | ({"fma", "avx2"} & flags)
+                    if "avx" in flags:  # Linux lists avx only where it enabled the YMM state
+                        out |= {"avx", "os_ymm"}
+                    return frozenset(out), "/proc/cpuinfo"
+    except OSError:
+        pass
+    return frozenset(), "unknown"
+
+
+def select_variant(features: frozenset[str], avx2_built: bool, force_baseline: str = "",
+                   machine: str | None = None) -> tuple[str, str]:
+    """Which build of the cython kernels to load, and why.
+
+    Parameters
+    ----------
+    features : the CPU's features (:func:`cpu_features`).
+    avx2_built : whether the AVX2 modules were built (x86-64 builds only).
+    force_baseline : the value of ``DLFERS_CPU_BASELINE`` ("" or "0": not forced).
+    machine : ``platform.machine()`` (for the baseline's name).
+
+    Returns
+    -------
+    (suffix, reason): ``""`` for the baseline modules or :data:`AVX2_SUFFIX`.  The
+    AVX2 suffix is returned only when every feature of :data:`AVX2_NEEDS` is present.
+    """
+    base = baseline_name(machine)
+    if force_baseline.strip() not in ("", "0"):
+        return "", f"{base}: forced by {BASELINE_ENV}={force_baseline.strip()}"
+    missing = sorted(AVX2_NEEDS - features)
+    if not avx2_built:
+        return "", f"{base}: no AVX2 variant in this build (built only for x86-64)"
+    if missing:
+        return "", f"{base}: the CPU lacks {', '.join(missing)}"
+    return AVX2_SUFFIX, "avx2+fma: the CPU has AVX2, FMA and the OS saves the YMM registers"
+
+
+def _avx2_built() -> bool:
+    return importlib.util.find_spec(f"dlfers._kernels.{_CYTHON_MODULES[0]}{AVX2_SUFFIX}") is not None
+
+
+def variant() -> dict[str, str]:
+    """The cython variant in use: ``{"name": "avx2+fma" | "baseline sse2" | ..., "reason": ...}``.
+
+    Empty until the cython backend is loaded (see :func:`load`).
+    """
+    return dict(_variant)
+
+
+def cython_variant(suffix: str) -> Any:
+    """Kernel namespace of one build of the cython kernels (``""`` baseline, ``"_avx2"``).
+
+    For tests and benchmarks comparing the variants; raises ImportError where that
+    build is absent.  Importing the AVX2 build on a CPU without AVX2 is safe (nothing
+    runs at import) but calling its kernels is not: check :func:`cpu_features` first.
+    """
+    mods = [importlib.import_module(f"dlfers._kernels.{m}{'' if m in _NO_AVX2_VARIANT else suffix}")
+            for m in _CYTHON_MODULES]
     return SimpleNamespace(**{k: getattr(m, k) for m in mods for k in KERNELS if hasattr(m, k)})
+
+
+def _load_cython() -> Any:
+    features, source = cpu_features()
+    suffix, reason = select_variant(features, _avx2_built(), os.environ.get(BASELINE_ENV, ""))
+    if suffix:
+        reason += f" (read by {source})"
+    try:
+        ns = cython_variant(suffix)
+    except ImportError as exc:  # a partial build: the baseline still serves
+        if not suffix:
+            raise
+        ns = cython_variant("")
+        reason = f"{baseline_name()}: the AVX2 variant failed to import ({exc})"
+    _variant.update(name=reason.split(":", 1)[0], reason=reason)
+    return ns
 
 
 def _load_numba() -> Any:
