@@ -91,8 +91,10 @@ def encode_histograms(
     code_sqnorm: np.ndarray | None = None,
     backend: str | None = "auto",
     check_finite: bool = True,
+    soft: int = 1,
+    beta: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest codeword of every descriptor and word counts per region.
+    """Nearest codeword(s) of every descriptor and word counts (or weights) per region.
 
     Parameters
     ----------
@@ -101,11 +103,15 @@ def encode_histograms(
     codebook : (K, dim) float32.
     check_finite : check that descriptors and codebook hold no NaN or inf (skip only for
         arrays known to be finite, such as the kernels' own descriptors of a validated image).
+    soft : 1 for hard assignment (one count for the nearest word); s > 1 for localised
+        soft assignment: the s nearest words share one unit of weight, w ∝ exp(−β d²)
+        relative to the nearest (Liu et al., ICCV 2011; see ``_reference.encode_soft``).
+    beta : the soft weights' sharpness β (for unit-norm descriptors).
 
     Returns
     -------
     labels : (N,) int32 nearest word (ties to the lowest index).
-    hist : (n_regions, K) float32 word counts.
+    hist : (n_regions, K) float32 word counts (hard) or summed weights (soft).
 
     Raises
     ------
@@ -127,12 +133,21 @@ def encode_histograms(
         raise ValueError("descriptors and codebook must be finite")
     if code_sqnorm is None:
         code_sqnorm = np.einsum("ij,ij->i", c, c).astype(np.float32)
-    labels = np.empty(x.shape[0], np.int32)
+    if not 1 <= int(soft) <= c.shape[0]:
+        raise ValueError(f"soft must lie in [1, {c.shape[0]}] (the number of words), got {soft}")
     hist = np.zeros((n_regions, c.shape[0]), np.float32)
     k = _kernels.get(backend)  # loads the kernels (and their BLAS) before the limit below
+    sqn = np.require(code_sqnorm, np.float32, "C")
+    if int(soft) == 1:
+        labels = np.empty(x.shape[0], np.int32)
+        with single_threaded_blas():
+            k.encode(x, c, sqn, r, labels, hist)
+        return labels, hist
+    idx = np.empty((x.shape[0], int(soft)), np.int32)
+    w = np.empty((x.shape[0], int(soft)), np.float32)
     with single_threaded_blas():
-        k.encode(x, c, np.require(code_sqnorm, np.float32, "C"), r, labels, hist)
-    return labels, hist
+        k.encode_soft(x, c, sqn, r, float(beta), idx, w, hist)
+    return np.ascontiguousarray(idx[:, 0]), hist
 
 
 def normalise_histograms(hist: np.ndarray, power: float = 0.5) -> np.ndarray:

@@ -94,6 +94,10 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     n_words : codebook words D (per class when ``per_class``).
     per_class : one k-means per expression (the paper) or one global codebook.
     max_samples : descriptors sampled per k-means run.
+    soft : words each descriptor is assigned to: 1 (hard assignment, the paper) or
+        s > 1 (localised soft assignment: the s nearest words share one unit of weight
+        in proportion to exp(-soft_beta * squared distance); Liu et al., ICCV 2011).
+    soft_beta : sharpness of the soft-assignment weights (descriptors have unit norm).
     power : power normalisation of the region histograms (0.5: Hellinger, 1: none).
     kernel, C, svm_gamma : SVM kernel ("linear", "rbf", "chi2", "intersection"), penalty
         and width (None: 1 / mean training distance).
@@ -124,6 +128,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         n_words: int = 30,
         per_class: bool = True,
         max_samples: int = 5000,
+        soft: int = 1,
+        soft_beta: float = 10.0,
         power: float = 0.5,
         kernel: str = "intersection",
         C: float = 10.0,
@@ -151,6 +157,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.n_words = n_words
         self.per_class = per_class
         self.max_samples = max_samples
+        self.soft = soft
+        self.soft_beta = soft_beta
         self.power = power
         self.kernel = kernel
         self.C = C
@@ -301,8 +309,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         rows = []
         with single_threaded_blas():  # entered once here, not once per face
             for f in feats:
+                # descriptors of validated faces are finite
                 _, hist = encode_histograms(f.descriptors[kind], f.regions, n_regions, cb, sq, self.backend,
-                                            check_finite=False)  # descriptors of validated faces are finite
+                                            check_finite=False, soft=int(self.soft), beta=float(self.soft_beta))
                 rows.append(normalise_histograms(hist, self.power))
         return np.vstack(rows)
 

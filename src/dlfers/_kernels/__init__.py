@@ -28,7 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 
 BACKENDS = ("cython", "numba", "numpy")
-KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "intersection")
+KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection")
 
 #: the compiled extension modules (setup.py builds one per name)
 _CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels")

@@ -15,6 +15,7 @@ alpha = -2 is a power of two (no extra rounding), so the labels equal the refere
 (the tests check this exactly, ties included).
 """
 
+from libc.math cimport INFINITY, exp
 from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport sgemm
 
@@ -114,3 +115,94 @@ cdef void _update_min(const float* g, Py_ssize_t nc, Py_ssize_t ndc, const float
             lt = -(v < bv)  # all bits set where v is smaller (an int mask: vectorises)
             bestv[i] = v if lt else bv
             best[i] = (jj & lt) | (bi & ~lt)
+
+
+def encode_soft(const float[:, ::1] x, const float[:, ::1] codebook, const float[::1] code_sqnorm,
+                const int[:, ::1] regions, double beta, int[:, ::1] idx_out, float[:, ::1] w_out,
+                float[:, ::1] hist_out):
+    """Soft assignment to the k = ``idx_out.shape[1]`` nearest codewords (``_reference.encode_soft``)."""
+    cdef Py_ssize_t n = x.shape[0], dim = x.shape[1], ncode = codebook.shape[0], nlev = regions.shape[1]
+    cdef Py_ssize_t k = idx_out.shape[1]
+    if n == 0 or ncode == 0 or k == 0:
+        return
+    cdef float* hist = &hist_out[0, 0] if hist_out.shape[0] > 0 and hist_out.shape[1] > 0 else NULL
+    cdef const int* reg = &regions[0, 0] if nlev > 0 else NULL
+    cdef int ok
+    with nogil:
+        ok = _encode_soft(&x[0, 0], n, dim, &codebook[0, 0], ncode, &code_sqnorm[0], reg, nlev, beta, k,
+                          &idx_out[0, 0], &w_out[0, 0], hist)
+    if not ok:
+        raise MemoryError()
+
+
+cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float* codebook, Py_ssize_t ncode,
+                      const float* sqnorm, const int* regions, Py_ssize_t nlev, double beta, Py_ssize_t k,
+                      int* idx, float* wout, float* hist) noexcept nogil:
+    cdef Py_ssize_t cd = ncode if ncode < TILE_CODES else TILE_CODES
+    cdef Py_ssize_t cn = TILE_BYTES // <Py_ssize_t>(cd * sizeof(float))
+    if cn < 1:
+        cn = 1
+    if cn > n:
+        cn = n
+    cdef float* g = <float*>malloc((cn * cd + cn * k) * sizeof(float))
+    cdef int* topi = <int*>malloc(cn * k * sizeof(int))
+    if g == NULL or topi == NULL:
+        free(g)
+        free(topi)
+        return 0
+    cdef float* topv = g + cn * cd
+    cdef char ta = b'T', tb = b'N'
+    cdef float alpha = -2, zero = 0
+    cdef int kk = <int>dim, lda = <int>dim, ldb = <int>dim, nc, ndc
+    cdef Py_ssize_t s = 0, d0, i, j, l, p, b
+    cdef const float* col
+    cdef float v, c2
+    cdef double v0, tot, e
+    cdef int r, jj, w
+    cdef const int* reg
+    while s < n:
+        nc = <int>(cn if s + cn <= n else n - s)
+        for i in range(nc * k):
+            topv[i] = INFINITY
+            topi[i] = -1
+        d0 = 0
+        while d0 < ncode:
+            ndc = <int>(cd if d0 + cd <= ncode else ncode - d0)
+            sgemm(&ta, &tb, &nc, &ndc, &kk, &alpha, <float*>(x + s * dim), &lda,
+                  <float*>(codebook + d0 * dim), &ldb, &zero, g, &nc)
+            for j in range(ndc):
+                c2 = sqnorm[d0 + j]
+                col = g + j * nc
+                jj = <int>(d0 + j)
+                for i in range(nc):
+                    v = c2 + col[i]
+                    b = i * k
+                    if v < topv[b + k - 1]:
+                        p = k - 1
+                        while p > 0 and topv[b + p - 1] > v:
+                            topv[b + p] = topv[b + p - 1]
+                            topi[b + p] = topi[b + p - 1]
+                            p -= 1
+                        topv[b + p] = v
+                        topi[b + p] = jj
+            d0 += ndc
+        for i in range(nc):
+            b = i * k
+            v0 = <double>topv[b]
+            tot = 0.0
+            for j in range(k):
+                tot += exp(-beta * (<double>topv[b + j] - v0))
+            reg = regions + (s + i) * nlev
+            for j in range(k):
+                e = exp(-beta * (<double>topv[b + j] - v0)) / tot
+                w = topi[b + j]
+                idx[(s + i) * k + j] = w
+                wout[(s + i) * k + j] = <float>e
+                for l in range(nlev):
+                    r = reg[l]
+                    if r >= 0:
+                        hist[r * ncode + w] += <float>e
+        s += nc
+    free(g)
+    free(topi)
+    return 1

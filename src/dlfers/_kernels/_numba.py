@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "intersection"]
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection"]
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
@@ -302,3 +302,59 @@ def intersection(a, b, out):
                     acc[0] += min(a[i, d], b[j, d])
                 total += np.float64(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])))
             out[i, j] = total
+
+
+@njit(cache=True, nogil=True)
+def encode_soft(x, codebook, code_sqnorm, regions, beta, idx_out, w_out, hist_out):
+    """Soft assignment to the k nearest codewords (see ``_reference.encode_soft``).
+
+    Tiles as :func:`encode`; each descriptor keeps its k smallest values of
+    ‖c‖² − 2 x·c in an insertion-sorted list (codewords visited in increasing order, a
+    value replaces only strictly larger ones: ties keep the lower index).
+    """
+    n = x.shape[0]
+    k = idx_out.shape[1]
+    ncode = codebook.shape[0]
+    nlev = regions.shape[1]
+    if n == 0 or ncode == 0:
+        return
+    cd = min(ncode, _TILE_CODES)
+    cn = min(max(1, _BLOCK_BYTES // (4 * cd)), n)
+    topv = np.empty((cn, k), np.float32)
+    topi = np.empty((cn, k), np.int32)
+    for s in range(0, n, cn):
+        e = min(s + cn, n)
+        nc = e - s
+        xt = x[s:e].T
+        topv[:nc] = np.inf
+        topi[:nc] = -1
+        for d0 in range(0, ncode, cd):
+            d1 = min(d0 + cd, ncode)
+            g = np.dot(codebook[d0:d1], xt)  # (codewords, descriptors)
+            for j in range(d0, d1):
+                c2 = code_sqnorm[j]
+                gj = g[j - d0]
+                jj = np.int32(j)
+                for i in range(nc):
+                    v = c2 - _TWO * gj[i]
+                    if v < topv[i, k - 1]:
+                        p = k - 1
+                        while p > 0 and topv[i, p - 1] > v:
+                            topv[i, p] = topv[i, p - 1]
+                            topi[i, p] = topi[i, p - 1]
+                            p -= 1
+                        topv[i, p] = v
+                        topi[i, p] = jj
+        for i in range(nc):
+            v0 = np.float64(topv[i, 0])
+            tot = 0.0
+            for j in range(k):
+                tot += np.exp(-beta * (np.float64(topv[i, j]) - v0))
+            for j in range(k):
+                wj = np.float32(np.exp(-beta * (np.float64(topv[i, j]) - v0)) / tot)
+                idx_out[s + i, j] = topi[i, j]
+                w_out[s + i, j] = wj
+                for lev in range(nlev):
+                    r = regions[s + i, lev]
+                    if r >= 0:
+                        hist_out[r, topi[i, j]] += wj

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "intersection"]
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection"]
 
 
 def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
@@ -151,6 +151,51 @@ def encode(
         for r in regions[i]:
             if r >= 0:
                 hist_out[r, labels_out[i]] += 1
+
+
+def encode_soft(
+    x: np.ndarray,
+    codebook: np.ndarray,
+    code_sqnorm: np.ndarray,
+    regions: np.ndarray,
+    beta: float,
+    idx_out: np.ndarray,
+    w_out: np.ndarray,
+    hist_out: np.ndarray,
+) -> None:
+    """Localised soft assignment to the k nearest codewords, and per-region weight sums.
+
+    Each descriptor's k = ``idx_out.shape[1]`` nearest codewords (smallest
+    ‖c‖² − 2 x·c, as :func:`encode`; in increasing order, ties to the lowest index) get
+    the weights w_j = exp(−β (d_j − d_0)) / Σ_i exp(−β (d_i − d_0)), where d is the
+    squared distance (‖x‖² cancels in the differences; computed in float64, stored as
+    float32); every region the point belongs to adds them to its histogram row
+    (Liu, Wang & Liu, "In defense of soft-assignment coding", ICCV 2011).
+
+    Parameters
+    ----------
+    x : (N, dim) float32; codebook : (D, dim) float32; code_sqnorm : (D,) float32.
+    regions : (N, L) int32, values in [-1, R).
+    beta : the weights' sharpness (for unit-norm descriptors).
+    idx_out : (N, k) int32, 1 <= k <= D, written in place.
+    w_out : (N, k) float32, written in place (each row sums to 1).
+    hist_out : (R, D) float32, accumulated into (callers zero it).
+    """
+    n, k = idx_out.shape
+    chunk = 256
+    for s in range(0, n, chunk):
+        xs = x[s : s + chunk]
+        d = code_sqnorm[None, :] - np.float32(2) * (xs @ codebook.T)
+        idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+        dk = np.take_along_axis(d, idx, axis=1).astype(np.float64)
+        w = np.exp(-float(beta) * (dk - dk[:, :1]))
+        idx_out[s : s + chunk] = idx
+        w_out[s : s + chunk] = w / w.sum(axis=1, keepdims=True)
+    for i in range(n):
+        for r in regions[i]:
+            if r >= 0:
+                for j in range(k):
+                    hist_out[r, idx_out[i, j]] += w_out[i, j]
 
 
 def intersection(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
