@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -287,3 +289,15 @@ def test_dropping_calibration_is_inconsistent(model_file, tmp_path):
     _write(tmp_path / "m.dlfers", _with_header(members, header, rehash=True))
     with pytest.raises(ModelFileError, match="calibration"):
         load(tmp_path / "m.dlfers")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_model_files_respect_the_umask(model, tmp_path):
+    """Issue 13 item 6: 0644 under the usual umask 022, as ``open()`` would create it (not mkstemp's 0600)."""
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m.dlfers")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.dlfers").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["m.dlfers"]

@@ -38,13 +38,13 @@ import io
 import json
 import math
 import os
-import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._io import FileError, atomic_write
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,13 +61,8 @@ _MAX_MEMBERS = 1000
 _ARRAY_KINDS = "fiubU"
 
 
-class ModelFileError(ValueError):
+class ModelFileError(FileError):
     """A model file that cannot be loaded (or written); ``path`` names it, the message says why."""
-
-    def __init__(self, path: str | os.PathLike[str] | None, problem: str) -> None:
-        self.path = None if path is None else str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -137,17 +132,14 @@ def save(model: DLFERS, path: str | os.PathLike[str]) -> None:
     }
     header["checksum"] = {"algorithm": "sha256", "value": _checksum(header, arrays)}
     text = np.frombuffer(json.dumps(header, indent=1, ensure_ascii=False).encode("utf-8"), np.uint8)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+
+    def write(f: IO[bytes]) -> None:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, arr in [(_HEADER, text), *arrays.items()]:
                 with zf.open(name + ".npy", "w", force_zip64=arr.nbytes > 2**31) as m:
                     np.lib.format.write_array(m, arr, allow_pickle=False)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(p, write)
 
 
 # ----------------------------------------------------------------------------- reading
