@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import additive_chi2_kernel
 
-from dlfers._chi2 import chi2_distances
-from dlfers.classify import KERNELS, KernelSVC, kernel_matrix
+from dlfers.classify import KERNELS, KernelSVC, chi2_distances, kernel_matrix
 
 
 def _hists(seed=0, n=60, k=3, f=40):
@@ -19,7 +18,7 @@ def _hists(seed=0, n=60, k=3, f=40):
     return x, np.array([f"c{c}" for c in y])
 
 
-@pytest.mark.parametrize("backend", ["auto", "numpy"])
+@pytest.mark.parametrize("backend", ["auto", "numpy", "numba"])
 def test_chi2_distances_match_scikit_learn(backend):
     x, _ = _hists()
     d = chi2_distances(x[:20], x, backend)
@@ -59,3 +58,30 @@ def test_binary_decision_function_has_two_columns():
     m = KernelSVC("chi2", probability=True).fit(x, y)
     assert m.decision_function(x[:5]).shape == (5, 2)
     assert m.predict_proba(x[:5]).shape == (5, 2)
+
+
+@pytest.mark.parametrize("kernel", ["chi2", "intersection"])
+def test_kernel_matrix_honours_the_backend(kernel, monkeypatch):
+    """The Gram matrix runs in the named backend's kernel (and every backend gives the same bits)."""
+    from dlfers import _kernels
+
+    x, _ = _hists(f=24)
+    want = kernel_matrix(x[:7], x, kernel, 0.5, "numpy")
+    calls = []
+    real = _kernels.get
+
+    def spy(backend="auto"):
+        calls.append(backend)
+        return real(backend)
+
+    monkeypatch.setattr(_kernels, "get", spy)
+    for backend in ("numpy", "numba", "cython"):
+        if _kernels.load(backend) is None:
+            continue
+        calls.clear()
+        np.testing.assert_array_equal(kernel_matrix(x[:7], x, kernel, 0.5, backend), want)
+        assert calls == [backend]
+        svm = KernelSVC(kernel, 10.0, 0.5, backend=backend).fit(x, np.arange(len(x)) % 3)
+        calls.clear()
+        svm.decision_function(x[:3])
+        assert calls == [backend]

@@ -62,7 +62,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], Any], 
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(p.parent, p.name)
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+        encoding = None if mode == "wb" else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

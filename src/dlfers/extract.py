@@ -114,7 +114,7 @@ def _compute_batch(model: DLFERS, read: Callable[[str], np.ndarray], store: dict
             continue
         feats.append(f)
         index.append(start + j)
-    out = _pack(feats, model._kinds(), store["faces"], store["descriptors"])
+    out = _pack(feats, model.spec().kinds, store["faces"], store["descriptors"])
     if store["encodings"]:
         out["encoding"] = (model.transform_features(feats).astype(np.float32, copy=False) if feats
                            else np.zeros((0, 0), np.float32))
@@ -294,7 +294,7 @@ def extract_dataset(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     batch_size = int(batch_size)
     m = _as_model(model)
-    m._validate_params()
+    m.spec()
     items = data if isinstance(data, ImageList) else list_dataset(data)
     store = {"faces": bool(faces), "descriptors": bool(descriptors), "encodings": _fitted_digest(m) is not None}
     if not any(store.values()):
@@ -431,10 +431,11 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
     """
     from .face import FaceBox
     from .pipeline import Features
+    from .spec import parse_kinds
 
     root = Path(out)
     manifest = _read_manifest(root)
-    kinds = [k.strip() for k in str(manifest["config"]["descriptors"]).split("+") if k.strip()]
+    kinds = parse_kinds(manifest["config"]["descriptors"])
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "names", "labels", "subjects", "encoding")}
     feats: list[Features] = []
     for z in iter_batches(root):

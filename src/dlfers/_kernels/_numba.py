@@ -302,3 +302,19 @@ def intersection(a, b, out):
                     acc[0] += min(a[i, d], b[j, d])
                 total += np.float64(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])))
             out[i, j] = total
+
+
+@njit(nogil=True, cache=True)
+def chi2(a, b, out):
+    # float32 terms added in float64 in k order, as _reference.chi2 (no fastmath: same bits)
+    na, dim = a.shape
+    nb = b.shape[0]
+    for i in range(na):
+        for j in range(nb):
+            acc = 0.0
+            for k in range(dim):
+                s = a[i, k] + b[j, k]
+                if s > 0:
+                    d = a[i, k] - b[j, k]
+                    acc += np.float64(d * d / s)
+            out[i, j] = acc

@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any
 
+from .._io import jsonable as _jsonable
 from ..datasets import MAX_IMAGE_PIXELS
-from ._options import _jsonable
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
