@@ -12,12 +12,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels, model_io
-from .classify import FUSIONS, FusedSVMs, KernelSVC, fit_fused, fusion_inputs
+from .classify import FUSIONS, FusedSVMs, fit_fused
 from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, compute, grid_shape, smooth
 from .face import FaceBox, crop_box, crop_face, detect_faces
 from .inference import FaceResult
+from .model_state import pack, unpack
 from .progress import progress_bar
 from .regions import fused_image, region_ids
 from .spec import PARAMETERS, Spec
@@ -416,13 +417,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The fitted model as JSON-able metadata and plain arrays (what :mod:`dlfers.model_io` stores).
 
-        Returns
-        -------
-        meta : ``params`` (every parameter but ``progress``), ``codebooks`` (the kinds),
-            ``svms`` (list of ``{"name", "meta"}``, see :meth:`KernelSVC.get_state`) and
-            ``n_features_in``.
-        arrays : ``classes`` (k,), ``codebook__<kind>`` (K, dim) float32 and, for SVM
-            ``i``, ``svm<i>__<key>`` arrays.
+        See :func:`dlfers.model_state.pack` for the layout.
 
         Raises
         ------
@@ -431,17 +426,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "svms_")
         params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.get_params(deep=False).items()}
-        arrays: dict[str, np.ndarray] = {"classes": np.asarray(self.classes_)}
-        for kind, cb in self.codebooks_.items():
-            arrays[f"codebook__{kind}"] = np.ascontiguousarray(cb, np.float32)
-        svms = []
-        for i, (name, svm) in enumerate(self.svms_.items()):
-            meta, state = svm.get_state()
-            arrays.update({f"svm{i}__{key}": np.ascontiguousarray(arr) for key, arr in state.items()})
-            svms.append({"name": name, "meta": meta})
-        meta_all = {"params": params, "codebooks": list(self.codebooks_), "svms": svms,
-                    "n_features_in": int(getattr(self, "n_features_in_", 0))}
-        return meta_all, arrays
+        return pack(params, self.classes_, self.codebooks_, self.svms_, int(getattr(self, "n_features_in_", 0)))
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None) -> DLFERS:
@@ -459,43 +444,10 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         if backend is not None:
             params["backend"] = backend
         model = cls(**params)
-        spec = model.spec()
-        return model._set_fitted_state(spec, meta, arrays)
-
-    def _set_fitted_state(self, spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> DLFERS:
-        classes = arrays["classes"]
-        if list(meta.get("codebooks", [])) != list(spec.kinds):
-            raise ValueError(f"codebooks {meta.get('codebooks')} do not match descriptors {list(spec.kinds)}")
-        codebooks = {}
-        for kind in spec.kinds:
-            cb = arrays[f"codebook__{kind}"]
-            if cb.ndim != 2 or cb.dtype != np.float32 or cb.shape[0] < 1 or not np.isfinite(cb).all():
-                raise ValueError(f"codebook {kind!r} must be a finite (K, dim) float32 array, got {cb.dtype}{cb.shape}")
-            if cb.shape[1] != spec.dims[kind]:
-                raise ValueError(f"codebook {kind!r} has words of {cb.shape[1]} values, {kind} has {spec.dims[kind]}")
-            codebooks[kind] = cb
-        widths = {kind: spec.n_regions * cb.shape[0] for kind, cb in codebooks.items()}
-        expected = fusion_inputs({kind: np.zeros((0, w)) for kind, w in widths.items()}, self.fusion)
-        svms_spec = meta.get("svms")
-        if not isinstance(svms_spec, list) or [s.get("name") for s in svms_spec] != list(expected):
-            raise ValueError(f"SVMs {svms_spec and [s.get('name') for s in svms_spec]} do not match {list(expected)}")
-        svms = {}
-        for i, s in enumerate(svms_spec):
-            state = {k.split("__", 1)[1]: a for k, a in arrays.items() if k.startswith(f"svm{i}__")}
-            svm = KernelSVC.from_state(s["meta"], state, backend=self.backend)
-            if not np.array_equal(svm.classes_, classes):
-                raise ValueError(f"SVM {s['name']!r} classes differ from the model's")
-            if svm.support_vectors_.shape[1] != expected[s["name"]].shape[1]:
-                raise ValueError(f"SVM {s['name']!r} expects {svm.support_vectors_.shape[1]} features, "
-                                 f"the codebooks give {expected[s['name']].shape[1]}")
-            if not hasattr(svm, "calib_coef_"):
-                raise ValueError(f"SVM {s['name']!r} has no probability calibration")
-            svms[s["name"]] = svm
-        self.codebooks_ = codebooks
-        self.svms_ = svms
-        self.classes_ = classes
-        self.n_features_in_ = int(meta.get("n_features_in", int(self.face_size) ** 2))
-        return self
+        fitted = unpack(model.spec(), meta, arrays)
+        model.classes_, model.codebooks_, model.svms_ = fitted.classes, fitted.codebooks, fitted.svms
+        model.n_features_in_ = int(meta.get("n_features_in", int(model.face_size) ** 2))
+        return model
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model to ``path`` in the pickle-free format of :mod:`dlfers.model_io`."""
