@@ -470,3 +470,11 @@ def test_kernels_run_concurrently_in_threads(backend, k):
             np.testing.assert_array_equal(d, serial[i])
             np.testing.assert_array_equal(enc[0], enc_serial[0])
             np.testing.assert_array_equal(enc[1], enc_serial[1])
+
+
+def test_the_backend_asked_for_is_active():
+    """CI runs the kernel and pipeline tests with DLFERS_BACKEND=numba and =numpy: they must use it."""
+    env = os.environ.get("DLFERS_BACKEND", "").strip().lower()
+    if env in ("", "auto"):
+        pytest.skip("DLFERS_BACKEND is not set")
+    assert _kernels.resolve("auto") == env
