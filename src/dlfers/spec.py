@@ -176,8 +176,7 @@ class Spec:
 
         Layouts that pool the same rows differently share it.
         """
-        rows = (("face_rows", bool(self.layout.face)), ("fused_rows", bool(self.layout.fused)),
-                ("kinds", self.kinds))
+        rows = (("sources", self.layout.sources), ("kinds", self.kinds))
         return self.descriptor_key + rows + _key(self.params, "codebook")
 
     @property
