@@ -306,15 +306,17 @@ def intersection(a, b, out):
 
 @njit(nogil=True, cache=True)
 def chi2(a, b, out):
-    # float32 terms added in float64 in k order, as _reference.chi2 (no fastmath: same bits)
+    # float32 terms added in float64 in k order, as _reference.chi2 (no fastmath: same bits);
+    # the inner loop over the rows of b (transposed: contiguous) has independent sums and vectorises
     na, dim = a.shape
     nb = b.shape[0]
+    out[:, :] = 0.0
+    bt = np.ascontiguousarray(b.T)
+    zero = np.float32(0.0)
     for i in range(na):
-        for j in range(nb):
-            acc = 0.0
-            for k in range(dim):
-                s = a[i, k] + b[j, k]
-                if s > 0:
-                    d = a[i, k] - b[j, k]
-                    acc += np.float64(d * d / s)
-            out[i, j] = acc
+        for k in range(dim):
+            aik = a[i, k]
+            for j in range(nb):
+                s = aik + bt[k, j]
+                d = aik - bt[k, j]
+                out[i, j] += np.float64(d * d / s) if s > zero else 0.0
