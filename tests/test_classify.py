@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import additive_chi2_kernel
 
-from dlfers._chi2 import chi2_distances
-from dlfers.classify import KERNELS, KernelSVC, kernel_matrix
+from dlfers.classify import KERNELS, KernelSVC, chi2_distances, kernel_matrix
 
 
 def _hists(seed=0, n=60, k=3, f=40):
@@ -19,7 +18,7 @@ def _hists(seed=0, n=60, k=3, f=40):
     return x, np.array([f"c{c}" for c in y])
 
 
-@pytest.mark.parametrize("backend", ["auto", "numpy"])
+@pytest.mark.parametrize("backend", ["auto", "numpy", "numba"])
 def test_chi2_distances_match_scikit_learn(backend):
     x, _ = _hists()
     d = chi2_distances(x[:20], x, backend)
@@ -59,3 +58,57 @@ def test_binary_decision_function_has_two_columns():
     m = KernelSVC("chi2", probability=True).fit(x, y)
     assert m.decision_function(x[:5]).shape == (5, 2)
     assert m.predict_proba(x[:5]).shape == (5, 2)
+
+
+@pytest.mark.parametrize("kernel", ["chi2", "intersection"])
+def test_kernel_matrix_honours_the_backend(kernel, monkeypatch):
+    """The Gram matrix runs in the named backend's kernel (the same bits in every backend for χ²)."""
+    from dlfers import _kernels
+
+    x, _ = _hists(f=24)
+    want = kernel_matrix(x[:7], x, kernel, 0.5, "numpy")
+    calls = []
+    real = _kernels.get
+
+    def spy(backend="auto"):
+        calls.append(backend)
+        return real(backend)
+
+    monkeypatch.setattr(_kernels, "get", spy)
+    for backend in ("numpy", "numba", "cython"):
+        if _kernels.load(backend) is None:
+            continue
+        calls.clear()
+        got = kernel_matrix(x[:7], x, kernel, 0.5, backend)
+        if kernel == "chi2":  # one summation order in every backend
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+        assert calls == [backend]
+        svm = KernelSVC(kernel, 10.0, 0.5, backend=backend).fit(x, np.arange(len(x)) % 3)
+        calls.clear()
+        svm.decision_function(x[:3])
+        assert calls == [backend]
+
+
+def test_the_fusion_rule():
+    """Feature fusion concatenates the kinds into one SVM; decision fusion keeps one SVM per kind."""
+    from dlfers.classify import fit_fused, fusion_inputs
+
+    a, b = np.ones((2, 3), np.float32), np.zeros((2, 4), np.float32)
+    feat = fusion_inputs({"tisf": a, "tipm": b}, "feature")
+    assert list(feat) == ["tisf+tipm"] and feat["tisf+tipm"].shape == (2, 7)
+    assert list(fusion_inputs({"tisf": a, "tipm": b}, "decision")) == ["tisf", "tipm"]
+    assert list(fusion_inputs({"tipm": b}, "decision")) == ["tipm"]
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        fusion_inputs({"tisf": a}, "score")
+
+    x, y = _hists(f=30)
+    enc = {"tisf": x[:, :20], "tipm": x[:, 20:]}
+    dec = fit_fused(enc, y, "intersection", 10.0, None, "decision", 0, probability=False)
+    assert all(hasattr(s, "calib_coef_") for s in dec.svms.values())  # its labels need probabilities
+    labels, proba = dec.predict_with_proba(enc)
+    np.testing.assert_array_equal(labels, dec.classes[np.argmax(proba, axis=1)])
+    np.testing.assert_array_equal(dec.predict(enc), labels)
+    one = fit_fused(enc, y, "intersection", 10.0, None, "feature", 0, probability=False)
+    assert list(one.svms) == ["tisf+tipm"] and not hasattr(one.svms["tisf+tipm"], "calib_coef_")
+    np.testing.assert_array_equal(one.predict(enc), one.svms["tisf+tipm"].predict(np.hstack([x[:, :20], x[:, 20:]])))

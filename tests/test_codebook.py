@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlfers.codebook import encode_histograms, fit_codebook, normalise_histograms
+from dlfers.codebook import (
+    encode_histograms,
+    encode_words,
+    fit_codebook,
+    normalise_histograms,
+    pool_words,
+    spof_histograms,
+)
 
 
 def _blobs(seed=0, n=200, dim=16):
@@ -74,3 +81,33 @@ def test_normalise_histograms():
     h = np.array([[1, 3, 0], [0, 0, 0]], np.float32)
     np.testing.assert_allclose(normalise_histograms(h, 1.0), [0.25, 0.75, 0, 0, 0, 0])
     np.testing.assert_allclose(normalise_histograms(h, 0.5), [0.5, np.sqrt(0.75), 0, 0, 0, 0], rtol=1e-6)
+
+
+def _regions(n, seed=1):
+    rng = np.random.default_rng(seed)
+    r = np.stack([np.zeros(n, np.int32), rng.integers(-1, 5, n).astype(np.int32)], 1)
+    return r
+
+
+def test_pooling_cached_words_equals_the_encoders_histogram():
+    """pool_words is the encoder's pooling, count for count: a cache of words loses nothing."""
+    x, _, centres = _blobs(n=500)
+    cb = np.vstack([centres, centres + 0.5]).astype(np.float32)
+    regions = _regions(len(x))
+    labels, hist = encode_histograms(x, regions, 5, cb)
+    np.testing.assert_array_equal(encode_words(x, cb), labels)
+    np.testing.assert_array_equal(pool_words(labels.astype(np.int16), regions, 5, cb.shape[0]), hist)
+    with pytest.raises(ValueError, match="words must lie"):
+        pool_words(labels + cb.shape[0], regions, 5, cb.shape[0])
+
+
+def test_spof_histograms_from_words_equal_those_from_descriptors():
+    x, _, centres = _blobs(n=300)
+    parts = [x[:100], x[100:180], x[180:]]
+    regions = [_regions(len(p), seed=i) for i, p in enumerate(parts)]
+    direct = spof_histograms(parts, regions, 5, centres, 0.5)
+    cached = spof_histograms(parts, regions, 5, centres, 0.5, words=[encode_words(p, centres) for p in parts])
+    assert direct.shape == (3, 5 * 4) and direct.dtype == np.float32
+    np.testing.assert_array_equal(direct, cached)
+    want = normalise_histograms(encode_histograms(parts[1], regions[1], 5, centres)[1], 0.5)
+    np.testing.assert_array_equal(direct[1], want)

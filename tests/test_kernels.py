@@ -320,6 +320,41 @@ def test_encode_single_codeword(k):
     np.testing.assert_array_equal(hist, [[50]])
 
 
+# -- χ² distances ---------------------------------------------------------------------------------
+def _run_chi2(k, a, b):
+    out = np.full((a.shape[0], b.shape[0]), np.nan)
+    k.chi2(a, b, out)
+    return out
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**16), na=st.integers(0, 6), nb=st.integers(0, 6), dim=st.integers(0, 700),
+       sparse=st.booleans())
+def test_chi2_matches_reference_exactly(k, ref, seed, na, nb, dim, sparse):
+    """Float32 terms summed in float64 in one order: every backend gives the reference's bits."""
+    rng = np.random.default_rng(seed)
+    a = rng.random((na, dim), dtype=np.float32)
+    b = rng.random((nb, dim), dtype=np.float32)
+    if sparse:  # histograms are mostly zero: 0/0 terms must count 0
+        a[a < 0.7] = 0
+        b[b < 0.7] = 0
+    np.testing.assert_array_equal(_run_chi2(k, *_readonly(a, b)), _run_chi2(ref, a, b))
+
+
+def test_chi2_of_a_histogram_with_itself_is_zero_and_symmetric(k):
+    h = np.random.default_rng(3).dirichlet(np.ones(50), 4).astype(np.float32)
+    h[h < 0.01] = 0
+    d = _run_chi2(k, h, h)
+    np.testing.assert_array_equal(np.diag(d), 0)
+    np.testing.assert_array_equal(d, d.T)
+
+
+def test_chi2_values(k):
+    a = np.array([[0.5, 0.5, 0.0, 0.0]], np.float32)
+    b = np.array([[0.25, 0.25, 0.5, 0.0]], np.float32)
+    assert _run_chi2(k, a, b)[0, 0] == pytest.approx(2 * 0.25**2 / 0.75 + 0.5, rel=1e-7)
+
+
 # -- histogram-intersection kernel --------------------------------------------------------------
 
 
@@ -655,3 +690,9 @@ def test_baseline_modules_contain_no_avx_instructions():
     if avx2 is not None and avx2.origin:  # and the scan does see them where they are
         asm = subprocess.run([objdump, "-d", avx2.origin], capture_output=True, text=True, check=True).stdout
         assert "%ymm" in asm
+def test_the_backend_asked_for_is_active():
+    """CI runs the kernel and pipeline tests with DLFERS_BACKEND=numba and =numpy: they must use it."""
+    env = os.environ.get("DLFERS_BACKEND", "").strip().lower()
+    if env in ("", "auto"):
+        pytest.skip("DLFERS_BACKEND is not set")
+    assert _kernels.resolve("auto") == env

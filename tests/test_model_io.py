@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -261,7 +263,7 @@ def test_member_that_lies_about_its_size(model_file, tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda h: h["params"].update(bogus=1), "invalid model configuration"),
+    (lambda h: h["params"].update(bogus=1), r"written by dlfers .* parameters \['bogus'\] .* upgrade dlfers"),
     (lambda h: h["params"].update(n_words="many", descriptors="sift"), "invalid model configuration"),
     (lambda h: h.update(codebooks=["tisf"]), "inconsistent model"),
     (lambda h: h["svms"][0].update(name="tisf"), "inconsistent model"),
@@ -287,3 +289,48 @@ def test_dropping_calibration_is_inconsistent(model_file, tmp_path):
     _write(tmp_path / "m.dlfers", _with_header(members, header, rehash=True))
     with pytest.raises(ModelFileError, match="calibration"):
         load(tmp_path / "m.dlfers")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_model_files_respect_the_umask(model, tmp_path):
+    """Issue 13 item 6: 0644 under the usual umask 022, as ``open()`` would create it (not mkstemp's 0600)."""
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m.dlfers")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.dlfers").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["m.dlfers"]
+
+
+def test_a_parameter_from_a_newer_dlfers_asks_for_an_upgrade(model_file, tmp_path):
+    """Issue 17: an unknown parameter names the version that wrote the file, not "invalid configuration"."""
+    members = _members(model_file)
+    header = _header(members)
+    header["params"]["detect_pyramid"] = "coarse"
+    header["dlfers_version"] = "9.1.0"
+    _write(tmp_path / "m.dlfers", _with_header(members, header, rehash=True))
+    with pytest.raises(ModelFileError) as info:
+        load(tmp_path / "m.dlfers")
+    msg = str(info.value)
+    assert "written by dlfers 9.1.0" in msg and "['detect_pyramid']" in msg and "upgrade dlfers" in msg
+    assert info.value.path == str(tmp_path / "m.dlfers")
+
+
+def test_model_io_uses_the_estimators_public_state_only():
+    """model_io reads and writes models through DLFERS.to_state/from_state, no private helper."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(model_io))
+    private = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith("_")
+               and not n.attr.startswith("__") and isinstance(n.value, ast.Name) and n.value.id in ("model", "DLFERS")}
+    assert private == set()
+
+
+def test_state_round_trip_in_memory(model):
+    meta, arrays = model.to_state()
+    again = DLFERS.from_state(meta, arrays)
+    assert again.get_params() == model.get_params()
+    for name, a in again.to_state()[1].items():
+        np.testing.assert_array_equal(a, arrays[name])

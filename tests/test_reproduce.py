@@ -216,3 +216,34 @@ def test_invalid_requests_are_rejected(jaffe, tmp_path):
     with pytest.raises(ValueError, match="folds"):
         run_reproduce(jaffe, folds=1)
     assert main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--tables", "5"]) == 1
+
+
+def test_realtime_preset_reproduces_evaluate_fold_by_fold(jaffe, jaffe_dir, tmp_path):
+    """Issue 17 regression: ``reproduce --preset realtime`` extracts with the preset's detector
+    (detect_size 64, min_face 0.4, detect_scale 1.2), so its figures equal ``evaluate``'s, fold by fold."""
+    from dlfers.pipeline import PRESETS
+
+    out = tmp_path / "rt"
+    assert main(["reproduce", str(jaffe_dir), "--out", str(out), "--preset", "realtime", "--tables", "",
+                 "--folds", "3", "--no-loso", "--no-nested", "--no-baseline", "--no-plots", "--jobs", "2",
+                 "--quiet"]) == 0
+    r = json.loads((out / "results.json").read_text())["overall"]["kfold"]
+    assert {k: r["config"][k] for k in PRESETS["realtime"]} == PRESETS["realtime"]
+    e = evaluate(jaffe, "kfold", folds=3, model=DLFERS.from_preset("realtime"), baseline=False)
+    assert r["fold_accuracy"] == e["fold_accuracy"]
+    assert r["predictions"] == e["predictions"] and r["confusion_matrix"] == e["confusion_matrix"]
+
+
+def test_engine_extracts_with_the_configurations_detector(jaffe):
+    """The engine's cached faces are those of a DLFERS with every preprocessing parameter of the
+    configuration, detector settings included (the key is built from exactly those)."""
+    params = base_params({"detect_size": 64, "min_face": 0.4, "detect_scale": 1.2, "face_size": 32})
+    subset = type(jaffe)(images=jaffe.images[:12], labels=jaffe.labels[:12], subjects=jaffe.subjects[:12],
+                         paths=jaffe.paths[:12])
+    engine = CVEngine(subset, n_jobs=1)
+    want = DLFERS(**{**params, "layout": "whole+fused"}).extract(subset.images)
+    got = engine.features(params)
+    assert [f.box for f in got] == [f.box for f in want]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a.descriptors["tisf"], b.descriptors["tisf"])
+    assert engine.features({**params, "detect_size": 160}) is not got  # another detector, another extraction

@@ -29,6 +29,7 @@ __all__ = [
     "ImageError",
     "NoFaceError",
     "ModelFileError",
+    "Spec",
     "crop_face",
     "dense_descriptors",
     "detect_faces",
@@ -68,6 +69,7 @@ _LAZY = {
     "FaceResult": "inference",
     "load": "model_io",
     "ModelFileError": "model_io",
+    "Spec": "spec",
 }
 
 if _typing.TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +82,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
     from .model_io import ModelFileError, load
     from .pipeline import DLFERS
     from .regions import fused_image
+    from .spec import Spec
     from .wavelet import ll_subband
 
 

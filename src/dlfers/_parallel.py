@@ -43,10 +43,10 @@ def _limit_threads_in_worker() -> None:
 
 def _in_worker(fn: Callable[..., Any], shared: Sequence[Any], task: Sequence[Any]) -> Any:
     """The task as run in a worker process: one thread per native pool."""
-    from threadpoolctl import threadpool_limits
+    from ._threads import one_thread_per_pool
 
     _limit_threads_in_worker()
-    with threadpool_limits(1):
+    with one_thread_per_pool():
         result = fn(*shared, *task)
     _limit_threads_in_worker()  # cv2 may have been imported by the task
     return result

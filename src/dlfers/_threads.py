@@ -88,3 +88,17 @@ def single_threaded_blas() -> Iterator[None]:
         yield
     finally:
         _release()
+
+
+@contextmanager
+def one_thread_per_pool() -> Iterator[None]:
+    """Limit every native thread pool (BLAS and OpenMP) to one thread inside the block.
+
+    For work that is itself parallel over folds or images (worker processes, fold
+    threads): threads inside a task only oversubscribe the cores the other tasks use.
+    The one place the package calls ``threadpoolctl.threadpool_limits(1)``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield

@@ -19,29 +19,51 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNELS", "kernel_matrix", "KernelSVC"]
+__all__ = ["KERNELS", "FUSIONS", "chi2_distances", "kernel_matrix", "KernelSVC", "fusion_inputs", "fit_fused",
+           "FusedSVMs"]
 
 KERNELS = ("linear", "rbf", "chi2", "intersection")
+#: "feature": one SVM on the concatenated histograms of every kind; "decision": one SVM per
+#: kind, class probabilities averaged (paper Sec. 3.3)
+FUSIONS = ("feature", "decision")
 
 
-def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float) -> np.ndarray:
+def _histogram_pair(a: np.ndarray, b: np.ndarray, kernel: str) -> tuple[np.ndarray, np.ndarray]:
+    a32 = np.ascontiguousarray(a, np.float32)
+    b32 = np.ascontiguousarray(b, np.float32)
+    if a32.ndim != 2 or b32.ndim != 2 or a32.shape[1] != b32.shape[1]:
+        raise ValueError(f"{kernel} kernel of arrays shaped {a32.shape} and {b32.shape}: expected (n, F) and (m, F)")
+    return a32, b32
+
+
+def chi2_distances(a: np.ndarray, b: np.ndarray, backend: str | None = "auto") -> np.ndarray:
+    """χ² distances (n_a, n_b) float64 between the rows of non-negative (n_a, F) and (n_b, F) arrays.
+
+    d(a, b) = Σ_k (a_k − b_k)² / (a_k + b_k), terms with a_k + b_k = 0 count 0
+    (the ``chi2`` kernel of ``backend``).
+    """
+    from . import _kernels
+
+    a32, b32 = _histogram_pair(a, b, "chi2")
+    out = np.empty((a32.shape[0], b32.shape[0]))
+    _kernels.get(backend).chi2(a32, b32, out)
+    return out
+
+
+def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float, backend: str | None = "auto") -> np.ndarray:
     """Gram matrix K(a_i, b_j): (n_a, n_b) float64.
 
     chi2: exp(-γ Σ (a−b)²/(a+b)); intersection: Σ min(a, b); rbf: exp(-γ‖a−b‖²).
+    The χ² and intersection sums run in the kernels of ``backend`` (see :mod:`dlfers._kernels`).
     """
     if kernel == "chi2":
-        from ._chi2 import chi2_distances
-
-        return np.exp(-gamma * chi2_distances(a, b))
+        return np.exp(-gamma * chi2_distances(a, b, backend))
     if kernel == "intersection":  # float32 minima (exact), summed by the compiled kernel
         from . import _kernels
 
-        a32 = np.ascontiguousarray(a, np.float32)
-        b32 = np.ascontiguousarray(b, np.float32)
-        if a32.ndim != 2 or b32.ndim != 2 or a32.shape[1] != b32.shape[1]:
-            raise ValueError(f"intersection kernel of arrays shaped {a32.shape} and {b32.shape}")
+        a32, b32 = _histogram_pair(a, b, "intersection")
         out = np.empty((a32.shape[0], b32.shape[0]))
-        _kernels.get().intersection(a32, b32, out)
+        _kernels.get(backend).intersection(a32, b32, out)
         return out
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
@@ -82,15 +104,18 @@ class KernelSVC:
     probability : calibrate class probabilities: a multinomial logistic regression
         on out-of-fold decision values (3-fold inside the training set), stored as
         ``calib_coef_`` (n_classes, n_classes) and ``calib_intercept_`` (n_classes,).
+    backend : kernel backend of the χ² and intersection Gram matrices (not saved: the
+        estimator that owns the SVM sets it).
     """
 
     def __init__(self, kernel: str = "chi2", C: float = 10.0, gamma: float | None = None,
-                 probability: bool = False, random_state: int = 0) -> None:
+                 probability: bool = False, random_state: int = 0, *, backend: str | None = "auto") -> None:
         self.kernel = kernel
         self.C = C
         self.gamma = gamma
         self.probability = probability
         self.random_state = random_state
+        self.backend = backend
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> KernelSVC:
         from sklearn.svm import SVC
@@ -100,14 +125,12 @@ class KernelSVC:
         x = np.asarray(x, np.float32)
         self._pair_w: np.ndarray | None = None  # derived from the new solution on first use
         if self.kernel == "chi2":  # one distance matrix for both the width and the Gram matrix
-            from ._chi2 import chi2_distances
-
-            dist = chi2_distances(x, x)
+            dist = chi2_distances(x, x, self.backend)
             self.gamma_ = float(self.gamma) if self.gamma is not None else _inverse_mean(dist)
             gram = np.exp(-self.gamma_ * dist)
         else:
             self.gamma_ = float(self.gamma) if self.gamma is not None else self._auto_gamma(x)
-            gram = kernel_matrix(x, x, self.kernel, self.gamma_)
+            gram = kernel_matrix(x, x, self.kernel, self.gamma_, self.backend)
         self.svc_ = SVC(kernel="precomputed", C=self.C)
         self.svc_.fit(gram, y)
         self.classes_ = self.svc_.classes_
@@ -125,15 +148,24 @@ class KernelSVC:
         return self
 
     def _calibrate(self, gram: np.ndarray, y: np.ndarray) -> None:
-        from sklearn.linear_model import LogisticRegression
+        """Temperature scaling of the one-vs-rest scores (Guo et al., ICML 2017).
+
+        probabilities = softmax(a · ovr), with one a > 0 fitted by minimising the log-loss
+        of out-of-fold scores (a stratified 3-fold refit of the SVM inside the training
+        data).  A single positive factor keeps the order of the scores, so the most
+        probable class is the class with the highest one-vs-rest score: the label shown
+        beside the probabilities never contradicts them.  Stored as ``calib_coef_ = a·I``
+        and ``calib_intercept_ = 0`` (the model-file layout of a general calibration).
+        """
+        from scipy.optimize import minimize_scalar
         from sklearn.model_selection import StratifiedKFold
         from sklearn.svm import SVC
 
         k = len(self.classes_)
+        self.calib_intercept_ = np.zeros(k)
         n_splits = min(3, int(np.unique(y, return_counts=True)[1].min()))
-        if n_splits < 2:  # too few samples per class: plain softmax of decision values
+        if n_splits < 2:  # too few samples per class: plain softmax of the scores
             self.calib_coef_ = np.eye(k)
-            self.calib_intercept_ = np.zeros(k)
             return
         oof = np.zeros((len(y), k))
         cv = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
@@ -143,14 +175,16 @@ class KernelSVC:
             if dec.ndim == 1:  # binary: one decision value for the second class
                 dec = np.stack([-dec, dec], axis=1)
             oof[np.ix_(te, np.searchsorted(self.classes_, s.classes_))] = dec
-        lr = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y)
-        coef, icpt = lr.coef_.astype(np.float64), lr.intercept_.astype(np.float64)
-        if coef.shape[0] == 1:  # binary: softmax of (0, s) is the logistic probability of class 1
-            coef = np.vstack([np.zeros_like(coef), coef])
-            icpt = np.concatenate([[0.0], icpt])
+        truth = np.searchsorted(self.classes_, y)
+
+        def log_loss(log_a: float) -> float:
+            z = np.exp(log_a) * oof
+            z -= z.max(axis=1, keepdims=True)
+            return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), truth]))
+
+        a = float(np.exp(minimize_scalar(log_loss, bounds=(-7.0, 5.0), method="bounded").x))
         # C order, as a loaded model holds them: the same BLAS path gives the same bits
-        self.calib_coef_ = np.ascontiguousarray(coef)
-        self.calib_intercept_ = np.ascontiguousarray(icpt)
+        self.calib_coef_ = np.ascontiguousarray(a * np.eye(k))
 
     def _auto_gamma(self, x: np.ndarray) -> float:
         if self.kernel != "rbf":
@@ -166,7 +200,7 @@ class KernelSVC:
             raise ValueError(
                 f"expected (n, {self.support_vectors_.shape[1]}) features, got an array of shape {x.shape}"
             )
-        return kernel_matrix(x, self.support_vectors_, self.kernel, self.gamma_)
+        return kernel_matrix(x, self.support_vectors_, self.kernel, self.gamma_, getattr(self, "backend", "auto"))
 
     def ovo_decision(self, x: np.ndarray) -> np.ndarray:
         """LIBSVM's one-vs-one decision values (n, k(k-1)/2) float64, pairs (0,1), (0,2), ..., (k-2,k-1).
@@ -208,7 +242,14 @@ class KernelSVC:
         return self._ovr(self.ovo_decision(x))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Labels (n,) by LIBSVM's one-vs-one vote (ties to the lower class index)."""
+        """Labels (n,): the class with the highest one-vs-rest score (:meth:`decision_function`:
+        the one-vs-one votes, ties broken by the summed confidences; then the lower class
+        index), which is also the most probable class of :meth:`predict_proba`."""
+        return self._top(self._ovr(self.ovo_decision(x)))
+
+    def predict_vote(self, x: np.ndarray) -> np.ndarray:
+        """Labels (n,) by LIBSVM's one-vs-one vote alone (ties to the lower class index), as
+        ``sklearn.svm.SVC.predict``; never shown beside probabilities."""
         return self._vote(self.ovo_decision(x))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -217,8 +258,11 @@ class KernelSVC:
 
     def predict_with_proba(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`predict` and :meth:`predict_proba` from one kernel evaluation."""
-        dec = self.ovo_decision(x)
-        return self._vote(dec), self._proba(self._ovr(dec))
+        ovr = self._ovr(self.ovo_decision(x))
+        return self._top(ovr), self._proba(ovr)
+
+    def _top(self, ovr: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(ovr, axis=1)]  # ties to the lower class index
 
     def _vote(self, dec: np.ndarray) -> np.ndarray:
         first, second = self._pairs()
@@ -266,8 +310,9 @@ class KernelSVC:
         return meta, arrays
 
     @classmethod
-    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> KernelSVC:
-        """Rebuild a fitted classifier from :meth:`get_state` output.
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = "auto"
+                   ) -> KernelSVC:
+        """Rebuild a fitted classifier from :meth:`get_state` output (``backend``: see the class).
 
         Raises
         ------
@@ -276,7 +321,7 @@ class KernelSVC:
         """
         try:
             svc = cls(str(meta["kernel"]), float(meta["C"]), None if meta["gamma"] is None else float(meta["gamma"]),
-                      bool(meta["probability"]), int(meta["random_state"]))
+                      bool(meta["probability"]), int(meta["random_state"]), backend=backend)
             gamma_, n_fit = float(meta["gamma_"]), int(meta["n_fit"])
             classes, sv = arrays["classes"], arrays["support_vectors"]
             support, n_support = arrays["support"], arrays["n_support"]
@@ -323,3 +368,97 @@ class KernelSVC:
         elif svc.probability:
             raise ValueError("probability=True but no calibration arrays")
         return svc
+
+
+# ----------------------------------------------------------------------------- fusion (Eq. 9-10)
+def fusion_inputs(encodings: dict[str, np.ndarray], fusion: str) -> dict[str, np.ndarray]:
+    """SVM name -> its input: the one rule that turns per-kind histograms into SVM inputs.
+
+    Parameters
+    ----------
+    encodings : kind -> (n, F_kind) float32 histograms, in the model's kind order.
+    fusion : "feature" (one SVM named "tisf+tipm" on the concatenation) or "decision"
+        (one SVM per kind); one kind is always a single SVM.
+    """
+    if fusion not in FUSIONS:
+        raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+    if fusion == "feature" or len(encodings) == 1:
+        return {"+".join(encodings): np.hstack(list(encodings.values()))}
+    return dict(encodings)
+
+
+class FusedSVMs:
+    """The SVMs of one fusion rule, fitted and used together.
+
+    Attributes
+    ----------
+    svms : SVM name (see :func:`fusion_inputs`) -> fitted :class:`KernelSVC`.
+    classes : (k,) class labels, sorted (as every SVM's ``classes_``).
+    fusion : "feature" or "decision".
+    """
+
+    def __init__(self, svms: dict[str, KernelSVC], classes: np.ndarray, fusion: str) -> None:
+        self.svms = svms
+        self.classes = classes
+        self.fusion = fusion
+
+    def _pairs(self, encodings: dict[str, np.ndarray]) -> list[tuple[KernelSVC, np.ndarray]]:
+        inputs = fusion_inputs(encodings, self.fusion)
+        if list(inputs) != list(self.svms):
+            raise ValueError(f"encodings give SVM inputs {list(inputs)}, the model has {list(self.svms)}")
+        return [(svm, inputs[name]) for name, svm in self.svms.items()]
+
+    def predict_proba(self, encodings: dict[str, np.ndarray]) -> np.ndarray:
+        """Class probabilities (n, k) float64: the SVMs' calibrated probabilities averaged."""
+        return np.mean([svm.predict_proba(x) for svm, x in self._pairs(encodings)], axis=0)
+
+    def decision_function(self, encodings: dict[str, np.ndarray]) -> np.ndarray:
+        """Decision values (n, k): the SVMs' one-vs-rest values averaged."""
+        return np.mean([svm.decision_function(x) for svm, x in self._pairs(encodings)], axis=0)
+
+    def predict_with_proba(self, encodings: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (n,) as :meth:`predict` and probabilities (n, k) as :meth:`predict_proba`, one kernel pass."""
+        pairs = [svm.predict_with_proba(x) for svm, x in self._pairs(encodings)]
+        if len(pairs) == 1:
+            return pairs[0]
+        proba = np.mean([p for _, p in pairs], axis=0)
+        return self.classes[np.argmax(proba, axis=1)], proba
+
+    def predict(self, encodings: dict[str, np.ndarray]) -> np.ndarray:
+        """Labels (n,): the most probable class of :meth:`predict_proba` (ties to the lower class
+        index).  For one SVM that is its highest one-vs-rest score (see :meth:`KernelSVC.predict`)."""
+        pairs = self._pairs(encodings)
+        if len(pairs) == 1:
+            svm, x = pairs[0]
+            return svm.predict(x)
+        return self.classes[np.argmax(self.predict_proba(encodings), axis=1)]
+
+
+def fit_fused(
+    encodings: dict[str, np.ndarray],
+    y: np.ndarray,
+    kernel: str,
+    C: float,
+    gamma: float | None,
+    fusion: str,
+    random_state: int,
+    probability: bool = True,
+    backend: str | None = "auto",
+) -> FusedSVMs:
+    """Fit the SVM(s) of a fusion rule on per-kind histograms (the classification stage).
+
+    Parameters
+    ----------
+    encodings : kind -> (n, F_kind) float32 training histograms.
+    y : (n,) labels.
+    kernel, C, gamma, random_state : see :class:`KernelSVC`.
+    fusion : see :func:`fusion_inputs`.
+    probability : calibrate every SVM (needed for ``predict_proba``); decision fusion
+        calibrates whatever this says, as its labels come from probabilities.
+    backend : kernel backend of the Gram matrices.
+    """
+    inputs = fusion_inputs(encodings, fusion)
+    calibrate = probability or len(inputs) > 1
+    svms = {name: KernelSVC(kernel, C, gamma, calibrate, int(random_state), backend=backend).fit(x, y)
+            for name, x in inputs.items()}
+    return FusedSVMs(svms, np.unique(y), fusion)

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _kernels
-from ._threads import single_threaded_blas
+from ._threads import one_thread_per_pool, single_threaded_blas
 
-__all__ = ["fit_codebook", "encode_histograms", "normalise_histograms"]
+__all__ = ["fit_codebook", "encode_histograms", "encode_words", "pool_words", "normalise_histograms",
+           "spof_histograms", "codeword_sqnorms"]
 
 
 def _sample(arrays: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -53,7 +54,6 @@ def fit_codebook(
     (K, dim) float32 codebook, K = D x n_classes or D; classes in sorted order.
     """
     from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
 
     if n_words < 1:
         raise ValueError(f"n_words must be >= 1, got {n_words}")
@@ -72,7 +72,7 @@ def fit_codebook(
         km = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=int(rng.integers(2**31 - 1)))
         # a few thousand samples: one thread is as fast, and OpenMP threads spin badly
         # when other processes (parallel folds) hold the other cores
-        with threadpool_limits(1):
+        with one_thread_per_pool():
             km.fit(x)
         words.append(km.cluster_centers_.astype(np.float32))
     return np.ascontiguousarray(np.concatenate(words), dtype=np.float32)
@@ -166,3 +166,94 @@ def normalise_histograms(hist: np.ndarray, power: float = 0.5) -> np.ndarray:
     if power != 1.0:
         h = np.power(h, power, dtype=np.float32)
     return h.reshape(-1).astype(np.float32)
+
+
+def codeword_sqnorms(codebook: np.ndarray) -> np.ndarray:
+    """‖c‖² of every word of a (K, dim) float32 codebook: (K,) float32 (the encoder's constant term)."""
+    sq: np.ndarray = np.einsum("ij,ij->i", codebook, codebook).astype(np.float32)
+    return sq
+
+
+def encode_words(
+    descriptors: np.ndarray, codebook: np.ndarray, code_sqnorm: np.ndarray | None = None, backend: str | None = "auto"
+) -> np.ndarray:
+    """Nearest codeword (N,) int32 of every descriptor (N, dim), as :func:`encode_histograms` assigns it.
+
+    With :func:`pool_words`, the two halves of :func:`encode_histograms`: a caller that pools
+    one image's words into several layouts encodes once and pools each time.
+    """
+    d = np.require(descriptors, np.float32, "C")
+    labels, _ = encode_histograms(d, np.empty((d.shape[0], 0), np.int32), 1, codebook, code_sqnorm, backend)
+    return labels
+
+
+def pool_words(labels: np.ndarray, regions: np.ndarray, n_regions: int, n_words: int) -> np.ndarray:
+    """Word counts per region, (n_regions, n_words) float32, of words ``labels`` (N,) at points ``regions`` (N, L).
+
+    Equal, count for count, to the histogram :func:`encode_histograms` returns for the same
+    words (a point counts once in each level's region; -1 is no region).
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, or words or region ids out of range.
+    """
+    lab = np.asarray(labels).astype(np.int64, copy=False)
+    r = np.asarray(regions)
+    if lab.ndim != 1 or r.ndim != 2 or r.shape[0] != lab.shape[0]:
+        raise ValueError(f"expected (N,) words and (N, L) regions, got {lab.shape} and {r.shape}")
+    if lab.size and (lab.min() < 0 or lab.max() >= n_words):
+        raise ValueError(f"words must lie in [0, {n_words}), got [{lab.min()}, {lab.max()}]")
+    if r.size and (r.min() < -1 or r.max() >= n_regions):
+        raise ValueError(f"region ids must lie in [-1, {n_regions}), got [{r.min()}, {r.max()}]")
+    flat = (r.astype(np.int64) * n_words + lab[:, None])[r >= 0]
+    counts = np.bincount(flat, minlength=n_regions * n_words).astype(np.float32)
+    return counts.reshape(n_regions, n_words)
+
+
+def spof_histograms(
+    descriptors: Sequence[np.ndarray],
+    regions: Sequence[np.ndarray],
+    n_regions: int,
+    codebook: np.ndarray,
+    power: float,
+    backend: str | None = "auto",
+    code_sqnorm: np.ndarray | None = None,
+    words: Sequence[np.ndarray] | None = None,
+    check_finite: bool = True,
+    soft: int = 1,
+    beta: float = 10.0,
+) -> np.ndarray:
+    """The SPOF encoding stage: each image's normalised region histograms, one row per image.
+
+    Parameters
+    ----------
+    descriptors : per image, (N_i, dim) float32 descriptors of one kind.
+    regions : per image, (N_i, L) int32 region ids (see :func:`dlfers.regions.region_ids`).
+    n_regions : the layout's region count R.
+    codebook : (K, dim) float32.
+    power : power normalisation (see :func:`normalise_histograms`).
+    code_sqnorm : :func:`codeword_sqnorms` of ``codebook``, if the caller keeps it.
+    words : per image, (N_i,) nearest words already found with :func:`encode_words` on this
+        codebook (a cache); they are pooled instead of encoding again (the same counts).
+    check_finite, soft, beta : see :func:`encode_histograms` (``words`` is for hard
+        assignment only: soft assignment needs the distances).
+
+    Returns
+    -------
+    (n_images, R·K) float32.
+    """
+    if words is not None and int(soft) != 1:
+        raise ValueError("cached nearest words can only be pooled for hard assignment (soft=1)")
+    k = codebook.shape[0]
+    sq = codeword_sqnorms(codebook) if code_sqnorm is None else code_sqnorm
+    out = np.empty((len(regions), n_regions * k), np.float32)
+    with single_threaded_blas():  # entered once here, not once per image
+        for i, r in enumerate(regions):
+            if words is not None:
+                hist = pool_words(words[i], r, n_regions, k)
+            else:
+                _, hist = encode_histograms(descriptors[i], r, n_regions, codebook, sq, backend,
+                                            check_finite=check_finite, soft=soft, beta=beta)
+            out[i] = normalise_histograms(hist, power)
+    return out

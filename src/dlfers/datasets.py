@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._io import FileError
+
 __all__ = [
     "EXPRESSIONS",
     "JAFFE_CODES",
@@ -53,13 +55,8 @@ _JAFFE_NAME = re.compile(r"^(?P<subject>[A-Z]{2})\.(?P<code>[A-Z]{2})\d*\.(?P<id
 MAX_IMAGE_PIXELS = 64_000_000
 
 
-class ImageError(ValueError):
+class ImageError(FileError):
     """An input image that cannot be used; ``path`` names it and the message says why."""
-
-    def __init__(self, path: str | os.PathLike[str] | None, problem: str) -> None:
-        self.path = None if path is None else str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 @dataclass

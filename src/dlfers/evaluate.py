@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._parallel import Executor
+from ._threads import one_thread_per_pool
 from .datasets import EXPRESSIONS, Dataset, load_dataset
 from .progress import progress_counter
 
@@ -89,19 +90,16 @@ def _run_fold(model: Any, feats: Sequence[Any], y: np.ndarray, train: np.ndarray
     """Labels of the ``test`` items by a clone of ``model`` fitted on ``train``, by the rule of
     :meth:`DLFERS.predict` (the most probable class)."""
     from sklearn.base import clone
-    from threadpoolctl import threadpool_limits
 
     # folds are the unit of parallelism: OpenMP/BLAS threads inside a fold (k-means) only
     # oversubscribe the cores the other folds use
-    with threadpool_limits(1):
+    with one_thread_per_pool():
         m = clone(model).fit_features([feats[i] for i in train], y[train])
         return np.asarray(m.predict_features([feats[i] for i in test]))
 
 
 def _run_baseline_fold(x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
+    with one_thread_per_pool():
         return np.asarray(_baseline_model().fit(x[train], y[train]).predict(x[test]))
 
 
@@ -127,7 +125,7 @@ def extract_features(model: Any, images: Sequence[np.ndarray], executor: Executo
     ex = executor or Executor(1)
     if ex.serial or len(images) <= 1:
         return list(model.extract(images, progress=progress))
-    model._validate_params()
+    model.spec()
     n = len(images)
     size = max(1, min(64, -(-n // (4 * ex.workers))))
     starts = range(0, n, size)

@@ -43,7 +43,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._io import atomic_write
 from ._parallel import Executor
 from ._version import __version__
 from .datasets import ImageError, ImageList, list_dataset
@@ -114,7 +114,7 @@ def _compute_batch(model: DLFERS, read: Callable[[str], np.ndarray], store: dict
             continue
         feats.append(f)
         index.append(start + j)
-    out = _pack(feats, model._kinds(), store["faces"], store["descriptors"])
+    out = _pack(feats, model.spec().kinds, store["faces"], store["descriptors"])
     if store["encodings"]:
         out["encoding"] = (model.transform_features(feats).astype(np.float32, copy=False) if feats
                            else np.zeros((0, 0), np.float32))
@@ -168,20 +168,6 @@ def _manifest(model: DLFERS, items: ImageList, batch_size: int, store: dict[str,
     return head
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Write ``path`` through a temporary file in its folder, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _savez(fh: Any, arrays: dict[str, np.ndarray]) -> None:
     np.savez(fh, **arrays)  # type: ignore[arg-type]
 
@@ -228,7 +214,7 @@ def _prepare(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
         if not overwrite:
             raise ValueError(f"{out}: folder is not empty and holds no {MANIFEST}; use --overwrite or an empty folder")
         _clear(out)
-    _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=2, default=str) + "\n"), "w")
+    atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=2, default=str) + "\n"), "w")
 
 
 def _clear(out: Path) -> None:
@@ -308,7 +294,7 @@ def extract_dataset(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     batch_size = int(batch_size)
     m = _as_model(model)
-    m._validate_params()
+    m.spec()
     items = data if isinstance(data, ImageList) else list_dataset(data)
     store = {"faces": bool(faces), "descriptors": bool(descriptors), "encodings": _fitted_digest(m) is not None}
     if not any(store.values()):
@@ -337,7 +323,7 @@ def extract_dataset(
             idx = arrays["index"]
             arrays.update(config_hash=np.asarray(chash), names=names[idx], labels=labels[idx],
                           subjects=subjects[idx])
-            _atomic_write(root / _SHARD.format(b), functools.partial(_savez, arrays=arrays))
+            atomic_write(root / _SHARD.format(b), functools.partial(_savez, arrays=arrays))
             if len(arrays["error_index"]):
                 with open(errors_path, "a") as fh:
                     for rec in _error_records(arrays, items):
@@ -355,7 +341,7 @@ def extract_dataset(
         n_ok += len(z["index"])
         found += int(np.sum(z["found"]))
         records += _error_records(z, items)
-    _atomic_write(errors_path, lambda fh: fh.write("".join(json.dumps(r) + "\n" for r in records)), "w")
+    atomic_write(errors_path, lambda fh: fh.write("".join(json.dumps(r) + "\n" for r in records)), "w")
     n_computed_items = len(items) - done_items
     return {
         "out": str(root),
@@ -445,10 +431,11 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
     """
     from .face import FaceBox
     from .pipeline import Features
+    from .spec import parse_kinds
 
     root = Path(out)
     manifest = _read_manifest(root)
-    kinds = [k.strip() for k in str(manifest["config"]["descriptors"]).split("+") if k.strip()]
+    kinds = parse_kinds(manifest["config"]["descriptors"])
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "names", "labels", "subjects", "encoding")}
     feats: list[Features] = []
     for z in iter_batches(root):

@@ -38,13 +38,13 @@ import io
 import json
 import math
 import os
-import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._io import FileError, atomic_write
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,13 +61,8 @@ _MAX_MEMBERS = 1000
 _ARRAY_KINDS = "fiubU"
 
 
-class ModelFileError(ValueError):
+class ModelFileError(FileError):
     """A model file that cannot be loaded (or written); ``path`` names it, the message says why."""
-
-    def __init__(self, path: str | os.PathLike[str] | None, problem: str) -> None:
-        self.path = None if path is None else str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -78,12 +73,6 @@ def _label_array(labels: Any, path: Path) -> np.ndarray:
     if a.dtype.kind not in "iubU":
         raise ModelFileError(path, f"cannot save class labels of dtype {a.dtype}: use strings or integers")
     return a
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 def _checksum(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
@@ -99,6 +88,9 @@ def _checksum(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
 def save(model: DLFERS, path: str | os.PathLike[str]) -> None:
     """Write a fitted model to ``path`` (replaced atomically; see the module docstring).
 
+    The model is read through its public state, :meth:`DLFERS.to_state`.  The file gets
+    the permissions ``open()`` would give it (0644 under the usual umask 022).
+
     Raises
     ------
     sklearn.exceptions.NotFittedError
@@ -106,48 +98,35 @@ def save(model: DLFERS, path: str | os.PathLike[str]) -> None:
     ModelFileError
         If a parameter or the class labels cannot be stored.
     """
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(model, "svms_")
     p = Path(path)
-    params = {k: _plain(v) for k, v in model.get_params(deep=False).items()}
+    meta, state = model.to_state()
     try:
-        json.dumps(params)
+        json.dumps(meta["params"])
     except TypeError as exc:
         raise ModelFileError(p, f"a model parameter cannot be stored: {exc}") from None
-    arrays: dict[str, np.ndarray] = {"classes": _label_array(model.classes_, p)}
-    for kind, cb in model.codebooks_.items():
-        arrays[f"codebook__{kind}"] = np.ascontiguousarray(cb, np.float32)
-    svms = []
-    for i, (name, svm) in enumerate(model.svms_.items()):
-        meta, state = svm.get_state()
-        for key, arr in state.items():
-            arrays[f"svm{i}__{key}"] = _label_array(arr, p) if key == "classes" else np.ascontiguousarray(arr)
-        svms.append({"name": name, "meta": meta})
+    arrays = {name: _label_array(a, p) if name == "classes" or name.endswith("__classes") else a
+              for name, a in state.items()}
     header: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "dlfers_version": __version__,
-        "params": params,
+        "params": meta["params"],
         "classes": arrays["classes"].tolist(),
-        "codebooks": list(model.codebooks_),
-        "svms": svms,
-        "n_features_in": int(getattr(model, "n_features_in_", 0)),
+        "codebooks": meta["codebooks"],
+        "svms": meta["svms"],
+        "n_features_in": meta["n_features_in"],
         "arrays": {n: {"dtype": a.dtype.str, "shape": list(a.shape)} for n, a in arrays.items()},
     }
     header["checksum"] = {"algorithm": "sha256", "value": _checksum(header, arrays)}
     text = np.frombuffer(json.dumps(header, indent=1, ensure_ascii=False).encode("utf-8"), np.uint8)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+
+    def write(f: IO[bytes]) -> None:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, arr in [(_HEADER, text), *arrays.items()]:
                 with zf.open(name + ".npy", "w", force_zip64=arr.nbytes > 2**31) as m:
                     np.lib.format.write_array(m, arr, allow_pickle=False)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(p, write)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -261,52 +240,27 @@ def load(path: str | os.PathLike[str], backend: str | None = None) -> DLFERS:
         Missing, non-model, truncated, corrupt, modified or newer-format files, and
         files whose parts do not fit together.
     """
-    from .classify import KernelSVC
-    from .pipeline import DLFERS
+    from .pipeline import DLFERS  # the class to rebuild, through its public from_state
+    from .presets import SAVED_PARAM_DEFAULTS
+    from .spec import PARAMETERS
 
     p = Path(path)
     header, arrays = _read_container(p)
+    params = header.get("params")
+    if isinstance(params, dict):
+        unknown = sorted(set(params) - set(PARAMETERS))
+        if unknown:
+            raise ModelFileError(
+                p, f"written by dlfers {header.get('dlfers_version', '?')} with parameters {unknown} that this "
+                f"dlfers {__version__} does not know: upgrade dlfers to load it")
     try:
         params = dict(header["params"])
         if backend is not None:
             params["backend"] = backend
-        model = DLFERS.from_saved_params(params)  # i12b: files without "detector" keep "cascade"
-        model._validate_params()
+        DLFERS(**{**SAVED_PARAM_DEFAULTS, **params}).spec()  # older files: the values they were trained with
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(p, f"invalid model configuration: {type(exc).__name__}: {exc}") from None
     try:
-        kinds = model._kinds()
-        n_regions = model._layout().n_regions
-        classes = arrays["classes"]
-        if list(header.get("codebooks", [])) != kinds:
-            raise ValueError(f"codebooks {header.get('codebooks')} do not match descriptors {kinds}")
-        codebooks = {}
-        for kind in kinds:
-            cb = arrays[f"codebook__{kind}"]
-            if cb.ndim != 2 or cb.dtype != np.float32 or cb.shape[0] < 1 or not np.isfinite(cb).all():
-                raise ValueError(f"codebook {kind!r} must be a finite (K, dim) float32 array, got {cb.dtype}{cb.shape}")
-            codebooks[kind] = cb
-        model.codebooks_ = codebooks
-        widths = {kind: n_regions * cb.shape[0] for kind, cb in codebooks.items()}
-        expected = model._fusion_inputs({kind: np.zeros((0, w)) for kind, w in widths.items()})
-        svms_spec = header.get("svms")
-        if not isinstance(svms_spec, list) or [s.get("name") for s in svms_spec] != list(expected):
-            raise ValueError(f"SVMs {svms_spec and [s.get('name') for s in svms_spec]} do not match {list(expected)}")
-        svms = {}
-        for i, spec in enumerate(svms_spec):
-            state = {k.split("__", 1)[1]: a for k, a in arrays.items() if k.startswith(f"svm{i}__")}
-            svm = KernelSVC.from_state(spec["meta"], state)
-            if not np.array_equal(svm.classes_, classes):
-                raise ValueError(f"SVM {spec['name']!r} classes differ from the model's")
-            if svm.support_vectors_.shape[1] != expected[spec["name"]].shape[1]:
-                raise ValueError(f"SVM {spec['name']!r} expects {svm.support_vectors_.shape[1]} features, "
-                                 f"the codebooks give {expected[spec['name']].shape[1]}")
-            if not hasattr(svm, "calib_coef_"):
-                raise ValueError(f"SVM {spec['name']!r} has no probability calibration")
-            svms[spec["name"]] = svm
-        model.svms_ = svms
-        model.classes_ = classes
-        model.n_features_in_ = int(header.get("n_features_in", int(model.face_size) ** 2))
+        return DLFERS.from_state(header, arrays, backend=backend)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(p, f"inconsistent model: {type(exc).__name__}: {exc}") from None
-    return model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,21 +11,21 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from . import _kernels
-from ._threads import single_threaded_blas
-from .classify import KERNELS, KernelSVC
-from .codebook import encode_histograms, fit_codebook, normalise_histograms
+from . import _kernels, model_io
+from .classify import FUSIONS, FusedSVMs, fit_fused
+from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
-from .descriptors import KINDS, DescriptorSpec, as_image, compute, grid_points, grid_shape, smooth
-from .face import DetectorSettings, FaceBox, check_factors, crop_box, crop_face, detect_faces, detector_settings
+from .descriptors import as_image, compute, grid_shape, smooth
+from .face import FaceBox, crop_box, crop_face, detect_faces, detector_settings
 from .inference import FaceResult
+from .model_state import pack, unpack
+from .presets import PRESETS, SAVED_PARAM_DEFAULTS
 from .progress import progress_bar
-from .regions import Layout, fused_image, parse_layout
+from .regions import fused_image, region_ids
+from .spec import PARAMETERS, Spec
 from .wavelet import ll_subband
 
-__all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS", "PRESETS"]
-
-FUSIONS = ("feature", "decision")
+__all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS", "PRESETS", "SAVED_PARAM_DEFAULTS"]
 
 
 @dataclass
@@ -49,23 +48,6 @@ class Features:
     face: np.ndarray | None = None
 
 
-#: named configurations for :meth:`DLFERS.from_preset`.  "paper": the paper's system
-#: (128-pixel face, 30 words per class) with the single-pass cascade detector of
-#: dlfers before the coarse-to-fine one, exactly.  "realtime": a 64-pixel face and
-#: 6 words per class, for a pre-cropped face in under 1.5 ms on one core, with the
-#: default (coarse-to-fine) detector: faces from 15 % of the frame's shorter side;
-#: its accuracy on JAFFE is in the README (chosen from a small sweep on JAFFE itself,
-#: so read its figures as optimistic).
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"detector": "cascade", "detect_size": 160, "min_face": 0.2, "detect_scale": 1.1},
-    "realtime": {"face_size": 64, "n_words": 6},
-}
-
-#: parameters added after model files were first written -> the value that files which
-#: lack them were trained with (see :meth:`DLFERS.from_saved_params`)
-SAVED_PARAM_DEFAULTS: dict[str, Any] = {"detector": "cascade"}
-
-
 class DLFERS(ClassifierMixin, BaseEstimator):
     """Facial expression recogniser of the DLFERS paper, as a scikit-learn classifier.
 
@@ -79,13 +61,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         (the paper's scaling factor 3 by default).
     on_missing : "full" (use the whole frame when no face is found) or "error".
     detector : "coarse2fine" (a coarse cascade pass on a small copy of the frame, each
-        proposal verified and placed by a fine pass around it; faces from 15 % of the
-        frame's shorter side) or "cascade" (one pass on a copy of ``detect_size``
-        pixels; the paper preset's).  See :func:`dlfers.detect_faces`.
+        proposal verified and placed at the resolution the crop needs) or "cascade"
+        (one pass of OpenCV's default cascade; the paper preset's).
     detect_size, min_face, detect_scale : face detector settings: longest side of the
         frame copy the (coarse) cascade searches, smallest face as a fraction of the
         frame's shorter side, and step between search scales; None: the detector's
-        defaults (coarse2fine: 240, 0.15, 1.3; cascade: 160, 0.2, 1.1).
+        own defaults (see :func:`dlfers.detect_faces`).
     face_size : side of the face after the wavelet reduction, in pixels.
     wavelet, wavelet_level : the DWT whose LL subband is kept.
     layout : SPOF region layout, '+'-joined level names (see :mod:`dlfers.regions`).
@@ -123,12 +104,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         wavelet_level: int = 1,
         layout: str = "whole+halves+grid4+fused+fused4",
         descriptors: str = "tisf+tipm",
-        step: int = 2,
+        step: int = 4,
         sigma: float = 1.0,
-        n_words: int = 30,
+        n_words: int = 15,
         per_class: bool = True,
         max_samples: int = 5000,
-        soft: int = 1,
+        soft: int = 5,
         soft_beta: float = 10.0,
         power: float = 0.5,
         kernel: str = "intersection",
@@ -182,42 +163,24 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
 
-    @classmethod
-    def from_saved_params(cls, params: dict[str, Any]) -> DLFERS:
-        """An unfitted model with the parameters a model file stored.
+    def spec(self) -> Spec:
+        """The validated configuration (:class:`dlfers.spec.Spec`) of the current parameters.
 
-        Parameters missing from older files take the value those files were trained
-        with (:data:`SAVED_PARAM_DEFAULTS`: the single-pass "cascade" detector), not
-        today's default.
+        Built once per parameter set (parameters changed with ``set_params`` give a new one).
+
+        Raises
+        ------
+        ValueError
+            For an invalid parameter value (the message names the parameter).
         """
-        return cls(**{**SAVED_PARAM_DEFAULTS, **params})
-
-    def _kinds(self) -> list[str]:
-        kinds = [k.strip() for k in str(self.descriptors).split("+") if k.strip()]
-        if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
-            raise ValueError(f"descriptors must be '+'-joined names from {sorted(KINDS)}, got {self.descriptors!r}")
-        return kinds
-
-    def _detector(self) -> DetectorSettings:
-        return detector_settings(self.detector, self.detect_size, self.min_face, self.detect_scale)
-
-    def _layout(self) -> Layout:
-        return parse_layout(self.layout)
-
-    def _validate_params(self) -> None:  # type: ignore[override]
-        check_factors(self.delta, self.gamma)
-        self._detector()
-        if self.on_missing not in ("full", "error"):
-            raise ValueError(f"on_missing must be 'full' or 'error', got {self.on_missing!r}")
-        if not isinstance(self.face_size, (int, np.integer)) or self.face_size < 16:
-            raise ValueError(f"face_size must be an integer >= 16, got {self.face_size!r}")
-        if self.kernel not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}")
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
-        self._kinds()
-        self._layout()
-        _kernels.resolve(self.backend)
+        values = tuple(getattr(self, k) for k in PARAMETERS)
+        cached = self.__dict__.get("_spec_cache")
+        if cached is not None and cached[0] == values:
+            spec: Spec = cached[1]
+            return spec
+        spec = Spec.from_params(dict(zip(PARAMETERS, values)))
+        self.__dict__["_spec_cache"] = (values, spec)
+        return spec
 
     # ----------------------------------------------------------------- image -> face
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, FaceBox, bool]:
@@ -236,10 +199,10 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         dlfers.face.NoFaceError
             When no face is found and ``on_missing="error"``.
         """
+        spec = self.spec()
         gray = to_gray_uint8(image)
-        crop, box, found = crop_face(
-            gray, self.delta, self.gamma, self.detect, self.on_missing, settings=self._detector()
-        )
+        crop, box, found = crop_face(gray, delta=self.delta, gamma=self.gamma, detect=self.detect,
+                                     on_missing=self.on_missing, settings=spec.detector)
         return self.reduce_face(crop), box, found
 
     def reduce_face(self, crop: np.ndarray) -> np.ndarray:
@@ -256,31 +219,29 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     def face_features(self, face: np.ndarray, box: FaceBox | None = None, found: bool = True) -> Features:
         """Descriptors and region ids of a preprocessed (face_size, face_size) face."""
-        layout = self._layout()
-        kinds = self._kinds()
+        spec = self.spec()
         k = _kernels.get(self.backend)
         face = as_image(face, min_size=16)
-        sources = ([face] if layout.face else []) + ([fused_image(face)] if layout.fused else [])
+        sources = [face if s == "face" else fused_image(face) for s in spec.layout.sources]
         # each source's descriptors are written straight into their rows of one array per
         # kind: concatenating afterwards costs more than computing them (fresh pages)
         ny, nx = grid_shape(face.shape[0], face.shape[1], int(self.step))
         n = ny * nx
-        specs = {kind: DescriptorSpec(kind, int(self.step), 4, float(self.sigma)) for kind in kinds}
-        descs = {kind: np.empty((n * len(sources), spec.dim), np.float32) for kind, spec in specs.items()}
-        for i, img in enumerate(sources):  # in _region_ids' order: face grid, then fused
+        descs = {d.kind: np.empty((n * len(sources), d.dim), np.float32) for d in spec.descriptor_specs}
+        for i, img in enumerate(sources):  # in region_ids' order: face grid, then fused
             sm = smooth(img, float(self.sigma), k)  # one smoothing for both descriptor kinds
-            for kind, spec in specs.items():
-                compute(img, spec, k, sm, out=descs[kind][i * n : (i + 1) * n])
+            for d in spec.descriptor_specs:
+                compute(img, d, k, sm, out=descs[d.kind][i * n : (i + 1) * n])
         return Features(
             descriptors=descs,
-            regions=_region_ids(layout.name, (face.shape[0], face.shape[1]), int(self.step)),
+            regions=region_ids(spec.layout, (face.shape[0], face.shape[1]), int(self.step)),
             found=found,
             box=box,
         )
 
     def extract(self, images: Sequence[np.ndarray], progress: bool | None = None) -> list[Features]:
         """Features of every frame (preprocess + descriptors); no learned state is used."""
-        self._validate_params()
+        self.spec()
         ny, nx = grid_shape(self.face_size, self.face_size, self.step)
         if ny * nx == 0:
             raise ValueError(f"face_size {self.face_size} is too small for one 16-pixel descriptor")
@@ -300,82 +261,69 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- features -> SVM
     def _encode(self, feats: Sequence[Features], kind: str) -> np.ndarray:
-        n_regions = self._layout().n_regions
+        """SPOF histograms (n, n_regions·K) float32 of one kind (the codebook stage)."""
         cb = self.codebooks_[kind]
         cache = self.__dict__.setdefault("_sqnorms", {})  # kind -> (codebook, its words' squared norms)
         if kind not in cache or cache[kind][0] is not cb:
-            cache[kind] = (cb, np.einsum("ij,ij->i", cb, cb).astype(np.float32))
-        sq = cache[kind][1]
-        rows = []
-        with single_threaded_blas():  # entered once here, not once per face
-            for f in feats:
-                # descriptors of validated faces are finite
-                _, hist = encode_histograms(f.descriptors[kind], f.regions, n_regions, cb, sq, self.backend,
-                                            check_finite=False, soft=int(self.soft), beta=float(self.soft_beta))
-                rows.append(normalise_histograms(hist, self.power))
-        return np.vstack(rows)
+            cache[kind] = (cb, codeword_sqnorms(cb))
+        return spof_histograms([f.descriptors[kind] for f in feats], [f.regions for f in feats],
+                               self.spec().n_regions, cb, float(self.power), self.backend, cache[kind][1],
+                               check_finite=False,  # descriptors of validated faces are finite
+                               soft=int(self.soft), beta=float(self.soft_beta))
+
+    def _encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
+        return {kind: self._encode(feats, kind) for kind in self.spec().kinds}
 
     def fit_features(self, feats: Sequence[Features], y: Sequence[Any] | np.ndarray) -> DLFERS:
-        """Fit codebooks and SVMs on precomputed :class:`Features` (see :meth:`extract`)."""
-        self._validate_params()
+        """Fit codebooks and SVMs on precomputed :class:`Features` (see :meth:`extract`).
+
+        The composition of the stages: :func:`dlfers.codebook.fit_codebook` per kind,
+        :func:`dlfers.codebook.spof_histograms`, :func:`dlfers.classify.fit_fused`.
+        """
+        spec = self.spec()
         y = np.asarray(y)
         if len(feats) != len(y):
             raise ValueError(f"{len(feats)} feature sets but {len(y)} labels")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(f"need at least 2 classes to fit, got {len(self.classes_)}")
-        kinds = self._kinds()
         self.codebooks_ = {}
-        for i, kind in enumerate(kinds):
+        for i, kind in enumerate(spec.kinds):
             self.codebooks_[kind] = fit_codebook(
                 [f.descriptors[kind] for f in feats], y, int(self.n_words), bool(self.per_class),
                 int(self.max_samples), int(self.random_state) + i,
             )
-        enc = {kind: self._encode(feats, kind) for kind in kinds}
-        self.svms_ = {}
-        for name, x in self._fusion_inputs(enc).items():
-            self.svms_[name] = KernelSVC(self.kernel, self.C, self.svm_gamma, True, int(self.random_state)).fit(x, y)
+        fused = fit_fused(self._encodings(feats), y, self.kernel, self.C, self.svm_gamma, self.fusion,
+                          int(self.random_state), probability=True, backend=self.backend)
+        self.svms_ = fused.svms
         self.n_features_in_ = int(self.face_size) ** 2
         return self
 
-    def _fusion_inputs(self, enc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if self.fusion == "feature" or len(enc) == 1:
-            return {"+".join(enc): np.hstack(list(enc.values()))}
-        return dict(enc)
-
-    def _svm_inputs(self, feats: Sequence[Features]) -> list[tuple[KernelSVC, np.ndarray]]:
-        """Each fitted SVM with its input: the encoded histograms, fused as at fit time."""
-        enc = {kind: self._encode(feats, kind) for kind in self._kinds()}
-        return list(zip(self.svms_.values(), self._fusion_inputs(enc).values()))
+    def _fused(self) -> FusedSVMs:
+        check_is_fitted(self, "svms_")
+        return FusedSVMs(self.svms_, self.classes_, self.fusion)
 
     def transform_features(self, feats: Sequence[Features]) -> np.ndarray:
         """SPOF histograms (n, n_regions·K summed over kinds) of precomputed features."""
         check_is_fitted(self, "svms_")
-        return np.hstack([self._encode(feats, kind) for kind in self._kinds()])
+        return np.hstack(list(self._encodings(feats).values()))
 
     def predict_proba_features(self, feats: Sequence[Features]) -> np.ndarray:
         """Class probabilities (n, n_classes) of precomputed features (fused by averaging)."""
-        check_is_fitted(self, "svms_")
-        probs = [svm.predict_proba(x) for svm, x in self._svm_inputs(feats)]
-        return np.mean(probs, axis=0)
+        return self._fused().predict_proba(self._encodings(feats))
 
     def decision_features(self, feats: Sequence[Features]) -> np.ndarray:
         """SVM decision values (n, n_classes), averaged over the fused SVMs."""
-        check_is_fitted(self, "svms_")
-        vals = [svm.decision_function(x) for svm, x in self._svm_inputs(feats)]
-        return np.mean(vals, axis=0)
+        return self._fused().decision_function(self._encodings(feats))
 
     def predict_with_proba_features(self, feats: Sequence[Features]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (n,) as :meth:`predict_features` and probabilities (n, n_classes) as
         :meth:`predict_proba_features`, encoding every face once."""
-        proba = self.predict_proba_features(feats)
-        return self.classes_[np.argmax(proba, axis=1)], proba
+        return self._fused().predict_with_proba(self._encodings(feats))
 
     def predict_features(self, feats: Sequence[Features]) -> np.ndarray:
-        """Predicted labels of precomputed features: the most probable class of
-        :meth:`predict_proba_features` (ties to the lower class index), so a label is
-        never shown beside probabilities that favour another class."""
-        return self.predict_with_proba_features(feats)[0]
+        """Predicted labels of precomputed features (see :meth:`dlfers.classify.FusedSVMs.predict`)."""
+        return self._fused().predict(self._encodings(feats))
 
     # ----------------------------------------------------------------- sklearn API on frames
     def fit(self, X: Sequence[np.ndarray], y: Sequence[Any]) -> DLFERS:
@@ -403,7 +351,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- trained models in use
     def _face_batch(self, faces: Sequence[np.ndarray]) -> list[Features]:
-        self._validate_params()
+        self.spec()
         out = []
         for i, face in enumerate(_as_images(faces)):
             try:
@@ -444,8 +392,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         max_faces : keep only the largest this many faces (None: all; else >= 1).
         detect_size, min_face, detect_scale : face detector settings for this call
             (None: the model's own; see the class docstring), e.g. a wider search
-            than a ``"realtime"`` model was trained with.  They change where faces
-            are looked for, not how a found face is classified.
+            than the model was trained with.  They change where faces are looked
+            for, not how a found face is classified.
 
         Returns
         -------
@@ -462,14 +410,15 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             For ``max_faces`` < 1 or detector settings out of range.
         """
         check_is_fitted(self, "svms_")
-        self._validate_params()
+        spec = self.spec()
         if max_faces is not None and (not isinstance(max_faces, (int, np.integer)) or isinstance(max_faces, bool)
                                       or max_faces < 1):
             raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
-        own = self._detector()
-        settings = detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
-                                     own.min_face if min_face is None else min_face,
-                                     own.scale_factor if detect_scale is None else detect_scale)
+        settings = spec.detector
+        if (detect_size, min_face, detect_scale) != (None, None, None):
+            settings = detector_settings(settings.detector, settings.detect_size if detect_size is None else detect_size,
+                                         settings.min_face if min_face is None else min_face,
+                                         settings.scale_factor if detect_scale is None else detect_scale)
         gray = to_gray_uint8(frame)
         h, w = gray.shape
         boxes = detect_faces(gray, settings=settings) if self.detect else [FaceBox(0, 0, w, h)]
@@ -488,41 +437,51 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             for f, lab, p in zip(feats, labels.tolist(), proba)
         ]
 
+    # ----------------------------------------------------------------- state (model files)
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted model as JSON-able metadata and plain arrays (what :mod:`dlfers.model_io` stores).
+
+        See :func:`dlfers.model_state.pack` for the layout.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        """
+        check_is_fitted(self, "svms_")
+        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.get_params(deep=False).items()}
+        return pack(params, self.classes_, self.codebooks_, self.svms_, int(getattr(self, "n_features_in_", 0)))
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None) -> DLFERS:
+        """A fitted model from :meth:`to_state` output; ``backend`` overrides the saved one.
+
+        Raises
+        ------
+        ValueError
+            Invalid parameters (checked first), or parts that do not fit together
+            (kinds, widths, classes, calibration); the message says which.
+        KeyError, TypeError
+            Missing or mistyped entries.
+        """
+        params = {**SAVED_PARAM_DEFAULTS, **meta["params"]}  # older files: what they were trained with
+        if backend is not None:
+            params["backend"] = backend
+        model = cls(**params)
+        fitted = unpack(model.spec(), meta, arrays)
+        model.classes_, model.codebooks_, model.svms_ = fitted.classes, fitted.codebooks, fitted.svms
+        model.n_features_in_ = int(meta.get("n_features_in", int(model.face_size) ** 2))
+        return model
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model to ``path`` in the pickle-free format of :mod:`dlfers.model_io`."""
-        from .model_io import save
-
-        save(self, path)
+        model_io.save(self, path)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
-
-
-@functools.lru_cache(maxsize=32)
-def _region_ids(layout: str, shape: tuple[int, int], step: int) -> np.ndarray:
-    """(N, L) int32 region ids of the dense grid points of a face of ``shape`` (face
-    grid first, then the fused image's), padded with -1 to the layout's deepest source.
-
-    The grid depends only on the shape and the step, so the ids are computed once per
-    configuration and shared (read-only) by every face's :class:`Features`.
-    """
-    lay = parse_layout(layout)
-    sources = (["face"] if lay.face else []) + (["fused"] if lay.fused else [])
-    nlev = max(len(lay.face), len(lay.fused))
-    ny, nx = grid_shape(shape[0], shape[1], step)
-    pts = grid_points(ny, nx, DescriptorSpec("tisf", step))  # the fused image has the face's shape
-    parts = []
-    for source in sources:
-        r = lay.assign(pts, shape, source)
-        if r.shape[1] < nlev:
-            r = np.hstack([r, np.full((r.shape[0], nlev - r.shape[1]), -1, np.int32)])
-        parts.append(r)
-    out = np.ascontiguousarray(np.concatenate(parts), dtype=np.int32)
-    out.setflags(write=False)
-    return out
 
 
 def _as_images(X: Any) -> list[np.ndarray]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FACE_LEVELS", "FUSED_LEVELS", "EYE_BLOCK", "MOUTH_BLOCK", "Layout", "parse_layout", "fused_image"]
+__all__ = ["FACE_LEVELS", "FUSED_LEVELS", "EYE_BLOCK", "MOUTH_BLOCK", "Layout", "parse_layout", "fused_image",
+           "region_ids", "source_rows"]
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 in fractions of the image
 
@@ -64,6 +65,11 @@ class Layout:
     @property
     def name(self) -> str:
         return "+".join(self.face + self.fused)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The images the layout pools: "face", then "fused", those it has levels on."""
+        return (("face",) if self.face else ()) + (("fused",) if self.fused else ())
 
     def assign(self, points: np.ndarray, size: tuple[int, int], source: str) -> np.ndarray:
         """Region ids of points (N, 2) (x, y) on an image of ``size`` (H, W) for a source.
@@ -118,6 +124,46 @@ def _parse_layout(spec: str) -> Layout:
     if len(set(names)) != len(names):
         raise ValueError(f"layout {spec!r} names a level twice")
     return Layout(tuple(face), tuple(fused))
+
+
+def region_ids(layout: str | Layout, shape: tuple[int, int], step: int) -> np.ndarray:
+    """Region ids of the dense grid points of a face of ``shape`` (H, W) for ``layout``.
+
+    Rows are the face grid's points (row-major, as the descriptors), then the fused
+    image's (same shape, same grid), for the sources the layout has levels on.
+
+    Returns
+    -------
+    (N, L) int32, read-only: the region id at each level, -1 where a point lies in no
+    region of a level; L is the deeper source's level count (the other is padded with -1).
+    The ids depend only on the layout, the shape and the step, so one array per
+    configuration is shared by every face.
+    """
+    return _region_ids(parse_layout(layout), (int(shape[0]), int(shape[1])), int(step))
+
+
+@functools.lru_cache(maxsize=32)
+def _region_ids(lay: Layout, shape: tuple[int, int], step: int) -> np.ndarray:
+    from .descriptors import DescriptorSpec, grid_points, grid_shape
+
+    nlev = max(len(lay.face), len(lay.fused))
+    ny, nx = grid_shape(shape[0], shape[1], step)
+    pts = grid_points(ny, nx, DescriptorSpec("tisf", step))  # the fused image has the face's shape
+    parts = []
+    for source in lay.sources:
+        r = lay.assign(pts, shape, source)
+        if r.shape[1] < nlev:
+            r = np.hstack([r, np.full((r.shape[0], nlev - r.shape[1]), -1, np.int32)])
+        parts.append(r)
+    out = np.ascontiguousarray(np.concatenate(parts), dtype=np.int32)
+    out.setflags(write=False)
+    return out
+
+
+def source_rows(layout: str | Layout, n_grid: int) -> slice:
+    """Rows of face+fused descriptors (face grid first, ``n_grid`` points each) that ``layout`` uses."""
+    lay = parse_layout(layout)
+    return slice(0 if lay.face else n_grid, 2 * n_grid if lay.fused else n_grid)
 
 
 def _block(face: np.ndarray, rect: Rect) -> np.ndarray:

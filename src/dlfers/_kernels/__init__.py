@@ -2,7 +2,9 @@
 
 Three implementations of one set of kernels (see ``_reference.py`` for the
 definitions): ``cython`` (compiled extensions ``_gradients``, ``_descriptors``,
-``_encode``, ``_histkernels``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
+``_encode``, ``_histkernels``, ``_chi2``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
+Every backend offers the functions of :class:`Kernels`, with the same arguments; each
+fills a caller-allocated output in place.
 The order of preference is an explicit ``backend=`` argument, then the
 ``DLFERS_BACKEND`` environment variable, then cython, numba, numpy.  Each backend
 is loaded at most once, on first use; why one is unavailable is recorded and shown
@@ -25,13 +27,48 @@ import importlib.util
 import os
 import threading
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 BACKENDS = ("cython", "numba", "numpy")
-KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection")
+KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2")
 
 #: the compiled extension modules (setup.py builds one per name)
-_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels")
+_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2")
+
+
+class Kernels(Protocol):
+    """What every backend namespace provides (``_reference.py`` holds the definitions).
+
+    Inputs are C-contiguous and already validated by the Python wrappers; each kernel
+    writes its (caller-allocated) output in place and returns None.
+    """
+
+    def smooth(self, img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
+        """Separable Gaussian: (H, W) float32 image, (2r+1,) float32 taps -> (H, W) float32."""
+
+    def orientation_blocks(self, img: np.ndarray, nbins: int, signed: bool, block: int, out: np.ndarray) -> None:
+        """Gradient magnitude per orientation bin summed over block x block cells -> (H/b, W/b, nbins) float32."""
+
+    def assemble_descriptors(self, blocks: np.ndarray, cell_blocks: int, step_blocks: int, clip: float,
+                             out: np.ndarray) -> None:
+        """4x4 cells per grid point, normalised, clipped, renormalised -> (N, 16·nbins) float32."""
+
+    def encode(self, x: np.ndarray, codebook: np.ndarray, code_sqnorm: np.ndarray, regions: np.ndarray,
+               labels_out: np.ndarray, hist_out: np.ndarray) -> None:
+        """Nearest word (N,) int32 of (N, dim) float32 descriptors; counts added to (R, K) float32."""
+
+    def encode_soft(self, x: np.ndarray, codebook: np.ndarray, code_sqnorm: np.ndarray, regions: np.ndarray,
+                    beta: float, idx_out: np.ndarray, w_out: np.ndarray, hist_out: np.ndarray) -> None:
+        """k nearest words (N, k) int32 and their weights (N, k) float32; weights added to (R, K) float32."""
+
+    def intersection(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+        """Histogram-intersection Gram matrix of (n_a, F), (n_b, F) float32 -> (n_a, n_b) float64."""
+
+    def chi2(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+        """χ² distances of (n_a, F), (n_b, F) float32 -> (n_a, n_b) float64."""
+
 
 #: suffix of the AVX2+FMA build of each compiled module (setup.py builds it on x86-64)
 AVX2_SUFFIX = "_avx2"
@@ -224,10 +261,11 @@ def resolve(backend: str | None = "auto") -> str:
     return backend
 
 
-def get(backend: str | None = "auto") -> Any:
+def get(backend: str | None = "auto") -> Kernels:
     """Kernel namespace for ``backend`` (see :func:`resolve`)."""
     name = resolve(backend)
-    return _loaded[name]
+    ns: Kernels = _loaded[name]
+    return ns
 
 
 def status() -> dict[str, str]:

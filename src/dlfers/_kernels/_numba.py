@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection"]
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2"]
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
@@ -358,3 +358,19 @@ def encode_soft(x, codebook, code_sqnorm, regions, beta, idx_out, w_out, hist_ou
                     r = regions[s + i, lev]
                     if r >= 0:
                         hist_out[r, topi[i, j]] += wj
+@njit(nogil=True, cache=True)
+def chi2(a, b, out):
+    # float32 terms added in float64 in k order, as _reference.chi2 (no fastmath: same bits);
+    # the inner loop over the rows of b (transposed: contiguous) has independent sums and vectorises
+    na, dim = a.shape
+    nb = b.shape[0]
+    out[:, :] = 0.0
+    bt = np.ascontiguousarray(b.T)
+    zero = np.float32(0.0)
+    for i in range(na):
+        for k in range(dim):
+            aik = a[i, k]
+            for j in range(nb):
+                s = aik + bt[k, j]
+                d = aik - bt[k, j]
+                out[i, j] += np.float64(d * d / s) if s > zero else 0.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection"]
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2"]
 
 
 def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
@@ -209,3 +209,27 @@ def intersection(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """
     for i in range(a.shape[0]):
         out[i] = np.minimum(a[i][None, :], b).sum(1, dtype=np.float64)
+
+
+def chi2(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """χ² distances: ``out[i, j] = Σ_k (a[i, k] − b[j, k])² / (a[i, k] + b[j, k])``.
+
+    Each term is computed in float32; terms whose denominator is not positive count 0
+    (for histograms, a + b = 0 implies a − b = 0); the terms are added in float64 in
+    k order, the order every backend uses, so all agree to the last bit.
+
+    Parameters
+    ----------
+    a : (n_a, F) float32; b : (n_b, F) float32.
+    out : (n_a, n_b) float64, written in place.
+    """
+    acc = np.zeros((a.shape[0], b.shape[0]), np.float64)
+    for k in range(a.shape[1]):  # vectorised over pairs, sequential over k as the loops
+        ak = a[:, k][:, None]
+        bk = b[:, k][None, :]
+        s = ak + bk
+        d = ak - bk
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = d * d / s
+        acc += np.where(s > 0, t, np.float32(0)).astype(np.float64)
+    out[...] = acc

@@ -9,16 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._io import jsonable as _jsonable
 from ..face import CROP_PRESETS
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Options that set :class:`dlfers.DLFERS` parameters (defaults: the package's)."""
     g = parser.add_argument_group("model (defaults: the DLFERS defaults)")
-    g.add_argument("--preset", choices=["paper", "realtime"],
+    g.add_argument("--preset", choices=["default", "paper", "realtime"],
                    help="named configuration (DLFERS.from_preset); the options below override it. "
-                   "paper: the paper's system with the single-pass cascade detector; realtime: 64-pixel face, "
-                   "6 words per class")
+                   "default: the package defaults; paper: the paper's system exactly (grid step 2, 30 words per "
+                   "class, hard assignment, single-pass cascade detector); realtime: 64-pixel face, 6 words per class")
     g.add_argument("--crop", choices=sorted(CROP_PRESETS), help="the paper's crop preset (Table 1)")
     g.add_argument("--delta", type=float, help="horizontal crop factor δ")
     g.add_argument("--gamma", type=float, help="vertical crop factor γ")
@@ -36,6 +37,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--global-codebook", action="store_true", help="one codebook for all classes")
     g.add_argument("--face-size", type=int, help="side of the face after the wavelet reduction, in pixels")
     g.add_argument("--step", type=int, help="dense grid stride in pixels")
+    g.add_argument("--soft", type=int, help="words each descriptor is assigned to (1: hard assignment)")
     g.add_argument("--kernel", choices=["linear", "rbf", "chi2", "intersection"], help="SVM kernel")
     g.add_argument("--C", type=float, dest="C", help="SVM penalty C")
     g.add_argument("--backend", choices=["auto", "cython", "numba", "numpy"], help="kernel backend")
@@ -44,14 +46,14 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 def model_params(args: argparse.Namespace) -> dict[str, Any]:
     """DLFERS keyword arguments from the parsed options (only those given)."""
     p: dict[str, Any] = {}
-    if getattr(args, "preset", None):
-        from ..pipeline import PRESETS
+    if getattr(args, "preset", None):  # every parameter, so that the preset holds whatever the base
+        from ..pipeline import DLFERS
 
-        p.update(PRESETS[args.preset])
+        p.update({k: v for k, v in DLFERS.from_preset(args.preset).get_params().items() if k != "progress"})
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
-    for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "kernel", "C",
-                 "backend", "detector", "detect_size", "min_face", "detect_scale"):
+    for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "soft", "kernel",
+                 "C", "backend", "detector", "detect_size", "min_face", "detect_scale"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v
@@ -151,14 +153,3 @@ def check_json_output(path: str | os.PathLike[str] | None, overwrite: bool = Fal
 
         check_output(path, inputs, overwrite, "JSON report")
 
-
-def _jsonable(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

@@ -13,10 +13,10 @@ import json
 import sys
 from typing import Any
 
+from .._io import jsonable as _jsonable
 from ..datasets import MAX_IMAGE_PIXELS
 from ._options import (
     NO_FACE_HINT,
-    _jsonable,
     add_detector_overrides,
     add_progress_options,
     detector_overrides,

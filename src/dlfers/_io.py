@@ -1,0 +1,92 @@
+"""Small file utilities shared by every writer and reader: one error type, one atomic write, one JSON converter.
+
+* :class:`FileError` ``(path, problem)`` is the base of :class:`dlfers.datasets.ImageError`
+  and :class:`dlfers.model_io.ModelFileError`: the message names the file and says why.
+* :func:`atomic_write` writes a file through a temporary name in the same folder, flushes
+  and fsyncs it, then renames it into place, so a file that exists is complete.  The file
+  gets the permissions ``open()`` would give it (``0o666`` less the umask, e.g. 0644 under
+  the usual umask 022), not the 0600 of :func:`tempfile.mkstemp`.
+* :func:`jsonable` is the ``default=`` of every ``json.dumps`` that may meet NumPy values.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["FileError", "atomic_write", "jsonable"]
+
+
+class FileError(ValueError):
+    """A file that cannot be used; ``path`` names it (None for in-memory items), ``problem`` says why.
+
+    The message is ``"<path>: <problem>"``, or just the problem without a path.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, problem: str) -> None:
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    """A new file ``.<name>.<random>.tmp`` in ``folder``, opened for writing, mode 0o666 less the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp  # the kernel applies the umask, as for open()
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: could not create a unique temporary file for {name}")
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], Any], mode: str = "wb") -> None:
+    """Write ``path`` through a temporary file in its folder, fsync it, then rename it into place.
+
+    Parameters
+    ----------
+    path : the file to (re)place; its folder is created if missing.
+    write : called with the open temporary file (binary for ``mode="wb"``, text for ``"w"``).
+    mode : ``"wb"`` or ``"w"`` (UTF-8 text).
+
+    The temporary file is removed if ``write`` raises; ``path`` is then untouched.
+    Permissions are those ``open(path, "w")`` would give a new file (0o666 less the umask).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temp(p.parent, p.name)
+    try:
+        encoding = None if mode == "wb" else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def jsonable(o: Any) -> Any:
+    """``json.dumps(default=...)``: NumPy scalars and arrays as Python values, paths as strings.
+
+    Raises
+    ------
+    TypeError
+        For any other type (as ``json`` itself would).
+    """
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, os.PathLike):
+        return os.fspath(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

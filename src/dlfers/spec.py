@@ -1,0 +1,188 @@
+"""The validated configuration of a DLFERS model: one frozen value every stage reads.
+
+:meth:`Spec.from_params` checks a :meth:`DLFERS.get_params` dictionary once and holds
+what the stages need: the descriptor kinds, the SPOF :class:`~dlfers.regions.Layout`,
+the :class:`~dlfers.descriptors.DescriptorSpec` of each kind and the face detector's
+settings.  It also gives one cache key per stage, built from exactly the parameters
+that stage and the stages before it read (:data:`STAGES` names them, once):
+
+==============  ===================================================================
+key             what it determines
+==============  ===================================================================
+``prep_key``    the preprocessed face of an image (detection, crop, resize, LL)
+``descriptor_key``  the dense descriptors of every kind on that face and on its fused image
+``codebook_key``    a fold's codebooks and nearest-word labels (given the training images):
+                    the descriptor rows the layout uses (face, fused), the kinds, k-means
+``svm_key``     everything a prediction depends on (the whole configuration)
+==============  ===================================================================
+
+Adding a parameter means adding its name to one stage of :data:`STAGES` (and to
+``DLFERS.__init__``); every cache built on these keys then sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .classify import FUSIONS, KERNELS
+from .descriptors import KINDS, DescriptorSpec
+from .face import DetectorSettings, check_factors, detector_settings
+from .regions import Layout, parse_layout
+
+__all__ = ["FUSIONS", "STAGES", "PARAMETERS", "DetectorSettings", "Spec"]
+
+#: the DLFERS parameters each stage reads, in the order the data flows (each name once)
+STAGES: dict[str, tuple[str, ...]] = {
+    # image -> face: detection, δ/γ crop, resize, wavelet LL subband
+    "prep": ("detect", "delta", "gamma", "on_missing", "detector", "detect_size", "min_face", "detect_scale",
+             "face_size", "wavelet", "wavelet_level"),
+    # face -> dense TISF/TIPM descriptors (the backend computes them)
+    "descriptor": ("step", "sigma", "backend"),
+    # which descriptors feed the codebooks: the kinds, and the layout's regions
+    "select": ("descriptors", "layout"),
+    # k-means codebooks (and the seed shared with the SVMs' Platt scaling)
+    "codebook": ("n_words", "per_class", "max_samples", "random_state"),
+    # region histograms: word assignment (hard or soft) and normalisation
+    "histogram": ("soft", "soft_beta", "power"),
+    # SVMs and their fusion
+    "svm": ("kernel", "C", "svm_gamma", "fusion"),
+    # how a fit runs, not what it computes: in no key
+    "runtime": ("progress",),
+}
+#: every DLFERS parameter
+PARAMETERS: tuple[str, ...] = tuple(p for names in STAGES.values() for p in names)
+
+
+def _key(params: Mapping[str, Any], *stages: str) -> tuple[Any, ...]:
+    return tuple((p, params[p]) for s in stages for p in STAGES[s])
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated DLFERS configuration (build it with :meth:`from_params`).
+
+    Attributes
+    ----------
+    params : every parameter, name -> value, in :data:`PARAMETERS` order (read-only view
+        through :meth:`get`; the tuple keeps the spec hashable).
+    kinds : descriptor kinds, in the order of the ``descriptors`` parameter.
+    layout : the parsed SPOF layout.
+    descriptor_specs : one :class:`DescriptorSpec` per kind, in ``kinds`` order.
+    detector : the face detector's settings.
+    """
+
+    items: tuple[tuple[str, Any], ...]
+    kinds: tuple[str, ...]
+    layout: Layout
+    descriptor_specs: tuple[DescriptorSpec, ...]
+    detector: DetectorSettings
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Spec:
+        """Validate ``params`` (a :meth:`DLFERS.get_params` dict; ``progress`` may be left out).
+
+        Raises
+        ------
+        ValueError
+            An unknown or missing parameter name, or a value out of its range (the
+            message names the parameter and what it accepts).
+        RuntimeError
+            ``backend="auto"`` and no kernel backend can be loaded.
+        """
+        from . import _kernels
+
+        p = dict(params)
+        p.setdefault("progress", False)
+        unknown = sorted(set(p) - set(PARAMETERS))
+        if unknown:
+            raise ValueError(f"unknown DLFERS parameters {unknown}; known: {sorted(PARAMETERS)}")
+        missing = [k for k in PARAMETERS if k not in p]
+        if missing:
+            raise ValueError(f"missing DLFERS parameters {missing}")
+        check_factors(p["delta"], p["gamma"])
+        detector = detector_settings(p["detector"], p["detect_size"], p["min_face"], p["detect_scale"])
+        if p["on_missing"] not in ("full", "error"):
+            raise ValueError(f"on_missing must be 'full' or 'error', got {p['on_missing']!r}")
+        if not isinstance(p["face_size"], (int, np.integer)) or p["face_size"] < 16:
+            raise ValueError(f"face_size must be an integer >= 16, got {p['face_size']!r}")
+        if p["kernel"] not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {p['kernel']!r}")
+        if p["fusion"] not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {p['fusion']!r}")
+        if isinstance(p["soft"], bool) or not isinstance(p["soft"], (int, np.integer)) or p["soft"] < 1:
+            raise ValueError(f"soft must be an integer >= 1 (words per descriptor), got {p['soft']!r}")
+        if not float(p["soft_beta"]) > 0:
+            raise ValueError(f"soft_beta must be > 0, got {p['soft_beta']!r}")
+        kinds = parse_kinds(p["descriptors"])
+        layout = parse_layout(p["layout"])
+        _kernels.resolve(p["backend"])
+        specs = tuple(DescriptorSpec(kind, int(p["step"]), 4, float(p["sigma"])) for kind in kinds)
+        return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, layout=layout,
+                   descriptor_specs=specs, detector=detector)
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def params(self) -> dict[str, Any]:
+        """Every parameter, name -> value (a fresh dict)."""
+        return dict(self.items)
+
+    def get(self, name: str) -> Any:
+        """The value of parameter ``name``."""
+        for k, v in self.items:
+            if k == name:
+                return v
+        raise KeyError(name)
+
+    # ------------------------------------------------------------------ stage keys
+    @property
+    def prep_key(self) -> tuple[Any, ...]:
+        """What the preprocessed face depends on."""
+        return _key(self.params, "prep")
+
+    @property
+    def descriptor_key(self) -> tuple[Any, ...]:
+        """What the descriptors of every kind, on the face and on the fused image, depend on."""
+        return _key(self.params, "prep", "descriptor")
+
+    @property
+    def codebook_key(self) -> tuple[Any, ...]:
+        """What a fold's codebooks and word labels depend on besides the fold: the descriptor
+        rows the layout uses (face grid, fused grid), the kinds and the k-means parameters.
+
+        Layouts that pool the same rows differently share it.
+        """
+        rows = (("sources", self.layout.sources), ("kinds", self.kinds))
+        return self.descriptor_key + rows + _key(self.params, "codebook")
+
+    @property
+    def svm_key(self) -> tuple[Any, ...]:
+        """What a prediction depends on: every parameter but the runtime ones."""
+        return _key(self.params, *(s for s in STAGES if s != "runtime"))
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def n_regions(self) -> int:
+        return self.layout.n_regions
+
+    @property
+    def dims(self) -> dict[str, int]:
+        """Descriptor dimension of each kind."""
+        return {s.kind: s.dim for s in self.descriptor_specs}
+
+
+def parse_kinds(descriptors: Any) -> tuple[str, ...]:
+    """``"tisf+tipm"`` -> ("tisf", "tipm").
+
+    Raises
+    ------
+    ValueError
+        Empty, unknown or repeated kinds (the message lists the known ones).
+    """
+    kinds = [k.strip() for k in str(descriptors).split("+") if k.strip()]
+    if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
+        raise ValueError(f"descriptors must be '+'-joined names from {sorted(KINDS)}, got {descriptors!r}")
+    return tuple(kinds)
