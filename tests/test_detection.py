@@ -25,8 +25,8 @@ FOUND_IOU = 0.5
 SETTINGS = {
     "old default (cascade 160, 0.2, 1.1)": DetectorSettings("cascade", 160, 0.2, 1.1),
     "old realtime (cascade 64, 0.4, 1.2)": DetectorSettings("cascade", 64, 0.4, 1.2),
-    "new default (coarse2fine)": DLFERS()._detector(),
-    **{f"preset {name}": DLFERS.from_preset(name)._detector() for name in PRESETS},
+    "new default (coarse2fine)": DLFERS().spec().detector,
+    **{f"preset {name}": DLFERS.from_preset(name).spec().detector for name in PRESETS},
 }
 REFERENCE = "old default (cascade 160, 0.2, 1.1)"
 
@@ -153,7 +153,7 @@ def test_realtime_preset_finds_the_issue_vga_face(jaffe):
     """Issue 12's repro: a 256x256 JAFFE frame scaled to 300 px on a 640x480 gray canvas, 20 positions."""
     import cv2
 
-    settings = DLFERS.from_preset("realtime")._detector()
+    settings = DLFERS.from_preset("realtime").spec().detector
     rng = np.random.default_rng(1)
     found = 0
     for k in range(20):
@@ -167,16 +167,16 @@ def test_realtime_preset_finds_the_issue_vga_face(jaffe):
 
 
 def test_paper_preset_keeps_the_single_pass_detector_exactly(jaffe):
-    assert DLFERS.from_preset("paper")._detector() == DetectorSettings("cascade", 160, 0.2, 1.1)
+    assert DLFERS.from_preset("paper").spec().detector == DetectorSettings("cascade", 160, 0.2, 1.1)
     assert DETECTORS["cascade"] == (160, 0.2, 1.1)
     im = jaffe.images[7]
     assert detect_faces(im, 160, 0.2, 1.1, detector="cascade") == detect_faces(im, detector="cascade")
-    assert detect_faces(im, settings=DLFERS.from_preset("paper")._detector()) == detect_faces(im, detector="cascade")
+    assert detect_faces(im, settings=DLFERS.from_preset("paper").spec().detector) == detect_faces(im, detector="cascade")
 
 
 def test_default_detector_and_realtime_preset_are_coarse_to_fine():
-    assert DLFERS()._detector() == detector_settings() == DetectorSettings()
-    assert DLFERS.from_preset("realtime")._detector().detector == "coarse2fine"
+    assert DLFERS().spec().detector == detector_settings() == DetectorSettings()
+    assert DLFERS.from_preset("realtime").spec().detector.detector == "coarse2fine"
     assert detector_settings("coarse2fine", min_face=0.3) == DetectorSettings("coarse2fine", 240, 0.3, 1.3)
 
 
@@ -200,7 +200,7 @@ def test_settings_and_keywords_together_are_refused():
 
 def test_estimator_refuses_an_unknown_detector():
     with pytest.raises(ValueError, match="detector must be one of"):
-        DLFERS(detector="dnn")._validate_params()
+        DLFERS(detector="dnn").spec()
 
 
 def test_tiny_and_blank_frames_give_no_face():

@@ -116,7 +116,7 @@ def test_model_file_without_detector_loads_with_the_cascade_detector(jaffe_small
 
     loaded = load(path)
     assert loaded.detector == "cascade"
-    assert loaded._detector() == DetectorSettings("cascade", 160, 0.2, 1.1)
+    assert loaded.spec().detector == DetectorSettings("cascade", 160, 0.2, 1.1)
     frame = jaffe.images[5]
     assert [r.box for r in loaded.predict_image(frame)] == [r.box for r in old.predict_image(frame)]
     # a file written now keeps its detector
@@ -134,6 +134,6 @@ def test_detector_command_line_option():
     assert model_params(parser.parse_args(["--detector", "cascade"]))["detector"] == "cascade"
     assert model_params(parser.parse_args(["--preset", "paper"]))["detector"] == "cascade"
     p = model_params(parser.parse_args(["--preset", "realtime", "--min-face", "0.3"]))
-    assert DLFERS(**p)._detector().detector == "coarse2fine" and DLFERS(**p)._detector().min_face == 0.3
+    assert DLFERS(**p).spec().detector.detector == "coarse2fine" and DLFERS(**p).spec().detector.min_face == 0.3
     with pytest.raises(SystemExit):
         parser.parse_args(["--detector", "dnn"])

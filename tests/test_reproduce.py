@@ -57,24 +57,7 @@ def test_layout_features_reject_features_without_both_sources(jaffe):
         layout_features(face_only, "upper4", FAST["face_size"], FAST["step"])
 
 
-def _paper_rule_fold(model, feats, y, train, test):  # type: ignore[no-untyped-def]
-    """evaluate's fold, labelled as the paper's tables are: one SVM's one-vs-one vote."""
-    from sklearn.base import clone
-
-    m = clone(model).fit_features([feats[i] for i in train], y[train])
-    test_feats = [feats[i] for i in test]
-    if len(m.svms_) == 1:
-        ((svm, x),) = m._svm_inputs(test_feats)
-        return np.asarray(svm.predict(x))
-    return np.asarray(m.predict_features(test_feats))
-
-
-def test_every_accuracy_equals_a_direct_evaluate_call(jaffe, reduced, monkeypatch):
-    # reproduce scores the paper's tables by the SVM vote; DLFERS.predict and evaluate label a
-    # face by its most probable class (issue 13), so compare with evaluate under the paper's rule
-    import dlfers.evaluate
-
-    monkeypatch.setattr(dlfers.evaluate, "_run_fold", _paper_rule_fold)
+def test_every_accuracy_equals_a_direct_evaluate_call(jaffe, reduced):
     _, r = reduced
     cols = r["tables"]["table2"]["columns"]
     assert [c["name"] for c in cols] == [c.name for c in TABLE_COLUMNS["table2"][1]]

@@ -24,9 +24,9 @@ def test_every_parameter_belongs_to_exactly_one_stage():
 FIRST_KEY = {"prep": "prep_key", "descriptor": "descriptor_key", "select": "codebook_key",
              "codebook": "codebook_key", "histogram": "svm_key", "svm": "svm_key", "runtime": None}
 KEYS = ("prep_key", "descriptor_key", "codebook_key", "svm_key")
-OTHER_VALUE = {"detect": False, "delta": 0.1, "gamma": 0.1, "on_missing": "error", "detect_size": 64,
+OTHER_VALUE = {"detect": False, "detector": "cascade", "soft": 3, "soft_beta": 5.0, "delta": 0.1, "gamma": 0.1, "on_missing": "error", "detect_size": 64,
                "min_face": 0.4, "detect_scale": 1.2, "face_size": 64, "wavelet": "db2", "wavelet_level": 2,
-               "step": 4, "sigma": 2.0, "backend": "numpy", "descriptors": "tisf", "layout": "grid4",
+               "step": 2, "sigma": 2.0, "backend": "numpy", "descriptors": "tisf", "layout": "grid4",
                "n_words": 8, "per_class": False, "max_samples": 100, "random_state": 3, "power": 1.0,
                "kernel": "chi2", "C": 1.0, "svm_gamma": 0.5, "fusion": "decision", "progress": True}
 
@@ -54,8 +54,8 @@ def test_spec_holds_kinds_layout_descriptor_specs_and_detector():
     s = Spec.from_params(_params(descriptors="tipm+tisf", layout="eyes+fused", step=4, detect_size=96))
     assert s.kinds == ("tipm", "tisf") and s.layout.name == "eyes+fused" and s.n_regions == 2
     assert [(d.kind, d.step, d.dim) for d in s.descriptor_specs] == [("tipm", 4, 64), ("tisf", 4, 128)]
-    assert s.detector == DetectorSettings(detect_size=96, min_face=0.2, scale_factor=1.1)
-    assert s.detector.kwargs() == {"detect_size": 96, "min_face": 0.2, "scale_factor": 1.1}
+    assert s.detector == DetectorSettings(detector="coarse2fine", detect_size=96, min_face=0.15, scale_factor=1.3)
+    assert s.detector.kwargs() == {"detector": "coarse2fine", "detect_size": 96, "min_face": 0.15, "scale_factor": 1.3}
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.kinds = ("tisf",)  # type: ignore[misc]
     assert hash(s) == hash(Spec.from_params(_params(descriptors="tipm+tisf", layout="eyes+fused", step=4,

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["FileError", "atomic_write", "jsonable"]
+__all__ = ["FileError", "temp_name", "replacing", "atomic_write", "jsonable"]
 
 
 class FileError(ValueError):
@@ -32,16 +33,31 @@ class FileError(ValueError):
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
-    """A new file ``.<name>.<random>.tmp`` in ``folder``, opened for writing, mode 0o666 less the umask."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(100):
-        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            return os.open(tmp, flags, 0o666), tmp  # the kernel applies the umask, as for open()
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{folder}: could not create a unique temporary file for {name}")
+def temp_name(path: str | os.PathLike[str]) -> Path:
+    """A fresh temporary name beside ``path``: hidden, unique, keeping ``path``'s suffix (writers
+    such as ``cv2.VideoWriter`` choose the format by it)."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{p.suffix}")
+
+
+@contextmanager
+def replacing(path: str | os.PathLike[str], check: Callable[[], Any] | None = None) -> Iterator[Path]:
+    """Yield a temporary name beside ``path``; when the block succeeds and wrote that file,
+    ``check()`` (if given) runs and the file is renamed over ``path``.
+
+    The one place a finished output replaces its destination.  If the block (or ``check``)
+    raises, or wrote nothing, the temporary file is removed and ``path`` is left as it was.
+    """
+    p = Path(path)
+    tmp = temp_name(p)
+    try:
+        yield tmp
+        if tmp.exists():
+            if check is not None:
+                check()
+            os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], Any], mode: str = "wb") -> None:
@@ -60,17 +76,14 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], Any], 
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp(p.parent, p.name)
-    try:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    with replacing(p) as tmp:
+        fd = os.open(tmp, flags, 0o666)  # the kernel applies the umask, as for open()
         encoding = None if mode == "wb" else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def jsonable(o: Any) -> Any:

@@ -19,11 +19,12 @@ processes writing beside each other do not collide.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from ._io import replacing, temp_name
 
 __all__ = ["same_file", "check_output", "check_outputs", "temp_name", "atomic_path", "atomic_open"]
 
@@ -81,19 +82,6 @@ def check_outputs(outputs: Sequence[tuple[PathLike, str]], inputs: Iterable[Path
                 raise ValueError(f"{path}: the {what} and the {other_what} would be the same file")
 
 
-def temp_name(path: PathLike) -> Path:
-    """A fresh temporary name beside ``path``: hidden, unique, with ``path``'s suffix."""
-    p = Path(path)
-    return p.with_name(f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{p.suffix}")
-
-
-def _discard(tmp: Path) -> None:
-    try:
-        tmp.unlink()
-    except FileNotFoundError:
-        pass
-
-
 @contextmanager
 def atomic_path(path: PathLike, overwrite: bool = False, inputs: Iterable[PathLike] = (),
                 what: str = "output") -> Iterator[Path]:
@@ -107,14 +95,8 @@ def atomic_path(path: PathLike, overwrite: bool = False, inputs: Iterable[PathLi
     ins = list(inputs)
     p = check_output(path, ins, overwrite, what)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(p)
-    try:
+    with replacing(p, check=lambda: check_output(p, ins, overwrite, what)) as tmp:
         yield tmp
-        if tmp.exists():
-            check_output(p, ins, overwrite, what)
-            os.replace(tmp, p)
-    finally:
-        _discard(tmp)
 
 
 @contextmanager

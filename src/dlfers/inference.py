@@ -110,7 +110,7 @@ def check_predict_options(model: DLFERS, max_faces: int | None = None, detect_si
     if max_faces is not None and (isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer))
                                   or max_faces < 1):
         raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
-    own = model._detector()
+    own = model.spec().detector
     detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
                       own.min_face if min_face is None else min_face,
                       own.scale_factor if detect_scale is None else detect_scale)

@@ -414,11 +414,11 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         if max_faces is not None and (not isinstance(max_faces, (int, np.integer)) or isinstance(max_faces, bool)
                                       or max_faces < 1):
             raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
-        settings = spec.detector
+        own = settings = spec.detector
         if (detect_size, min_face, detect_scale) != (None, None, None):
-            settings = detector_settings(settings.detector, settings.detect_size if detect_size is None else detect_size,
-                                         settings.min_face if min_face is None else min_face,
-                                         settings.scale_factor if detect_scale is None else detect_scale)
+            settings = detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
+                                         own.min_face if min_face is None else min_face,
+                                         own.scale_factor if detect_scale is None else detect_scale)
         gray = to_gray_uint8(frame)
         h, w = gray.shape
         boxes = detect_faces(gray, settings=settings) if self.detect else [FaceBox(0, 0, w, h)]
