@@ -171,7 +171,8 @@ def test_paper_preset_keeps_the_single_pass_detector_exactly(jaffe):
     assert DETECTORS["cascade"] == (160, 0.2, 1.1)
     im = jaffe.images[7]
     assert detect_faces(im, 160, 0.2, 1.1, detector="cascade") == detect_faces(im, detector="cascade")
-    assert detect_faces(im, settings=DLFERS.from_preset("paper").spec().detector) == detect_faces(im, detector="cascade")
+    paper = DLFERS.from_preset("paper").spec().detector
+    assert detect_faces(im, settings=paper) == detect_faces(im, detector="cascade")
 
 
 def test_default_detector_and_realtime_preset_are_coarse_to_fine():

@@ -24,7 +24,8 @@ def test_every_parameter_belongs_to_exactly_one_stage():
 FIRST_KEY = {"prep": "prep_key", "descriptor": "descriptor_key", "select": "codebook_key",
              "codebook": "codebook_key", "histogram": "svm_key", "svm": "svm_key", "runtime": None}
 KEYS = ("prep_key", "descriptor_key", "codebook_key", "svm_key")
-OTHER_VALUE = {"detect": False, "detector": "cascade", "soft": 3, "soft_beta": 5.0, "delta": 0.1, "gamma": 0.1, "on_missing": "error", "detect_size": 64,
+OTHER_VALUE = {"detect": False, "detector": "cascade", "soft": 3, "soft_beta": 5.0,
+               "delta": 0.1, "gamma": 0.1, "on_missing": "error", "detect_size": 64,
                "min_face": 0.4, "detect_scale": 1.2, "face_size": 64, "wavelet": "db2", "wavelet_level": 2,
                "step": 2, "sigma": 2.0, "backend": "numpy", "descriptors": "tisf", "layout": "grid4",
                "n_words": 8, "per_class": False, "max_samples": 100, "random_state": 3, "power": 1.0,
