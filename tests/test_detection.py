@@ -25,7 +25,8 @@ FOUND_IOU = 0.5
 SETTINGS = {
     "old default (cascade 160, 0.2, 1.1)": DetectorSettings("cascade", 160, 0.2, 1.1),
     "old realtime (cascade 64, 0.4, 1.2)": DetectorSettings("cascade", 64, 0.4, 1.2),
-    "new default (coarse2fine)": DLFERS().spec().detector,
+    "coarse2fine": DetectorSettings("coarse2fine", 240, 0.15, 1.3),
+    "new default (cascade+coarse2fine)": DLFERS().spec().detector,
     **{f"preset {name}": DLFERS.from_preset(name).spec().detector for name in PRESETS},
 }
 REFERENCE = "old default (cascade 160, 0.2, 1.1)"
@@ -92,7 +93,7 @@ def test_every_preset_finds_what_the_old_default_finds(frames, detections):
 
 
 def test_the_new_default_finds_faces_from_15_to_80_percent_in_both_frame_sizes(frames, detections):
-    boxes = detections["new default (coarse2fine)"]
+    boxes = detections["new default (cascade+coarse2fine)"]
     for size in ("256x256", "640x480"):
         idx = [i for i, f in enumerate(frames) if f.size == size]
         found = _found([frames[i] for i in idx], [boxes[i] for i in idx])
@@ -105,17 +106,17 @@ def test_the_old_realtime_settings_missed_faces_the_new_realtime_preset_finds(fr
     assert new.mean() > old.mean() + 0.2
 
 
-def test_coarse_to_fine_finds_no_face_in_empty_frames(frames, detections):
+def test_the_new_detectors_find_no_face_in_empty_frames(frames, detections):
     # The old default ("cascade") is kept as it is for the paper preset; its false faces are
     # reported in the table, not asserted.
-    for label in ("new default (coarse2fine)", "preset realtime"):
+    for label in ("coarse2fine", "new default (cascade+coarse2fine)", "preset default", "preset realtime"):
         false = [bs for f, bs in zip(frames, detections[label]) if f.truth is None and bs]
         assert not false, (label, false)
 
 
 def test_coarse_to_fine_boxes_match_the_old_default(frames, detections):
     ious = []
-    for f, ref, new in zip(frames, detections[REFERENCE], detections["new default (coarse2fine)"]):
+    for f, ref, new in zip(frames, detections[REFERENCE], detections["new default (cascade+coarse2fine)"]):
         if f.truth is None:
             continue
         a = [b for b in ref if iou(b, f.truth) >= FOUND_IOU]
@@ -144,7 +145,7 @@ def test_coarse_to_fine_boxes_are_nearly_as_close_to_the_truth_as_the_old_defaul
         return float(np.median([max((iou(b, f.truth) for b in bs), default=0.0)
                                 for f, bs in zip(frames, detections[label]) if f.truth]))
 
-    new, old = closeness("new default (coarse2fine)"), closeness(REFERENCE)
+    new, old = closeness("new default (cascade+coarse2fine)"), closeness(REFERENCE)
     print(f"\nmedian IoU with the true box: coarse2fine {new:.3f}, old default {old:.3f}")
     assert new >= 0.85 and new >= old - 0.05
 
@@ -175,9 +176,10 @@ def test_paper_preset_keeps_the_single_pass_detector_exactly(jaffe):
     assert detect_faces(im, settings=paper) == detect_faces(im, detector="cascade")
 
 
-def test_default_detector_and_realtime_preset_are_coarse_to_fine():
+def test_default_detector_is_the_single_pass_then_coarse_to_fine():
     assert DLFERS().spec().detector == detector_settings() == DetectorSettings()
-    assert DLFERS.from_preset("realtime").spec().detector.detector == "coarse2fine"
+    assert DetectorSettings() == DetectorSettings("cascade+coarse2fine", 160, 0.15, 1.1)
+    assert DLFERS.from_preset("realtime").spec().detector.detector == "cascade+coarse2fine"
     assert detector_settings("coarse2fine", min_face=0.3) == DetectorSettings("coarse2fine", 240, 0.3, 1.3)
 
 

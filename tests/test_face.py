@@ -121,7 +121,7 @@ def test_model_file_without_detector_loads_with_the_cascade_detector(jaffe_small
     assert [r.box for r in loaded.predict_image(frame)] == [r.box for r in old.predict_image(frame)]
     # a file written now keeps its detector
     model.save(tmp_path / "new.dlfers")
-    assert load(tmp_path / "new.dlfers").detector == "coarse2fine"
+    assert load(tmp_path / "new.dlfers").detector == "cascade+coarse2fine"
 
 
 def test_detector_command_line_option():
@@ -134,6 +134,6 @@ def test_detector_command_line_option():
     assert model_params(parser.parse_args(["--detector", "cascade"]))["detector"] == "cascade"
     assert model_params(parser.parse_args(["--preset", "paper"]))["detector"] == "cascade"
     p = model_params(parser.parse_args(["--preset", "realtime", "--min-face", "0.3"]))
-    assert DLFERS(**p).spec().detector.detector == "coarse2fine" and DLFERS(**p).spec().detector.min_face == 0.3
+    assert DLFERS(**p).spec().detector.detector == "cascade+coarse2fine" and DLFERS(**p).spec().detector.min_face == 0.3
     with pytest.raises(SystemExit):
         parser.parse_args(["--detector", "dnn"])

@@ -60,9 +60,10 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     delta, gamma : horizontal and vertical crop factors δ, γ of Eq. 1-4
         (the paper's scaling factor 3 by default).
     on_missing : "full" (use the whole frame when no face is found) or "error".
-    detector : "coarse2fine" (a coarse cascade pass on a small copy of the frame, each
-        proposal verified and placed at the resolution the crop needs) or "cascade"
-        (one pass of OpenCV's default cascade; the paper preset's).
+    detector : "cascade+coarse2fine" (one pass of OpenCV's default cascade, the paper
+        preset's "cascade", and where it finds no face "coarse2fine": a coarse pass on a
+        small copy of the frame, each proposal verified and placed by a fine pass), or
+        either of the two alone (see :func:`dlfers.detect_faces`).
     detect_size, min_face, detect_scale : face detector settings: longest side of the
         frame copy the (coarse) cascade searches, smallest face as a fraction of the
         frame's shorter side, and step between search scales; None: the detector's
@@ -95,7 +96,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         delta: float = 0.15,
         gamma: float = 0.15,
         on_missing: str = "full",
-        detector: str = "coarse2fine",
+        detector: str = "cascade+coarse2fine",
         detect_size: int | None = None,
         min_face: float | None = None,
         detect_scale: float | None = None,

@@ -23,9 +23,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--delta", type=float, help="horizontal crop factor δ")
     g.add_argument("--gamma", type=float, help="vertical crop factor γ")
     g.add_argument("--no-detect", action="store_true", help="inputs are already cropped faces")
-    g.add_argument("--detector", choices=["coarse2fine", "cascade"],
-                   help="face detector: coarse2fine (default; coarse pass on a small copy, fine pass around each "
-                   "face) or cascade (one pass on a --detect-size copy; the paper preset's)")
+    g.add_argument("--detector", choices=["cascade+coarse2fine", "coarse2fine", "cascade"],
+                   help="face detector: cascade+coarse2fine (default: the single pass, and where it finds no face "
+                   "a coarse pass on a small copy with a fine pass around each face), coarse2fine alone, or cascade "
+                   "alone (one pass on a --detect-size copy; the paper preset's)")
     g.add_argument("--detect-size", type=int, help="longest side of the frame copy the (coarse) face detector searches")
     g.add_argument("--min-face", type=float, help="smallest face, as a fraction of the frame's shorter side")
     g.add_argument("--detect-scale", type=float, help="step between the (coarse) detector's search scales (> 1)")
