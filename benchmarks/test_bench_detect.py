@@ -5,8 +5,9 @@ Two frames: a 256x256 JAFFE image (``FACE_FILE``) and a synthetic 640x480 frame 
 image scaled so that its face is 35 % of the frame's height, pasted into a textured,
 noisy canvas by ``tests/_detection_set.py``).  Contenders, one thread each:
 
-* ``coarse2fine``: :func:`dlfers.detect_faces` with the default settings (``DLFERS()``
-  and the ``realtime`` preset);
+* ``cascade+coarse2fine``: :func:`dlfers.detect_faces` with the default settings
+  (``DLFERS()`` and the ``realtime`` preset);
+* ``coarse2fine``: its fallback alone;
 * ``cascade``: the paper preset's single pass (160, 0.2, 1.1);
 * ``opencv_full``: ``CascadeClassifier.detectMultiScale`` of the frontal-face default
   cascade on the full frame, scaleFactor 1.1, minNeighbors 5 (the reference: what most
@@ -57,7 +58,7 @@ def _percentiles(benchmark) -> None:
 
 
 @pytest.mark.parametrize("size", ["256x256", "640x480"])
-@pytest.mark.parametrize("how", ["coarse2fine", "cascade", "opencv_full"])
+@pytest.mark.parametrize("how", ["cascade+coarse2fine", "coarse2fine", "cascade", "opencv_full"])
 def test_detect(benchmark, frames, size, how):
     import cv2
 

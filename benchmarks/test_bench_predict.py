@@ -1,6 +1,6 @@
 """Prediction with a trained model: per-frame latency (p50, p99) and flat memory.
 
-Each preset of :data:`dlfers.pipeline.PRESETS` ("paper": the defaults, "realtime") is
+Each preset of :data:`dlfers.pipeline.PRESETS` ("default", "paper", "realtime") is
 fitted once on all of JAFFE.  ``test_predict_frame`` times :meth:`DLFERS.predict_image`
 on one 256x256 JAFFE frame and on the synthetic 640x480 frame of ``test_bench_detect.py``
 (face detection included), ``test_predict_face``
@@ -43,7 +43,7 @@ def _fit(preset: str, jaffe) -> object:
     return _FITTED[preset]
 
 
-@pytest.fixture(scope="session", params=["paper", "realtime"])
+@pytest.fixture(scope="session", params=["default", "paper", "realtime"])
 def preset_model(request, jaffe):
     """(preset name, model of that preset fitted on all of JAFFE)."""
     return request.param, _fit(request.param, jaffe)
@@ -51,8 +51,8 @@ def preset_model(request, jaffe):
 
 @pytest.fixture(scope="session")
 def fitted(jaffe):
-    """The default ("paper") model."""
-    return _fit("paper", jaffe)
+    """The default model."""
+    return _fit("default", jaffe)
 
 
 @pytest.fixture(scope="session", params=["256x256", "640x480"])
