@@ -94,6 +94,7 @@ _FINE_COPY_MIN = 36
 _FINE_COPY_MARGIN = 0.5
 #: neighbours the "alt2" cascade needs to confirm a face of the single pass (cascade+coarse2fine)
 _CONFIRM_NEIGHBOURS = 3
+_CONFIRM_SCALE = 1.2
 #: frames no larger than this (e.g. 48x48 face crops) get the single fine pass over the whole frame
 _SMALL_FRAME = 128
 
@@ -280,7 +281,7 @@ def _confirmed(gray: np.ndarray, box: FaceBox) -> bool:
     b = max(a, int(np.ceil(1.6 * box.w * r)))
     if min(crop.shape) < a:
         return False
-    found = _cascade(_COARSE_CASCADE).detectMultiScale(crop, scaleFactor=_FINE_SCALE, minNeighbors=_CONFIRM_NEIGHBOURS,
+    found = _cascade(_COARSE_CASCADE).detectMultiScale(crop, scaleFactor=_CONFIRM_SCALE, minNeighbors=_CONFIRM_NEIGHBOURS,
                                                        minSize=(a, a), maxSize=(b, b))
     return len(found) > 0
 
