@@ -281,8 +281,9 @@ def _confirmed(gray: np.ndarray, box: FaceBox) -> bool:
     b = max(a, int(np.ceil(1.6 * box.w * r)))
     if min(crop.shape) < a:
         return False
-    found = _cascade(_COARSE_CASCADE).detectMultiScale(crop, scaleFactor=_CONFIRM_SCALE, minNeighbors=_CONFIRM_NEIGHBOURS,
-                                                       minSize=(a, a), maxSize=(b, b))
+    found = _cascade(_COARSE_CASCADE).detectMultiScale(
+        crop, scaleFactor=_CONFIRM_SCALE, minNeighbors=_CONFIRM_NEIGHBOURS, minSize=(a, a), maxSize=(b, b)
+    )
     return len(found) > 0
 
 
