@@ -44,3 +44,19 @@ def jaffe_small(jaffe):
     """Every third JAFFE image (71 images, all subjects and classes)."""
     idx = np.arange(0, len(jaffe), 3)
     return [jaffe.images[i] for i in idx], jaffe.labels[idx], jaffe.subjects[idx]
+
+
+@pytest.fixture(scope="session")
+def model(jaffe_small):
+    """A small model (``FAST``) fitted on ``jaffe_small``: shared, read-only (deepcopy to change it)."""
+    from _trained import fast_model
+
+    return fast_model(jaffe_small)
+
+
+@pytest.fixture(scope="session")
+def model_file(model, tmp_path_factory) -> Path:
+    """``model`` saved to a file."""
+    path = tmp_path_factory.mktemp("model") / "fast.dlfers"
+    model.save(path)
+    return path

@@ -11,7 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _trained import fast_model
 
 from dlfers import DLFERS, load
 from dlfers.cli import main
@@ -19,18 +18,6 @@ from dlfers.evaluate import evaluate
 
 #: train/evaluate options for a model that fits in a second or two
 TINY = ["--layout", "whole", "--n-words", "4", "--step", "6", "--descriptors", "tisf", "--face-size", "48"]
-
-
-@pytest.fixture(scope="module")
-def model(jaffe_small):
-    return fast_model(jaffe_small)
-
-
-@pytest.fixture(scope="module")
-def model_file(model, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fast.dlfers"
-    model.save(path)
-    return path
 
 
 @pytest.fixture(scope="module")

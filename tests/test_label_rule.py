@@ -7,27 +7,12 @@ and the video overlay, on every JAFFE image.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
-from _trained import fast_model
 
 from dlfers.cli import main
 from dlfers.inference import overlay_lines
-
-
-@pytest.fixture(scope="module")
-def model(jaffe_small):
-    return fast_model(jaffe_small)
-
-
-@pytest.fixture(scope="module")
-def model_file(model, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fast.dlfers"
-    model.save(path)
-    return path
 
 
 def _argmax(probabilities: dict) -> str:

@@ -20,21 +20,9 @@ from dlfers.classify import KERNELS, KernelSVC, kernel_matrix
 
 
 @pytest.fixture(scope="module")
-def model(jaffe_small):
-    return fast_model(jaffe_small)
-
-
-@pytest.fixture(scope="module")
 def held_out(jaffe):
     """JAFFE images outside ``jaffe_small`` (every third image from the second)."""
     return jaffe.images[1::3][:24]
-
-
-@pytest.fixture(scope="module")
-def model_file(model, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fast.dlfers"
-    model.save(path)
-    return path
 
 
 def _members(path: Path) -> dict[str, bytes]:

@@ -10,24 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _trained import fast_model
 from PIL import Image
 
 from dlfers import load
 from dlfers.cli import main
 from dlfers.inference import RECORD_KEYS, FaceResult, predict_files
-
-
-@pytest.fixture(scope="module")
-def model(jaffe_small):
-    return fast_model(jaffe_small)
-
-
-@pytest.fixture(scope="module")
-def model_file(model, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fast.dlfers"
-    model.save(path)
-    return path
 
 
 @pytest.fixture(scope="module")

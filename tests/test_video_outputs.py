@@ -8,18 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _trained import fast_model
 
 from dlfers import load
 from dlfers.cli import main
 from dlfers.video import annotate_video
-
-
-@pytest.fixture(scope="module")
-def model_file(jaffe_small, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fast.dlfers"
-    fast_model(jaffe_small).save(path)
-    return path
 
 
 def _write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> None:
