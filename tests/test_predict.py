@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from _trained import write_video
 from PIL import Image
 
 from dlfers import load
@@ -212,18 +213,9 @@ def test_cli_train_saves_a_loadable_model(tmp_path, jaffe, capsys):
 
 
 # ----------------------------------------------------------------------------- video
-def _write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> None:
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    assert writer.isOpened()
-    for f in frames:
-        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) if f.ndim == 2 else f)
-    writer.release()
-
-
 def test_cli_video_annotates_and_logs_every_frame(model_file, frames, tmp_path, capsys):
     clip = [*frames[:5], np.full_like(frames[0], 100), frames[5]]
-    _write_video(tmp_path / "in.avi", clip)
+    write_video(tmp_path / "in.avi", clip)
     out = tmp_path / "annotated.mp4"
     assert main(["video", str(model_file), str(tmp_path / "in.avi"), "--out", str(out), "--quiet"]) == 0
     err = capsys.readouterr().err
@@ -254,7 +246,7 @@ def test_cli_video_annotates_and_logs_every_frame(model_file, frames, tmp_path, 
 
 
 def test_cli_video_log_to_stdout_and_bad_input(model_file, frames, tmp_path, capsys):
-    _write_video(tmp_path / "in.avi", list(frames[:2]))
+    write_video(tmp_path / "in.avi", list(frames[:2]))
     assert main(["video", str(model_file), str(tmp_path / "in.avi"), "--quiet"]) == 0
     assert len(_json_lines(capsys.readouterr().out)) == 2
     (tmp_path / "bad.mp4").write_text("not a video")

@@ -5,28 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from _trained import write_video
 
 from dlfers import load
 from dlfers.cli import main
 from dlfers.video import annotate_video
 
 
-def _write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> None:
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    assert writer.isOpened()
-    for f in frames:
-        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) if f.ndim == 2 else f)
-    writer.release()
-
-
 @pytest.fixture()
 def clip(jaffe, tmp_path) -> Path:
     path = tmp_path / "in.avi"
-    _write_video(path, list(jaffe.images[:4]))
+    write_video(path, list(jaffe.images[:4]))
     return path
 
 
@@ -103,7 +94,7 @@ def test_outputs_appear_only_when_complete(model_file, clip, jaffe_small):
 # ----------------------------------------------------------------------------- item 3: truncated video
 def test_half_cut_video_is_reported_against_the_container_frame_count(model_file, jaffe, tmp_path, capsys):
     full = tmp_path / "full.avi"
-    _write_video(full, list(jaffe.images[:20]))
+    write_video(full, list(jaffe.images[:20]))
     cut = tmp_path / "cut.avi"
     data = full.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
@@ -123,7 +114,7 @@ def test_half_cut_video_is_reported_against_the_container_frame_count(model_file
 
 # ----------------------------------------------------------------------------- items 4, 5 in video
 def test_whole_video_without_a_face_warns(model_file, tmp_path, capsys):
-    _write_video(tmp_path / "empty.avi", [np.full((120, 160), v, np.uint8) for v in (60, 90, 120)])
+    write_video(tmp_path / "empty.avi", [np.full((120, 160), v, np.uint8) for v in (60, 90, 120)])
     assert _video(model_file, str(tmp_path / "empty.avi"), "--log", str(tmp_path / "e.jsonl")) == 0
     err = capsys.readouterr().err
     assert "no face found in any of the 3 frames" in err and "--detect-size" in err
@@ -132,7 +123,7 @@ def test_whole_video_without_a_face_warns(model_file, tmp_path, capsys):
 def test_video_detector_overrides_reach_every_frame(model_file, jaffe, tmp_path, capsys):
     canvas = np.full((768, 1024), 128, np.uint8)
     canvas[256:512, 384:640] = jaffe.images[0]  # a face a third of the frame's shorter side
-    _write_video(tmp_path / "wide.avi", [canvas, canvas])
+    write_video(tmp_path / "wide.avi", [canvas, canvas])
     assert _video(model_file, str(tmp_path / "wide.avi"), "--log", str(tmp_path / "a.jsonl"),
                   "--min-face", "0.5") == 0
     assert "no face found" in capsys.readouterr().err
