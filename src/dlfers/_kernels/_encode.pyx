@@ -41,15 +41,24 @@ def encode(const float[:, ::1] x, const float[:, ::1] codebook, const float[::1]
         raise MemoryError()
 
 
-cdef int _encode(const float* x, Py_ssize_t n, Py_ssize_t dim, const float* codebook, Py_ssize_t ncode,
-                 const float* sqnorm, const int* regions, Py_ssize_t nlev, int* labels,
-                 float* hist) noexcept nogil:
-    cdef Py_ssize_t cd = ncode if ncode < TILE_CODES else TILE_CODES
+cdef inline Py_ssize_t _tile_codes(Py_ssize_t ncode) noexcept nogil:
+    """Codewords in one tile."""
+    return ncode if ncode < TILE_CODES else TILE_CODES
+
+
+cdef inline Py_ssize_t _tile_rows(Py_ssize_t n, Py_ssize_t cd) noexcept nogil:
+    """Descriptors in one tile of ``cd`` codewords: the tile fits in TILE_BYTES (at least 1, at most n)."""
     cdef Py_ssize_t cn = TILE_BYTES // <Py_ssize_t>(cd * sizeof(float))
     if cn < 1:
         cn = 1
-    if cn > n:
-        cn = n
+    return cn if cn < n else n
+
+
+cdef int _encode(const float* x, Py_ssize_t n, Py_ssize_t dim, const float* codebook, Py_ssize_t ncode,
+                 const float* sqnorm, const int* regions, Py_ssize_t nlev, int* labels,
+                 float* hist) noexcept nogil:
+    cdef Py_ssize_t cd = _tile_codes(ncode)
+    cdef Py_ssize_t cn = _tile_rows(n, cd)
     cdef float* g = <float*>malloc((cn * cd + cn) * sizeof(float))
     cdef int* best = <int*>malloc(cn * sizeof(int))
     if g == NULL or best == NULL:
@@ -138,12 +147,8 @@ def encode_soft(const float[:, ::1] x, const float[:, ::1] codebook, const float
 cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float* codebook, Py_ssize_t ncode,
                       const float* sqnorm, const int* regions, Py_ssize_t nlev, double beta, Py_ssize_t k,
                       int* idx, float* wout, float* hist) noexcept nogil:
-    cdef Py_ssize_t cd = ncode if ncode < TILE_CODES else TILE_CODES
-    cdef Py_ssize_t cn = TILE_BYTES // <Py_ssize_t>(cd * sizeof(float))
-    if cn < 1:
-        cn = 1
-    if cn > n:
-        cn = n
+    cdef Py_ssize_t cd = _tile_codes(ncode)
+    cdef Py_ssize_t cn = _tile_rows(n, cd)
     cdef float* g = <float*>malloc((cn * cd + cn * k) * sizeof(float))
     cdef int* topi = <int*>malloc(cn * k * sizeof(int))
     if g == NULL or topi == NULL:

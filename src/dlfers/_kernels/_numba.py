@@ -227,6 +227,14 @@ def assemble_descriptors(blocks, cell_blocks, step_blocks, clip, out):
 
 
 @njit(cache=True, nogil=True)
+def _tile_shape(n, ncode):
+    """(codewords, descriptors) of one tile of ``encode`` and ``encode_soft``: at most
+    _TILE_CODES codewords by as many descriptors as fit in _BLOCK_BYTES (at least 1, at most n)."""
+    cd = min(ncode, _TILE_CODES)
+    return cd, min(max(1, _BLOCK_BYTES // (4 * cd)), n)
+
+
+@njit(cache=True, nogil=True)
 def encode(x, codebook, code_sqnorm, regions, labels_out, hist_out):
     """Nearest codeword of every row of ``x`` into ``labels_out``; counts added to ``hist_out``.
 
@@ -240,8 +248,7 @@ def encode(x, codebook, code_sqnorm, regions, labels_out, hist_out):
     nlev = regions.shape[1]
     if n == 0 or ncode == 0:
         return
-    cd = min(ncode, _TILE_CODES)
-    cn = min(max(1, _BLOCK_BYTES // (4 * cd)), n)
+    cd, cn = _tile_shape(n, ncode)
     bestv = np.empty(cn, np.float32)
     best = np.empty(cn, np.int32)
     for s in range(0, n, cn):
@@ -318,8 +325,7 @@ def encode_soft(x, codebook, code_sqnorm, regions, beta, idx_out, w_out, hist_ou
     nlev = regions.shape[1]
     if n == 0 or ncode == 0:
         return
-    cd = min(ncode, _TILE_CODES)
-    cn = min(max(1, _BLOCK_BYTES // (4 * cd)), n)
+    cd, cn = _tile_shape(n, ncode)
     topv = np.empty((cn, k), np.float32)
     topi = np.empty((cn, k), np.int32)
     for s in range(0, n, cn):
