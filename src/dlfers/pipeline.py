@@ -16,8 +16,9 @@ from .classify import FUSIONS, FusedSVMs, fit_fused
 from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, compute, grid_shape, smooth
-from .face import FaceBox, crop_box, crop_face, detect_faces, detector_settings
-from .inference import FaceResult
+from .face import FaceBox, crop_face
+from .frames import frame_settings, locate_faces
+from .inference import FaceResult, check_predict_options
 from .model_state import pack, unpack
 from .presets import PRESETS, SAVED_PARAM_DEFAULTS
 from .progress import progress_bar
@@ -411,27 +412,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             For ``max_faces`` < 1 or detector settings out of range.
         """
         check_is_fitted(self, "svms_")
-        spec = self.spec()
-        if max_faces is not None and (not isinstance(max_faces, (int, np.integer)) or isinstance(max_faces, bool)
-                                      or max_faces < 1):
-            raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
-        own = settings = spec.detector
-        if (detect_size, min_face, detect_scale) != (None, None, None):
-            settings = detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
-                                         own.min_face if min_face is None else min_face,
-                                         own.scale_factor if detect_scale is None else detect_scale)
-        gray = to_gray_uint8(frame)
-        h, w = gray.shape
-        boxes = detect_faces(gray, settings=settings) if self.detect else [FaceBox(0, 0, w, h)]
-        if max_faces is not None:
-            boxes = boxes[: int(max_faces)]
+        check_predict_options(self, max_faces, detect_size, min_face, detect_scale)
+        gray, boxes = locate_faces(self, frame, max_faces,
+                                   settings=frame_settings(self, detect_size, min_face, detect_scale))
         if not boxes:
             return [FaceResult.no_face()]
-        feats = []
-        for b in boxes:
-            c = crop_box(b, self.delta, self.gamma, (h, w))
-            face = self.reduce_face(gray[c.y : c.y + c.h, c.x : c.x + c.w])
-            feats.append(self.face_features(face, c, True))
+        feats = [self.face_features(self.reduce_face(gray[c.y : c.y + c.h, c.x : c.x + c.w]), c, True)
+                 for c in boxes]
         labels, proba = self.predict_with_proba_features(feats)
         return [
             FaceResult(found=True, box=f.box, label=lab, probabilities=dict(zip(self.classes_.tolist(), p.tolist())))
