@@ -57,7 +57,8 @@ from ._version import __version__
 from .datasets import ImageError, ImageList, list_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import DLFERS, Features
+    from .features import Features
+    from .pipeline import DLFERS
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ExtractedFeatures", "extract_dataset", "iter_batches",
            "load_features", "read_errors"]
@@ -430,7 +431,7 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
     :meth:`DLFERS.fit_features` or :func:`dlfers.evaluate.evaluate` (``features=``).
     """
     from .face import FaceBox
-    from .pipeline import Features
+    from .features import Features
     from .spec import parse_kinds
 
     root = Path(out)

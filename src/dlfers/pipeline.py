@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, compute, grid_shape, smooth
 from .face import FaceBox, crop_face
+from .features import Features, as_images
 from .frames import frame_settings, locate_faces
 from .inference import FaceResult, check_predict_options
 from .model_state import pack, unpack
@@ -27,26 +27,6 @@ from .spec import PARAMETERS, Spec
 from .wavelet import ll_subband
 
 __all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS", "PRESETS", "SAVED_PARAM_DEFAULTS"]
-
-
-@dataclass
-class Features:
-    """Dense descriptors of one face, ready for encoding.
-
-    Attributes
-    ----------
-    descriptors : kind -> (N, dim) float32, face points first, then fused-image points.
-    regions : (N, L) int32 region ids (shared by every kind: same grid).
-    found : whether a face was detected.
-    box : the cropped face box in frame pixels.
-    face : (face_size, face_size) float32 preprocessed face the descriptors came from.
-    """
-
-    descriptors: dict[str, np.ndarray]
-    regions: np.ndarray
-    found: bool
-    box: FaceBox | None
-    face: np.ndarray | None = None
 
 
 class DLFERS(ClassifierMixin, BaseEstimator):
@@ -330,32 +310,32 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- sklearn API on frames
     def fit(self, X: Sequence[np.ndarray], y: Sequence[Any]) -> DLFERS:
         """Fit on frames ``X`` (sequence of 2-D gray or 3-D BGR arrays) and labels ``y``."""
-        return self.fit_features(self.extract(_as_images(X)), y)
+        return self.fit_features(self.extract(as_images(X)), y)
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Expression label of each frame: (n,) array of class labels."""
         check_is_fitted(self, "svms_")
-        return self.predict_features(self.extract(_as_images(X), progress=False))
+        return self.predict_features(self.extract(as_images(X), progress=False))
 
     def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities of each frame: (n, n_classes) float64, columns as ``classes_``."""
         check_is_fitted(self, "svms_")
-        return self.predict_proba_features(self.extract(_as_images(X), progress=False))
+        return self.predict_proba_features(self.extract(as_images(X), progress=False))
 
     def decision_function(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """SVM decision values (n, n_classes)."""
         check_is_fitted(self, "svms_")
-        return self.decision_features(self.extract(_as_images(X), progress=False))
+        return self.decision_features(self.extract(as_images(X), progress=False))
 
     def transform(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """SPOF histogram features of each frame (n, n_features) float32."""
-        return self.transform_features(self.extract(_as_images(X), progress=False))
+        return self.transform_features(self.extract(as_images(X), progress=False))
 
     # ----------------------------------------------------------------- trained models in use
     def _face_batch(self, faces: Sequence[np.ndarray]) -> list[Features]:
         self.spec()
         out = []
-        for i, face in enumerate(_as_images(faces)):
+        for i, face in enumerate(as_images(faces)):
             try:
                 gray = to_gray_uint8(face)
             except ImageError as exc:
@@ -471,15 +451,3 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         return tags
 
-
-def _as_images(X: Any) -> list[np.ndarray]:
-    """Frames as a list of arrays: a list/tuple of arrays or an (n, H, W[, C]) array."""
-    if isinstance(X, np.ndarray):
-        if X.ndim not in (3, 4):
-            raise ValueError(
-                f"expected a sequence of images or an (n, H, W[, C]) array, got an array of shape {X.shape}"
-            )
-        return list(X)
-    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
-        raise ValueError(f"expected a sequence of images, got {type(X).__name__}")
-    return [np.asarray(x) for x in X]

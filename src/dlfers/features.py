@@ -1,0 +1,45 @@
+"""What the descriptor stage hands to the codebook stage: :class:`Features` of one face."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .face import FaceBox
+
+__all__ = ["Features", "as_images"]
+
+
+@dataclass
+class Features:
+    """Dense descriptors of one face, ready for encoding.
+
+    Attributes
+    ----------
+    descriptors : kind -> (N, dim) float32, face points first, then fused-image points.
+    regions : (N, L) int32 region ids (shared by every kind: same grid).
+    found : whether a face was detected.
+    box : the cropped face box in frame pixels.
+    face : (face_size, face_size) float32 preprocessed face the descriptors came from.
+    """
+
+    descriptors: dict[str, np.ndarray]
+    regions: np.ndarray
+    found: bool
+    box: FaceBox | None
+    face: np.ndarray | None = None
+
+
+def as_images(X: Any) -> list[np.ndarray]:
+    """Frames as a list of arrays: a list/tuple of arrays or an (n, H, W[, C]) array."""
+    if isinstance(X, np.ndarray):
+        if X.ndim not in (3, 4):
+            raise ValueError(
+                f"expected a sequence of images or an (n, H, W[, C]) array, got an array of shape {X.shape}"
+            )
+        return list(X)
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+        raise ValueError(f"expected a sequence of images, got {type(X).__name__}")
+    return [np.asarray(x) for x in X]
