@@ -273,6 +273,54 @@ def test_encode_matches_reference_exactly(k, ref, seed, n, dim, ncode, nlev, nre
     np.testing.assert_array_equal(got[1], want[1])
 
 
+def _run_encode_soft(k, x, cb, sq, regions, nreg, soft, beta=10.0):
+    idx = np.full((x.shape[0], soft), -7, np.int32)
+    w = np.full((x.shape[0], soft), np.nan, np.float32)
+    hist = np.zeros((nreg, cb.shape[0]), np.float32)
+    k.encode_soft(x, cb, sq, regions, beta, idx, w, hist)
+    return idx, w, hist
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 700),
+    dim=st.integers(1, 140),
+    ncode=st.integers(1, 300),
+    nlev=st.integers(0, 3),
+    nreg=st.integers(1, 6),
+    integer=st.booleans(),
+    soft=st.integers(1, 9),
+    beta=st.sampled_from([0.5, 10.0, 40.0]),
+)
+def test_encode_soft_matches_reference(k, ref, seed, n, dim, ncode, nlev, nreg, integer, soft, beta):
+    # the k nearest words in the reference's stable-sort order (ties to the lowest index,
+    # integer inputs make many exact ties), their weights, and the per-region sums
+    soft = min(soft, ncode)
+    x, cb, sq, regions = _encode_inputs(seed, n, dim, ncode, nlev, nreg, integer)
+    if not integer:
+        x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
+        cb /= np.maximum(np.linalg.norm(cb, axis=1, keepdims=True), 1e-6)
+        sq = np.einsum("ij,ij->i", cb, cb).astype(np.float32)
+    want = _run_encode_soft(ref, x, cb, sq, regions, nreg, soft, beta)
+    got = _run_encode_soft(k, *_readonly(x, cb, sq, regions), nreg, soft, beta)
+    np.testing.assert_array_equal(got[0], want[0])
+    # BLAS blockings may round a distance differently in its last bit: weights to ~beta ulps
+    np.testing.assert_allclose(got[1], want[1], rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(got[2], want[2], rtol=2e-5, atol=1e-5)
+    if n:
+        np.testing.assert_allclose(got[1].sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_encode_soft_of_one_word_is_hard_assignment(k):
+    x, cb, sq, regions = _encode_inputs(11, 500, 32, 40, 2, 4, False)
+    labels, hist = _run_encode(k, x, cb, sq, regions, 4)
+    idx, w, soft_hist = _run_encode_soft(k, x, cb, sq, regions, 4, 1)
+    np.testing.assert_array_equal(idx[:, 0], labels)
+    np.testing.assert_array_equal(w, 1.0)
+    np.testing.assert_array_equal(soft_hist, hist)
+
+
 @pytest.mark.parametrize("ncode", [1, 100, 1000, 2000])
 def test_encode_large_codebooks(k, ref, ncode):
     # N = 3249 descriptors of 128 dims spans several L2-sized chunks for every D
@@ -534,6 +582,16 @@ def test_variants_agree_exactly_on_encode(variants, seed, n, dim, ncode, nreg):
     base, avx2 = (_run_encode(k, x, cb, sq, regions, nreg) for k in variants)
     np.testing.assert_array_equal(base[0], avx2[0])
     np.testing.assert_array_equal(base[1], avx2[1])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 700), dim=st.integers(1, 140),
+       ncode=st.integers(1, 300), soft=st.integers(1, 8), integer=st.booleans())
+def test_variants_agree_exactly_on_encode_soft(variants, seed, n, dim, ncode, soft, integer):
+    x, cb, sq, regions = _encode_inputs(seed, n, dim, ncode, 2, 5, integer)
+    base, avx2 = (_run_encode_soft(k, x, cb, sq, regions, 5, min(soft, ncode)) for k in variants)
+    for a, b in zip(base, avx2):
+        np.testing.assert_array_equal(a, b)
 
 
 @SETTINGS

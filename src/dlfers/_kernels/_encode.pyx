@@ -151,19 +151,19 @@ cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float*
     cdef Py_ssize_t cn = _tile_rows(n, cd)
     cdef float* g = <float*>malloc((cn * cd + cn * k) * sizeof(float))
     cdef int* topi = <int*>malloc(cn * k * sizeof(int))
-    if g == NULL or topi == NULL:
+    cdef double* ex = <double*>malloc(k * sizeof(double))
+    if g == NULL or topi == NULL or ex == NULL:
         free(g)
         free(topi)
+        free(ex)
         return 0
-    cdef float* topv = g + cn * cd
+    cdef float* topv = g + cn * cd  # k rows of cn: rank-major, so each rank's update is element-wise
     cdef char ta = b'T', tb = b'N'
     cdef float alpha = -2, zero = 0
     cdef int kk = <int>dim, lda = <int>dim, ldb = <int>dim, nc, ndc
-    cdef Py_ssize_t s = 0, d0, i, j, l, p, b
-    cdef const float* col
-    cdef float v, c2
+    cdef Py_ssize_t s = 0, d0, i, j, l
     cdef double v0, tot, e
-    cdef int r, jj, w
+    cdef int r, w
     cdef const int* reg
     while s < n:
         nc = <int>(cn if s + cn <= n else n - s)
@@ -176,31 +176,18 @@ cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float*
             sgemm(&ta, &tb, &nc, &ndc, &kk, &alpha, <float*>(x + s * dim), &lda,
                   <float*>(codebook + d0 * dim), &ldb, &zero, g, &nc)
             for j in range(ndc):
-                c2 = sqnorm[d0 + j]
-                col = g + j * nc
-                jj = <int>(d0 + j)
-                for i in range(nc):
-                    v = c2 + col[i]
-                    b = i * k
-                    if v < topv[b + k - 1]:
-                        p = k - 1
-                        while p > 0 and topv[b + p - 1] > v:
-                            topv[b + p] = topv[b + p - 1]
-                            topi[b + p] = topi[b + p - 1]
-                            p -= 1
-                        topv[b + p] = v
-                        topi[b + p] = jj
+                _insert_column(g + j * nc, sqnorm[d0 + j], <int>(d0 + j), nc, k, topv, topi)
             d0 += ndc
         for i in range(nc):
-            b = i * k
-            v0 = <double>topv[b]
+            v0 = <double>topv[i]
             tot = 0.0
             for j in range(k):
-                tot += exp(-beta * (<double>topv[b + j] - v0))
+                ex[j] = exp(-beta * (<double>topv[j * nc + i] - v0))
+                tot += ex[j]
             reg = regions + (s + i) * nlev
             for j in range(k):
-                e = exp(-beta * (<double>topv[b + j] - v0)) / tot
-                w = topi[b + j]
+                e = ex[j] / tot
+                w = topi[j * nc + i]
                 idx[(s + i) * k + j] = w
                 wout[(s + i) * k + j] = <float>e
                 for l in range(nlev):
@@ -210,4 +197,47 @@ cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float*
         s += nc
     free(g)
     free(topi)
+    free(ex)
     return 1
+
+
+cdef void _insert_column(const float* col, float c2, int jj, Py_ssize_t nc, Py_ssize_t k,
+                         float* topv, int* topi) noexcept nogil:
+    """Insert codeword ``jj`` (values c2 + col[i]) into every descriptor's sorted k smallest.
+
+    ``topv``/``topi`` hold rank p of descriptor i at p * nc + i.  Rank p takes the new
+    value where it is strictly smaller than the old rank p (ties keep the lower index,
+    as a stable sort); it takes the old rank p - 1 where that one is larger too (the
+    shift).  Ranks are updated from the last to the first, so each reads the old p - 1.
+    Every loop is element-wise over descriptors with selects, so it vectorises.
+    """
+    cdef Py_ssize_t i, p
+    cdef float* tv
+    cdef float* pv
+    cdef int* ti
+    cdef int* pi
+    cdef float v, a, b
+    cdef int m, mp, ia, ib
+    for p in range(k - 1, 0, -1):
+        tv = topv + p * nc
+        ti = topi + p * nc
+        pv = tv - nc
+        pi = ti - nc
+        for i in range(nc):
+            v = c2 + col[i]
+            a = tv[i]
+            b = pv[i]
+            m = -(v < a)
+            mp = -(v < b)
+            # rank p: the old p - 1 if v beats it too, else v (where v beats the old p)
+            b = b if mp else v
+            ib = (pi[i] & mp) | (jj & ~mp)
+            tv[i] = b if m else a
+            ia = ti[i]
+            ti[i] = (ib & m) | (ia & ~m)
+    for i in range(nc):
+        v = c2 + col[i]
+        a = topv[i]
+        m = -(v < a)
+        topv[i] = v if m else a
+        topi[i] = (jj & m) | (topi[i] & ~m)
