@@ -15,6 +15,7 @@ from PIL import Image
 
 from dlfers import load
 from dlfers.cli import main
+from dlfers.datasets import ImageError
 from dlfers.inference import RECORD_KEYS, FaceResult, predict_files
 
 
@@ -252,3 +253,39 @@ def test_cli_video_log_to_stdout_and_bad_input(model_file, frames, tmp_path, cap
     (tmp_path / "bad.mp4").write_text("not a video")
     assert main(["video", str(model_file), str(tmp_path / "bad.mp4"), "--quiet"]) == 1
     assert "bad.mp4" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- batches on threads (n_jobs)
+def test_batch_on_threads_gives_the_serial_records(model, mixed_folder):
+    serial = list(predict_files(model, [mixed_folder]))
+    for jobs in (2, 3, -1):
+        assert list(predict_files(model, [mixed_folder], n_jobs=jobs)) == serial
+
+
+def test_predict_with_n_jobs_equals_serial(model, frames):
+    import copy
+
+    threaded = copy.deepcopy(model).set_params(n_jobs=2)
+    many = list(frames) * 3  # 24 frames: the encoder splits them into chunks too
+    np.testing.assert_array_equal(threaded.predict(many), model.predict(many))
+    np.testing.assert_array_equal(threaded.predict_proba(many), model.predict_proba(many))
+    np.testing.assert_array_equal(threaded.transform(many), model.transform(many))
+    bad = [*many[:5], np.zeros((0, 5), np.uint8), *many[5:]]
+    with pytest.raises(ImageError, match="item 5"):  # the failing item named, as serially
+        threaded.predict(bad)
+
+
+@pytest.mark.parametrize("value", [0, True, 1.5, "2"])
+def test_n_jobs_must_be_none_or_a_nonzero_integer(model, value):
+    import copy
+
+    with pytest.raises(ValueError, match="n_jobs"):
+        copy.deepcopy(model).set_params(n_jobs=value).predict([np.zeros((64, 64), np.uint8)])
+
+
+def test_cli_predict_jobs_gives_the_same_output(model_file, mixed_folder, capsys):
+    outs = []
+    for jobs in ("1", "2"):
+        main(["predict", str(model_file), str(mixed_folder), "--json", "--jobs", jobs, "--no-progress"])
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0].count("\n") >= len(GOOD) + len(BAD)

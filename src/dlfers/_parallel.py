@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["Executor", "resolve_jobs"]
+__all__ = ["Executor", "resolve_jobs", "batch_threads", "thread_map"]
 
 
 def resolve_jobs(n_jobs: int | None) -> int:
@@ -31,6 +31,28 @@ def resolve_jobs(n_jobs: int | None) -> int:
     if n < -1:  # joblib's convention: -2 is all cores but one
         return max(1, (os.cpu_count() or 1) + 1 + n)
     return max(1, n)
+
+
+def batch_threads(n_jobs: int | None, n_items: int) -> int:
+    """Threads for a batch of ``n_items`` under an estimator's ``n_jobs`` (scikit-learn's
+    convention: None or 1 serial, -1 every core, -2 all but one), never more than items."""
+    return 1 if n_jobs is None or n_items < 2 else min(resolve_jobs(n_jobs), n_items)
+
+
+def thread_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Iterator[Any]:
+    """``fn(x) for x in items`` on ``threads`` threads of this process, results in order.
+
+    For work that releases the GIL (the compiled kernels, OpenCV).  ``items`` is consumed
+    as results are taken (at most 2 * threads ahead).  An item's exception is raised where
+    the serial loop would raise it: at the first failing item in order.
+    """
+    if threads <= 1:
+        yield from (fn(x) for x in items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        yield from _windowed(lambda t: pool.submit(fn, *t), ((x,) for x in items), 2 * threads)
 
 
 def _limit_threads_in_worker() -> None:

@@ -125,38 +125,50 @@ def predict_files(
     detect_size: int | None = None,
     min_face: float | None = None,
     detect_scale: float | None = None,
+    n_jobs: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Records (see the module docstring) for every face of every image under ``paths``.
 
     Reading, decoding and prediction errors of one file become that file's
     ``"error"`` record; the other files are unaffected.  ``max_faces`` and the detector
     overrides are passed to :meth:`DLFERS.predict_image` (None: the model's settings).
+    ``n_jobs`` threads (None or 1: serial; -1: every core) read and predict files at
+    once; the records come in the same order and are the same.
 
     Raises
     ------
     ValueError
         For ``max_faces`` < 1 or detector settings out of range (before any file is read).
     """
-    import cv2
+    from ._parallel import resolve_jobs, thread_map
 
     check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
 
-    for path, problem in image_paths(paths):
-        if problem is not None:
-            yield record(path, "error", error=problem)
-            continue
-        try:
-            img = read_image(path, max_pixels=max_pixels)
-            results = model.predict_image(img, max_faces=max_faces, detect_size=detect_size, min_face=min_face,
-                                          detect_scale=detect_scale)
-        except ImageError as exc:
-            yield record(path, "error", error=exc.problem)
-            continue
-        except (ValueError, cv2.error) as exc:
-            yield record(path, "error", error=f"{type(exc).__name__}: {exc}")
-            continue
-        for i, r in enumerate(results):
-            yield record(path, "ok", i, r) if r.found else record(path, "no_face")
+    def one(item: tuple[str, str | None]) -> list[dict[str, Any]]:
+        return _file_records(model, item[0], item[1], max_pixels, max_faces, detect_size, min_face, detect_scale)
+
+    threads = 1 if n_jobs is None else resolve_jobs(n_jobs)
+    for records in thread_map(one, image_paths(paths), threads):
+        yield from records
+
+
+def _file_records(model: DLFERS, path: str, problem: str | None, max_pixels: int, max_faces: int | None,
+                  detect_size: int | None, min_face: float | None, detect_scale: float | None
+                  ) -> list[dict[str, Any]]:
+    """The records of one file (see :func:`predict_files`)."""
+    import cv2
+
+    if problem is not None:
+        return [record(path, "error", error=problem)]
+    try:
+        img = read_image(path, max_pixels=max_pixels)
+        results = model.predict_image(img, max_faces=max_faces, detect_size=detect_size, min_face=min_face,
+                                      detect_scale=detect_scale)
+    except ImageError as exc:
+        return [record(path, "error", error=exc.problem)]
+    except (ValueError, cv2.error) as exc:
+        return [record(path, "error", error=f"{type(exc).__name__}: {exc}")]
+    return [record(path, "ok", i, r) if r.found else record(path, "no_face") for i, r in enumerate(results)]
 
 
 def overlay_lines(result: FaceResult, top: int = 3) -> list[str]:

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels, model_io
+from ._parallel import batch_threads, thread_map
 from .classify import FUSIONS, FusedSVMs, fit_fused
 from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
@@ -69,6 +70,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     backend : kernel backend ("auto", "cython", "numba", "numpy").
     random_state : seed of k-means sampling and Platt scaling.
     progress : show progress bars during fit.
+    n_jobs : threads for a batch of frames in ``fit``, ``predict`` and the other batch
+        methods (None or 1: serial; -1: every core); the results do not depend on it.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         backend: str = "auto",
         random_state: int = 0,
         progress: bool = False,
+        n_jobs: int | None = None,
     ) -> None:
         self.detect = detect
         self.delta = delta
@@ -130,6 +134,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.backend = backend
         self.random_state = random_state
         self.progress = progress
+        self.n_jobs = n_jobs
 
     # ----------------------------------------------------------------- configuration
     @classmethod
@@ -228,18 +233,21 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         if ny * nx == 0:
             raise ValueError(f"face_size {self.face_size} is too small for one 16-pixel descriptor")
         show = self.progress if progress is None else progress
-        out = []
-        for i, img in enumerate(progress_bar(images, desc="descriptors", disable=not show)):
-            try:
-                face, box, found = self.preprocess(img)
-            except ImageError as exc:
-                if exc.path is not None:
-                    raise
-                raise ImageError(f"item {i}", exc.problem) from None
-            feats = self.face_features(face, box, found)
-            feats.face = face
-            out.append(feats)
-        return out
+        images = list(images)
+        done = thread_map(self._extract_one, list(enumerate(images)), batch_threads(self.n_jobs, len(images)))
+        return list(progress_bar(done, desc="descriptors", total=len(images), disable=not show))
+
+    def _extract_one(self, item: tuple[int, np.ndarray]) -> Features:
+        i, img = item
+        try:
+            face, box, found = self.preprocess(img)
+        except ImageError as exc:
+            if exc.path is not None:
+                raise
+            raise ImageError(f"item {i}", exc.problem) from None
+        feats = self.face_features(face, box, found)
+        feats.face = face
+        return feats
 
     # ----------------------------------------------------------------- features -> SVM
     def _encode(self, feats: Sequence[Features], kind: str) -> np.ndarray:
@@ -254,7 +262,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                                soft=int(self.soft), beta=float(self.soft_beta))
 
     def _encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
-        return {kind: self._encode(feats, kind) for kind in self.spec().kinds}
+        kinds = self.spec().kinds
+        threads = batch_threads(self.n_jobs, len(feats) // 8)  # chunks of at least 8 faces
+        bounds = np.linspace(0, len(feats), threads + 1).astype(int)
+        chunks = [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        parts = list(thread_map(lambda c: [self._encode(c, kind) for kind in kinds], chunks, threads))
+        return {kind: np.vstack([p[i] for p in parts]) for i, kind in enumerate(kinds)}
 
     def fit_features(self, feats: Sequence[Features], y: Sequence[Any] | np.ndarray) -> DLFERS:
         """Fit codebooks and SVMs on precomputed :class:`Features` (see :meth:`extract`).

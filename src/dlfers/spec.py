@@ -51,7 +51,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     # SVMs and their fusion
     "svm": ("kernel", "C", "svm_gamma", "fusion"),
     # how a fit runs, not what it computes: in no key
-    "runtime": ("progress",),
+    "runtime": ("progress", "n_jobs"),
 }
 #: every DLFERS parameter
 PARAMETERS: tuple[str, ...] = tuple(p for names in STAGES.values() for p in names)
@@ -83,7 +83,7 @@ class Spec:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Spec:
-        """Validate ``params`` (a :meth:`DLFERS.get_params` dict; ``progress`` may be left out).
+        """Validate ``params`` (a :meth:`DLFERS.get_params` dict; ``progress`` and ``n_jobs`` may be left out).
 
         Raises
         ------
@@ -97,6 +97,7 @@ class Spec:
 
         p = dict(params)
         p.setdefault("progress", False)
+        p.setdefault("n_jobs", None)
         unknown = sorted(set(p) - set(PARAMETERS))
         if unknown:
             raise ValueError(f"unknown DLFERS parameters {unknown}; known: {sorted(PARAMETERS)}")
@@ -115,6 +116,9 @@ class Spec:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {p['fusion']!r}")
         if isinstance(p["soft"], bool) or not isinstance(p["soft"], (int, np.integer)) or p["soft"] < 1:
             raise ValueError(f"soft must be an integer >= 1 (words per descriptor), got {p['soft']!r}")
+        if p["n_jobs"] is not None and (isinstance(p["n_jobs"], bool) or not isinstance(p["n_jobs"], (int, np.integer))
+                                        or p["n_jobs"] == 0):
+            raise ValueError(f"n_jobs must be None or a nonzero integer (-1: every core), got {p['n_jobs']!r}")
         if not float(p["soft_beta"]) > 0:
             raise ValueError(f"soft_beta must be > 0, got {p['soft_beta']!r}")
         kinds = parse_kinds(p["descriptors"])

@@ -74,10 +74,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_progress_options(parser)
 
 
-def add_jobs_option(parser: argparse.ArgumentParser) -> None:
-    """``--jobs N``: local worker processes."""
-    parser.add_argument("--jobs", type=int, default=-1, metavar="N",
-                        help="local parallel workers (-1: all cores, the default; 1: serial)")
+def add_jobs_option(parser: argparse.ArgumentParser,
+                    what: str = "local parallel workers (-1: all cores, the default; 1: serial)") -> None:
+    """``--jobs N``: local workers (processes or threads, as ``what`` says)."""
+    parser.add_argument("--jobs", type=int, default=-1, metavar="N", help=what)
 
 
 def add_progress_options(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from ..datasets import MAX_IMAGE_PIXELS
 from ._options import (
     NO_FACE_HINT,
     add_detector_overrides,
+    add_jobs_option,
     add_progress_options,
     detector_overrides,
     positive_int,
@@ -40,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-faces", type=positive_int, default=None, metavar="N",
                    help="classify only the N largest faces per image (N >= 1; default all)")
     add_detector_overrides(p)
+    add_jobs_option(p, what="threads predicting files at once (-1: all cores, the default; 1: serial); "
+                    "the output is the same, in the same order")
     add_progress_options(p)
     p.set_defaults(func=run)
 
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     faces = 0
     failed: list[dict[str, Any]] = []
     records = predict_files(model, args.paths, max_pixels=args.max_pixels, max_faces=args.max_faces,
-                            **detector_overrides(args))
+                            **detector_overrides(args), n_jobs=args.jobs)
     for rec in progress_bar(records, desc="images", disable=not progress_wanted(args)):
         if rec["status"] == "error":
             failed.append(rec)
