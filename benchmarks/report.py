@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "detect_table", "threads_table",
-           "main"]
+           "batch_table", "main"]
 
 #: single-frame latency targets (p50, milliseconds)
 TARGETS_MS = {"predict frame": 5.0, "predict face": 1.5}
@@ -206,6 +206,21 @@ def threads_table(benches: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def batch_table(benches: list[dict]) -> str:
+    """Markdown table: one ``predict`` call on a batch of frames with ``n_jobs`` threads."""
+    rows = sorted(benches, key=lambda b: (b.get("extra_info") or {}).get("n_jobs", 0))
+    serial = next((_median(b) for b in rows if (b.get("extra_info") or {}).get("n_jobs") == 1), None)
+    lines = ["### predict batch (one `predict(frames)` call, `n_jobs` threads)", "",
+             "| n_jobs | median call (s) | frames/s | vs n_jobs=1 | load avg |", "|---:|---:|---:|---:|---:|"]
+    for b in rows:
+        info = b.get("extra_info") or {}
+        t = _median(b)
+        fps = info.get("frames") / t if t and info.get("frames") else None
+        lines.append(f"| {info.get('n_jobs')} | {_num(t)} | {_num(fps)} | {_ratio(serial, t)} | "
+                     f"{_num(info.get('load_avg_1min'))} |")
+    return "\n".join(lines)
+
+
 def report(groups: dict[str, list[dict]]) -> str:
     """The whole Markdown report (descriptor groups first, then encoder groups)."""
 
@@ -227,6 +242,8 @@ def report(groups: dict[str, list[dict]]) -> str:
         parts.append(detect_table(groups))
     if "predict threads" in groups:
         parts.append(threads_table(groups["predict threads"]))
+    if "predict batch n_jobs" in groups:
+        parts.append(batch_table(groups["predict batch n_jobs"]))
     return "\n\n".join(parts) + "\n"
 
 

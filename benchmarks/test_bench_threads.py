@@ -68,3 +68,30 @@ def test_predict_image_threads(benchmark, model_and_frames, threads):
         if 1 in _medians:
             info["speedup"] = _medians[1] / median
     benchmark.extra_info.update(info)
+
+
+_batch_medians: dict[int, float] = {}
+
+
+@pytest.mark.parametrize("n_jobs", (1, 2))
+def test_predict_batch_n_jobs(benchmark, model_and_frames, n_jobs):
+    """``model.set_params(n_jobs=N).predict(frames)``: one batch call on N threads (issue 12)."""
+    model, frames = model_and_frames
+    benchmark.group = "predict batch n_jobs"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    model.set_params(n_jobs=n_jobs)
+    try:
+        labels = benchmark.pedantic(model.predict, args=(frames,), rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    finally:
+        model.set_params(n_jobs=None)
+    assert len(labels) == len(frames)
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    data = getattr(stats, "data", None)
+    info = {"n_jobs": n_jobs, "frames": len(frames), "cpus": os.cpu_count(), "load_avg_1min": load}
+    if data:
+        median = float(np.median(data))
+        _batch_medians[n_jobs] = median
+        info["frames_per_s"] = len(frames) / median
+        if 1 in _batch_medians:
+            info["speedup"] = _batch_medians[1] / median
+    benchmark.extra_info.update(info)
