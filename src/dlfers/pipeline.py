@@ -264,7 +264,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def _encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
         kinds = self.spec().kinds
         threads = batch_threads(self.n_jobs, len(feats) // 8)  # chunks of at least 8 faces
-        bounds = np.linspace(0, len(feats), threads + 1).astype(int)
+        if threads == 1:
+            return {kind: self._encode(feats, kind) for kind in kinds}
+        bounds = [len(feats) * i // threads for i in range(threads + 1)]
         chunks = [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
         parts = list(thread_map(lambda c: [self._encode(c, kind) for kind in kinds], chunks, threads))
         return {kind: np.vstack([p[i] for p in parts]) for i, kind in enumerate(kinds)}
