@@ -129,9 +129,8 @@ def face_rects(source: str, rect: Rect) -> list[Rect]:
         if b <= a:
             continue
         bx0, by0, bx1, by1 = blk
-        fy = lambda v: by0 + (v - lo) / (hi - lo) * (by1 - by0)  # noqa: E731
-        fx = lambda v: bx0 + v * (bx1 - bx0)  # noqa: E731
-        out.append((fx(x0), fy(a), fx(x1), fy(b)))
+        sy = (by1 - by0) / (hi - lo)
+        out.append((bx0 + x0 * (bx1 - bx0), by0 + (a - lo) * sy, bx0 + x1 * (bx1 - bx0), by0 + (b - lo) * sy))
     return out
 
 
@@ -276,7 +275,8 @@ def svm_scores(model: DLFERS, feats: Sequence[Features]) -> np.ndarray:
     one-vs-one decision values summed per class (see the module docstring), averaged over SVMs."""
     inputs = fusion_inputs(model._encodings(feats), model.fusion)
     m = _pair_to_class(len(model.classes_))
-    return np.mean([model.svms_[name].ovo_decision(x) @ m for name, x in inputs.items()], axis=0)
+    scores: np.ndarray = np.mean([model.svms_[name].ovo_decision(x) @ m for name, x in inputs.items()], axis=0)
+    return scores
 
 
 def explain_features(model: DLFERS, feats: Sequence[Features]) -> list[Explanation]:
@@ -324,7 +324,7 @@ def explain_features(model: DLFERS, feats: Sequence[Features]) -> list[Explanati
         top = np.argmax(svm._ovr(d), axis=1)
     else:
         top = np.argmax(proba, axis=1)
-    evidence = sum(by_kind.values())
+    evidence = np.sum(list(by_kind.values()), axis=0)
     out = []
     for i, f in enumerate(feats):
         ev_i = np.ascontiguousarray(evidence[i])
