@@ -7,7 +7,9 @@ blue pushes it down; white is no net evidence.  It is evidence for the classifie
 decision, made of histogram-bin similarities to support vectors, not a measurement of
 facial muscles.
 
-matplotlib is imported on first use with the non-interactive Agg backend (as :mod:`dlfers.plots`).
+matplotlib is imported on first use; the figures are plain ``matplotlib.figure.Figure``
+objects drawn by the Agg canvas, never pyplot's global figure registry, so threads can draw
+explanations at the same time.
 """
 
 from __future__ import annotations
@@ -21,15 +23,6 @@ from .explain import Explanation
 from .face import FaceBox
 
 __all__ = ["evidence_map", "explanation_figure", "save_explanation_png", "draw_strongest_region"]
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def evidence_map(exp: Explanation, source: str = "face", label: Any = None, kind: str | None = None) -> np.ndarray:
@@ -71,16 +64,17 @@ def explanation_figure(exp: Explanation, top: int = 6, title: str | None = None)
 
     Returns the matplotlib Figure (one colour scale, symmetric about 0, shared by both maps).
     """
+    from matplotlib.figure import Figure
+
     from .regions import fused_image
 
-    plt = _pyplot()
     s = int(exp.face_size)
     face = _gray(exp.face, s)
     fused = fused_image(face.astype(np.float32)) if exp.face is not None else face
     maps = {src: evidence_map(exp, src) for src in ("face", "fused")}
     vmax = max(1e-12, max(float(np.abs(m).max()) for m in maps.values()))
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), gridspec_kw={"width_ratios": [1, 1, 1.4]},
-                             layout="constrained")
+    fig = Figure(figsize=(14, 4.6), layout="constrained")
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
     im = None
     for ax, (src, img) in zip(axes[:2], (("face", face), ("fused", fused))):
         ax.imshow(img, cmap="gray", vmin=0, vmax=255)
@@ -92,7 +86,8 @@ def explanation_figure(exp: Explanation, top: int = 6, title: str | None = None)
         ax.set_axis_off()
     if im is not None:
         cb = fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.02)
-        cb.solids.set_alpha(1.0)
+        if cb.solids is not None:  # opaque colours in the bar, though the maps are translucent
+            cb.solids.set_alpha(1.0)
         cb.set_label(f"evidence for '{exp.label}' per pixel")
     pro, con = exp.top_regions(top)
     bars = pro + con[::-1]
@@ -116,12 +111,8 @@ def explanation_figure(exp: Explanation, top: int = 6, title: str | None = None)
 def save_explanation_png(exp: Explanation, path: str | os.PathLike[str], top: int = 6,
                          title: str | None = None) -> None:
     """Draw :func:`explanation_figure` into the PNG file ``path`` (the caller picks a safe path)."""
-    plt = _pyplot()
     fig = explanation_figure(exp, top, title)
-    try:
-        fig.savefig(path, dpi=100, format="png", metadata={"Title": title or f"explanation: {exp.label}"})
-    finally:
-        plt.close(fig)
+    fig.savefig(path, dpi=100, format="png", metadata={"Title": title or f"explanation: {exp.label}"})
 
 
 def draw_strongest_region(frame: np.ndarray, face_box: FaceBox | tuple[int, int, int, int],
