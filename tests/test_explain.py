@@ -147,6 +147,25 @@ def test_the_frame_and_face_entry_points(model, jaffe):
         d["decision_values"][str(e.label)], abs=EXACT)
 
 
+def test_threads_explain_concurrently_with_the_same_results(model, jaffe):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dlfers.explain_plots import explanation_figure
+
+    frames = [jaffe.images[i] for i in (0, 50, 100, 150)]
+    want = [model.explain(f)[0] for f in frames]
+
+    def work(i: int):
+        e = model.explain(frames[i % 4])[0]
+        explanation_figure(e)  # figures without pyplot's global state
+        return e
+
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(work, range(12)))
+    for i, e in enumerate(got):
+        np.testing.assert_array_equal(e.evidence, want[i % 4].evidence)
+
+
 # ----------------------------------------------------------------------------- synthetic faces
 def _synthetic_faces(n_per_class: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
     """128x128 faces identical everywhere but in a box inside the mouth block: a smile or an open mouth."""
@@ -193,7 +212,11 @@ def test_a_model_of_faces_differing_only_in_the_mouth_puts_its_evidence_there():
     elsewhere = [i for i in range(len(names)) if not overlaps_mouth(i)]
     assert {"mouth", "halves bottom", "fused2 bottom", "grid4 r3c1"} <= {names[i] for i in mouth}
     assert {"halves top", "eyes", "fused2 top", "grid4 r1c1"} <= {names[i] for i in elsewhere}
-    for e in model.explain_faces(xt):
+    exps = model.explain_faces(xt)
+    want = svm_scores(model, model._face_batch(xt))  # two classes: scores (d, -d)
+    np.testing.assert_allclose([e.decision_values for e in exps], want, rtol=0, atol=EXACT)
+    np.testing.assert_allclose(want[:, 0], -want[:, 1], rtol=0, atol=1e-12)
+    for e in exps:
         total = np.abs(e.evidence).sum()
         assert total > 0.1
         # identical histograms elsewhere: their kernel terms are one constant, and Σ dual coefficients = 0
