@@ -56,7 +56,7 @@ import numpy as np
 from .classify import KernelSVC, fusion_inputs
 from .face import FaceBox
 from .features import Features
-from .regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, Layout, Rect, parse_layout
+from .regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, MOUTH_BLOCK, Layout, Rect, parse_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
 
 __all__ = ["EXPLAINABLE_KERNELS", "Explanation", "check_explainable", "region_names", "region_boxes",
-           "explain_features", "explain_faces", "explain_frame", "svm_scores"]
+           "face_rects",           "explain_features", "explain_faces", "explain_frame", "svm_scores"]
 
 #: kernels whose decision values split exactly over histogram bins, with their region_sums op
 EXPLAINABLE_KERNELS: dict[str, int] = {"intersection": 0, "chi2": 1, "linear": 2}
@@ -120,8 +120,6 @@ def face_rects(source: str, rect: Rect) -> list[Rect]:
     """
     if source == "face":
         return [rect]
-    from .regions import MOUTH_BLOCK
-
     x0, y0, x1, y1 = rect
     out: list[Rect] = []
     for (lo, hi), blk in (((0.0, 0.5), EYE_BLOCK), ((0.5, 1.0), MOUTH_BLOCK)):
