@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
 
 __all__ = ["EXPLAINABLE_KERNELS", "Explanation", "check_explainable", "region_names", "region_boxes",
-           "face_rects",           "explain_features", "explain_faces", "explain_frame", "svm_scores"]
+           "face_rects", "explain_features", "explain_faces", "explain_frame", "svm_scores"]
 
 #: kernels whose decision values split exactly over histogram bins, with their region_sums op
 EXPLAINABLE_KERNELS: dict[str, int] = {"intersection": 0, "chi2": 1, "linear": 2}
