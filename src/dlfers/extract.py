@@ -29,6 +29,8 @@ Folder layout
       kind (``store["descriptors"]``) -- :class:`dlfers.pipeline.Features` as arrays;
     - ``encoding`` (b, F) float32 SPOF histograms of a fitted model
       (``DLFERS.transform_features``; ``store["encodings"]``);
+    - ``evidence`` (b, R, k) float64 and the other arrays of :func:`dlfers.explain_io.explanation_arrays`
+      (``store["explanations"]``, ``explain=True``; read with :func:`dlfers.explain_io.load_explanations`);
     - ``error_index`` (e,) int64 and ``error_problem`` (e,) str: the items that failed.
 ``errors.jsonl``
     One JSON object per failed item: ``{"index", "file", "problem"}``.
@@ -119,6 +121,10 @@ def _compute_batch(model: DLFERS, read: Callable[[str], np.ndarray], store: dict
     if store["encodings"]:
         out["encoding"] = (model.transform_features(feats).astype(np.float32, copy=False) if feats
                            else np.zeros((0, 0), np.float32))
+    if store.get("explanations"):
+        from .explain_io import batch_explanation_arrays
+
+        out.update(batch_explanation_arrays(model, feats))
     out["index"] = np.asarray(index, dtype=np.int64)
     out["error_index"] = np.asarray(err_index, dtype=np.int64)
     out["error_problem"] = np.asarray(err_problem, dtype=str)
@@ -257,6 +263,7 @@ def extract_dataset(
     faces: bool = True,
     descriptors: bool = True,
     progress: bool = False,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """Extract faces, descriptors and (with a fitted model) encodings of every item into ``out``.
 
@@ -274,6 +281,7 @@ def extract_dataset(
     overwrite : replace the shards of a folder made with another configuration.
     faces, descriptors : also store the preprocessed faces / the dense descriptors.
     progress : a progress bar on stderr.
+    explain : also store each face's per-region evidence (a fitted model with an explainable kernel).
 
     Returns
     -------
@@ -298,6 +306,9 @@ def extract_dataset(
     m.spec()
     items = data if isinstance(data, ImageList) else list_dataset(data)
     store = {"faces": bool(faces), "descriptors": bool(descriptors), "encodings": _fitted_digest(m) is not None}
+    if explain:  # the key only when asked: folders extracted before stay resumable
+        from .explain_io import check_explain_store
+        store["explanations"] = check_explain_store(m, store["encodings"])
     if not any(store.values()):
         raise ValueError("nothing to store: faces and descriptors are off and the model is not fitted")
     manifest = _manifest(m, items, batch_size, store)

@@ -420,6 +420,19 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             for f, lab, p in zip(feats, labels.tolist(), proba)
         ]
 
+    def explain(self, frame: np.ndarray, max_faces: int | None = None, **detector: Any) -> list[Any]:
+        """Exact per-region evidence for every face of one frame (:func:`dlfers.explain.explain_frame`;
+        ``max_faces`` and the detector overrides as :meth:`predict_image`): Explanations, largest first."""
+        from .explain import explain_frame
+
+        return explain_frame(self, frame, max_faces, **detector)
+
+    def explain_faces(self, faces: Sequence[np.ndarray]) -> list[Any]:
+        """Explanations of pre-cropped faces (see :meth:`predict_faces`, :mod:`dlfers.explain`)."""
+        from .explain import explain_faces
+
+        return explain_faces(self, faces)
+
     # ----------------------------------------------------------------- state (model files)
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The fitted model as JSON-able metadata and plain arrays (what :mod:`dlfers.model_io` stores).

@@ -32,7 +32,8 @@ from typing import Any, Protocol
 import numpy as np
 
 BACKENDS = ("cython", "numba", "numpy")
-KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2")
+KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
+           "region_sums")
 
 #: the compiled extension modules (setup.py builds one per name)
 _CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2")
@@ -68,6 +69,10 @@ class Kernels(Protocol):
 
     def chi2(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         """χ² distances of (n_a, F), (n_b, F) float32 -> (n_a, n_b) float64."""
+
+    def region_sums(self, a: np.ndarray, b: np.ndarray, bounds: np.ndarray, op: int, out: np.ndarray) -> None:
+        """Per-region additive-kernel sums of (n_a, F), (n_b, F) float32 over (G+1,) int64 bin
+        bounds (op 0 min, 1 χ², 2 product) -> (n_a, n_b, G) float64 (explanations)."""
 
 
 #: suffix of the AVX2+FMA build of each compiled module (setup.py builds it on x86-64)

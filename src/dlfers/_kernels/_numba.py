@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2"]
+__all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
+           "region_sums"]
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
@@ -380,3 +381,28 @@ def chi2(a, b, out):
                 s = aik + bt[k, j]
                 d = aik - bt[k, j]
                 out[i, j] += np.float64(d * d / s) if s > zero else 0.0
+
+
+@njit(cache=True, nogil=True)
+def region_sums(a, b, bounds, op, out):
+    """Per-region sums of an additive kernel's terms (see ``_reference.region_sums``)."""
+    na = a.shape[0]
+    nb = b.shape[0]
+    ng = bounds.shape[0] - 1
+    for i in range(na):
+        for j in range(nb):
+            for g in range(ng):
+                acc = 0.0
+                for k in range(bounds[g], bounds[g + 1]):
+                    u = a[i, k]
+                    v = b[j, k]
+                    if op == 0:
+                        acc += np.float64(min(u, v))
+                    elif op == 1:
+                        s = u + v
+                        if s > _ZERO:
+                            d = u - v
+                            acc += np.float64(d * d / s)
+                    else:
+                        acc += np.float64(u) * np.float64(v)
+                out[i, j, g] = acc

@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-faces", action="store_true", help="do not store the preprocessed faces")
     p.add_argument("--no-descriptors", action="store_true",
                    help="do not store the dense descriptors (with --model: encodings only)")
+    p.add_argument("--explain", action="store_true",
+                   help="with --model: also store each face's per-region evidence (see 'dlfers explain')")
     p.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-': stdout)")
     add_model_options(p)
     add_run_options(p)
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     summary = extract_dataset(
         args.data, args.out, model=args.model or DLFERS(**params), batch_size=args.batch_size,
         n_jobs=args.jobs, scheduler=args.scheduler, overwrite=args.overwrite, faces=not args.no_faces,
-        descriptors=not args.no_descriptors, progress=progress_wanted(args),
+        descriptors=not args.no_descriptors, progress=progress_wanted(args), explain=args.explain,
     )
     out = sys.stderr if args.json == "-" else sys.stdout
     rate = summary["images_per_second"]
