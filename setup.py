@@ -46,7 +46,6 @@ VARIANT_SUFFIX = "_avx2"
 # both; dlfers._kernels._NO_AVX2_VARIANT must list the same kernels):
 BASELINE_ONLY = {
     "_cpuid",  # the CPU feature probe itself must run on every CPU
-    "_histkernels",  # hand-written SSE2 intrinsics, bound by memory: measured no faster in AVX2
 }
 if sys.platform == "win32":
     AVX2_ARGS = ["/arch:AVX2"]

@@ -79,10 +79,10 @@ class Kernels(Protocol):
 AVX2_SUFFIX = "_avx2"
 #: the CPU features the AVX2 variant needs (names as ``_cpuid.features()`` gives them)
 AVX2_NEEDS = frozenset({"avx2", "fma", "os_ymm"})
-#: kernels without an AVX2 build (setup.py's BASELINE_ONLY): the intersection rows are
-#: SSE2 intrinsics bound by memory bandwidth (the encoder has one since its soft-assignment
-#: selection became element-wise: 1.3x faster in AVX2, its products stay BLAS calls)
-_NO_AVX2_VARIANT = frozenset({"_histkernels"})
+#: kernels without an AVX2 build (setup.py's BASELINE_ONLY): none today (the intersection
+#: rows add in float64 since explanations must sum to the SVM's scores, and AVX converts
+#: and adds four doubles at a time; the encoder's soft-assignment selection is element-wise)
+_NO_AVX2_VARIANT: frozenset[str] = frozenset()
 #: environment variable forcing the baseline variant
 BASELINE_ENV = "DLFERS_CPU_BASELINE"
 

@@ -1,10 +1,10 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Cython kernel: histogram-intersection Gram rows, K(a_i, b_j) = Σ_d min(a_id, b_jd).
 
-Same name, arguments and in-place output as ``_reference.intersection``.  The minima
-are summed in float32 over blocks of 512 dimensions in eight interleaved partial
-sums (two SSE or NEON vectors; see ``_isect.h``), and the block sums are added in
-float64.  No temporary (n_a, n_b, dim) array is formed: one SVM prediction reads
+Same name, arguments and in-place output as ``_reference.intersection``.  The float32
+minima are summed in float64 in eight interleaved partial sums (AVX, SSE2 or NEON
+vectors of doubles; see ``_isect.h``), so a score equals any other float64 sum of the
+same minima to rounding in the last bits.  No temporary (n_a, n_b, dim) array is formed: one SVM prediction reads
 each support vector once, at close to the machine's streaming read bandwidth.
 
 ``region_sums`` (explanations, :mod:`dlfers.explain`) keeps one float64 accumulator per

@@ -286,30 +286,25 @@ def encode(x, codebook, code_sqnorm, regions, labels_out, hist_out):
 
 
 #: dimensions summed in float32 before the partial sums are added in float64 (as the Cython kernel)
-_ISECT_BLOCK = 512
 
 
 @njit(cache=True, nogil=True)
 def intersection(a, b, out):
-    # the summation order of _isect.h: eight float32 lanes (lane k adds d = k mod 8) per
-    # block of _ISECT_BLOCK dimensions, lanes combined pairwise, blocks added in float64
+    # the summation order of _isect.h: each float32 minimum added in float64 to one of
+    # eight lanes (lane k adds d = k mod 8, the tail goes to lane 0), lanes combined pairwise
     na, dim = a.shape
     nb = b.shape[0]
-    acc = np.zeros(8, np.float32)
+    acc = np.zeros(8, np.float64)
+    stop = (dim // 8) * 8
     for i in range(na):
         for j in range(nb):
-            total = 0.0
-            for d0 in range(0, dim, _ISECT_BLOCK):
-                end = min(d0 + _ISECT_BLOCK, dim)
-                acc[:] = _ZERO
-                stop = d0 + ((end - d0) // 8) * 8
-                for d in range(d0, stop, 8):
-                    for k in range(8):
-                        acc[k] += min(a[i, d + k], b[j, d + k])
-                for d in range(stop, end):
-                    acc[0] += min(a[i, d], b[j, d])
-                total += np.float64(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])))
-            out[i, j] = total
+            acc[:] = 0.0
+            for d in range(0, stop, 8):
+                for k in range(8):
+                    acc[k] += np.float64(min(a[i, d + k], b[j, d + k]))
+            for d in range(stop, dim):
+                acc[0] += np.float64(min(a[i, d], b[j, d]))
+            out[i, j] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 
 
 @njit(cache=True, nogil=True)
