@@ -7,7 +7,7 @@
   ``max_unseen`` consecutive analysed frames ends.
 * :func:`search_region` finds a tracked face again in a region around its predicted box,
   between full detections: the single-pass cascade on that region only, at the scale the
-  full detector would use on the whole frame (at least 30 pixels per face side).
+  full detector would use on the whole frame (finer for faces under the cascade's window there).
 * :func:`ema` smooths a track's class probabilities with a time constant in seconds.
 
 All boxes here are the δ/γ-cropped boxes a model classifies (frame pixels).
@@ -25,7 +25,8 @@ from .face import DetectorSettings, FaceBox, crop_box, detect_faces
 
 __all__ = ["iou", "Track", "Tracker", "search_region", "ema"]
 
-#: smallest face side (pixels) the region search looks for at its working scale
+#: face side (pixels) of the region search's working copy where the full detector's copy would
+#: show the face under the cascade's 24-pixel window (a face coarse2fine found on a finer copy)
 _SEARCH_FACE_PX = 30
 
 
@@ -152,7 +153,8 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     box : the predicted δ/γ-cropped box of the face (frame pixels).
     settings : the full detector's settings; the region is searched with the single-pass
         cascade at the scale that detector uses for the whole frame (``detect_size`` over
-        the frame's longer side), finer where the face would be under 30 pixels.
+        the frame's longer side) and on the same pixel grid, finer where the face would be
+        under the cascade's 24-pixel window there.
     delta, gamma : the model's crop factors (to undo and redo the crop).
     margin : the region extends this fraction of the uncropped face side beyond it on
         every side.
@@ -163,14 +165,21 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     """
     h, w = gray.shape
     side = max(box.w / max(1e-6, 1.0 - 2.0 * delta), box.h / max(1e-6, 1.0 - gamma))
+    scale = min(1.0, settings.detect_size / max(h, w))
+    if side * scale < 24:  # a small face (found by coarse2fine): a finer copy
+        scale = min(1.0, _SEARCH_FACE_PX / side)
+    # the region on the pixel grid of the full detector's copy of the frame (corners and size
+    # multiples of 1 / scale), so that its boxes are placed as a full detection places them
+    step = 1.0 / scale
     cx, top = box.x + box.w / 2.0, box.y - gamma * side  # the uncropped box's centre x and top
     pad = margin * side
-    x0, y0 = max(0, int(cx - side / 2 - pad)), max(0, int(top - pad))
-    x1, y1 = min(w, int(math.ceil(cx + side / 2 + pad))), min(h, int(math.ceil(top + side + pad)))
-    if x1 - x0 < 24 or y1 - y0 < 24:
+    x0 = max(0, int(math.floor((cx - side / 2 - pad) / step) * step))
+    y0 = max(0, int(math.floor((top - pad) / step) * step))
+    x1 = min(w, int(round(math.ceil((cx + side / 2 + pad - x0) / step) * step)) + x0)
+    y1 = min(h, int(round(math.ceil((top + side + pad - y0) / step) * step)) + y0)
+    if min(x1 - x0, y1 - y0) * scale < 24:
         return None
     region = gray[y0:y1, x0:x1]
-    scale = min(1.0, max(settings.detect_size / max(h, w), _SEARCH_FACE_PX / side))
     size = max(24, int(round(max(region.shape) * scale)))
     min_face = min(1.0, 0.7 * side / min(region.shape))  # faces at least 0.7x the tracked one
     found = detect_faces(region, size, min_face, settings.scale_factor, detector="cascade")
@@ -199,8 +208,9 @@ def ema(previous: np.ndarray | None, current: np.ndarray, dt: float, tau: float)
     dt : seconds since ``previous`` (>= 0).
     tau : time constant, seconds (> 0).
     """
-    cur = np.asarray(current, np.float64)
+    cur: np.ndarray = np.array(current, np.float64)
     if previous is None:
-        return cur.copy()
+        return cur
     a = 1.0 - math.exp(-max(0.0, float(dt)) / float(tau))
-    return previous + a * (cur - previous)
+    out: np.ndarray = previous + a * (cur - previous)
+    return out

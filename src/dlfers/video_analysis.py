@@ -134,7 +134,7 @@ class VideoAnalyzer:
             raise ValueError(f"smooth must be a time constant in seconds > 0, or None, got {smooth!r}")
         self.model, self.detect_every, self.smooth = model, int(detect_every), smooth
         self.max_faces = max_faces
-        self.overrides = {"detect_size": detect_size, "min_face": min_face, "detect_scale": detect_scale}
+        self.overrides: dict[str, Any] = {"detect_size": detect_size, "min_face": min_face, "detect_scale": detect_scale}
         self.settings = frame_settings(model, detect_size, min_face, detect_scale)
         self.tracker = Tracker(max_unseen, min_iou)
         self.classes = model.classes_.tolist()

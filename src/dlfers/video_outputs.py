@@ -104,7 +104,8 @@ class TrackSummary:
         tracks = []
         for tid, s in sorted(self._tracks.items()):
             n = s["frames"]
-            tracks.append({"track": tid, "frames": n, "first_s": round(s["first_s"], 6), "last_s": round(s["last_s"], 6),
+            tracks.append({"track": tid, "frames": n, "first_s": round(s["first_s"], 6),
+                           "last_s": round(s["last_s"], 6),
                            "fraction": dict(zip(names, (s["counts"] / n).tolist())),
                            "mean_probability": dict(zip(names, (s["sums"] / n).tolist()))})
         return {"classes": names, "frames": self.frames, "frames_with_faces": self.frames_with_faces,

@@ -79,13 +79,13 @@ class FrameSource:
                 raise ValueError(f"{p}: folder has no image files ({', '.join(IMAGE_SUFFIXES)})")
             self.expected_frames = len(self.files)
         elif p.is_file():
-            self._open_capture(str(p), name)
-            total = int(self._cap.get(_cv2().CAP_PROP_FRAME_COUNT) or 0)
+            cap = self._open_capture(str(p), name)
+            total = int(cap.get(_cv2().CAP_PROP_FRAME_COUNT) or 0)
             self.expected_frames = total if total > 0 else None
         else:
             raise ValueError(f"{p}: {path_problem(p) or 'not a file or folder'}")
 
-    def _open_capture(self, what: str | int, name: str) -> None:
+    def _open_capture(self, what: str | int, name: str) -> Any:
         cv2 = _cv2()
         self._cap = cv2.VideoCapture(what)
         if not self._cap.isOpened():
@@ -93,6 +93,7 @@ class FrameSource:
                                                                   if isinstance(what, int) else ""))
         rate = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
         self.fps = rate if 0 < rate < 1000 else DEFAULT_FPS
+        return self._cap
 
     @property
     def is_camera(self) -> bool:

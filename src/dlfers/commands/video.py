@@ -1,4 +1,4 @@
-"""``dlfers video MODEL INPUT... [--out V] [--csv F] [--plot F.png] [--summary F.json]``: tracked expressions in videos."""
+"""``dlfers video MODEL INPUT... [--out V] [--csv F] [--plot F.png] [--summary F.json]``: tracked expressions."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--log", metavar="FILE",
                    help="per-frame JSON lines ('-': stdout; default: --out with suffix .jsonl, else stdout for "
                    "one input without --csv/--plot/--summary, else none)")
-    p.add_argument("--csv", metavar="FILE", help="CSV: frame,time_s,track,x,y,w,h,label,p_<class>... per face per frame")
+    p.add_argument("--csv", metavar="FILE",
+                   help="CSV: frame,time_s,track,x,y,w,h,label,p_<class>... per face per frame")
     p.add_argument("--plot", metavar="FILE.png", help="PNG: one panel per track, class probabilities over time")
     p.add_argument("--summary", metavar="FILE.json",
                    help="JSON: per track, fraction of frames in each expression and mean probabilities")
@@ -90,7 +91,7 @@ def output_names(args: argparse.Namespace, sources: list[str | int]) -> list[dic
         raise ValueError(f"inputs with the same name {dup[0]!r} would write the same {{stem}} outputs; "
                          "analyse them in separate commands")
     names = []
-    for src, stem in zip(sources, stems):
+    for stem in stems:
         d: dict[str, Any] = {}
         for key in _OUTPUTS:
             value = log if key == "log" else getattr(args, key)
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from .._outputs import check_outputs
     from .._parallel import Executor
     from ..model_io import load
-    from ..video import print_stats, video_outputs
+    from ..video import video_outputs
 
     if (args.camera is None) == (not args.input):
         raise ValueError("give either INPUT files or folders, or --camera INDEX (not both)")
