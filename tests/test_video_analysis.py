@@ -73,7 +73,7 @@ def test_smoothing_is_off_by_default_and_is_an_ema_of_the_raw_probabilities(mode
     raw = VideoAnalyzer(model)
     tau, times = 0.4, [0.0, 0.1, 0.25, 0.3, 0.5, 0.6, 0.7, 0.9]
     smooth = VideoAnalyzer(model, smooth=tau)
-    s = None
+    s, prev = None, 0.0
     for f, t in zip(clip, times):
         plain = raw.update(f, t)
         assert [(r.box, r.probabilities, r.label) for r in plain] == [
@@ -90,8 +90,8 @@ def test_smoothing_is_off_by_default_and_is_an_ema_of_the_raw_probabilities(mode
 
 def test_folder_of_frames_is_read_in_name_order(model, jaffe, tmp_path):
     clip = _crossing(jaffe, 12)
-    for i, f in enumerate(clip):  # written in reverse; names sort in frame order
-        cv2.imwrite(str(tmp_path / f"f{11 - i:03d}.png"), clip[11 - i])
+    for i in reversed(range(12)):  # written in reverse; names sort in frame order
+        cv2.imwrite(str(tmp_path / f"f{i:03d}.png"), clip[i])
     analyzer = VideoAnalyzer(model)
     expected = [analyzer.update(f, i / 5) for i, f in enumerate(clip)]
     got = list(analyze_video(model, tmp_path, fps=5))

@@ -121,9 +121,10 @@ class VideoAnalyzer:
     ...         print(face.track, face.label, face.box)
     """
 
-    def __init__(self, model: DLFERS, *, detect_every: int = 1, smooth: float | None = None, max_unseen: int = 5,
-                 min_iou: float = 0.3, max_faces: int | None = None, detect_size: int | None = None,
-                 min_face: float | None = None, detect_scale: float | None = None) -> None:
+    def __init__(self, model: DLFERS, *, detect_every: int = 1, smooth: float | None = None,
+                 max_unseen: int = 5, min_iou: float = 0.3, max_faces: int | None = None,
+                 detect_size: int | None = None, min_face: float | None = None,
+                 detect_scale: float | None = None) -> None:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(model, "svms_")
@@ -134,7 +135,7 @@ class VideoAnalyzer:
             raise ValueError(f"smooth must be a time constant in seconds > 0, or None, got {smooth!r}")
         self.model, self.detect_every, self.smooth = model, int(detect_every), smooth
         self.max_faces = max_faces
-        self.overrides: dict[str, Any] = {"detect_size": detect_size, "min_face": min_face, "detect_scale": detect_scale}
+        self.overrides: dict[str, Any] = dict(detect_size=detect_size, min_face=min_face, detect_scale=detect_scale)
         self.settings = frame_settings(model, detect_size, min_face, detect_scale)
         self.tracker = Tracker(max_unseen, min_iou)
         self.classes = model.classes_.tolist()
