@@ -206,3 +206,14 @@ def test_several_inputs_in_parallel_need_stem_outputs(model_file, jaffe, tmp_pat
     one = tmp_path / "one.csv"
     assert _video(model_file, str(b), "--csv", str(one)) == 0
     assert one.read_text() == (tmp_path / "out" / "b.csv").read_text()  # parallel gives what serial gives
+
+
+def test_camera_and_input_choices_are_checked(model_file, gappy, capsys):
+    assert _video(model_file, "--camera", "97", "--csv", str(gappy.parent / "cam.csv")) == 1
+    assert "camera 97: cannot open" in capsys.readouterr().err
+    assert not (gappy.parent / "cam.csv").exists()
+    assert _video(model_file, str(gappy), "--camera", "0") == 1
+    assert _video(model_file) == 1
+    assert "either INPUT" in capsys.readouterr().err
+    assert _video(model_file, str(gappy), str(gappy), "--log", "-") == 1
+    assert "one file per input" in capsys.readouterr().err
