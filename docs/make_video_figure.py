@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     def clip():  # noqa: ANN202
         for i in range(n):
             k = min(3, i // step)
-            yield next(frames([faces["KA"][k], faces["YM"][k]], [lambda _, p=p: p(i) for p in paths], 1))
+            at = [p(i) for p in paths]
+            yield next(frames([faces["KA"][k], faces["YM"][k]], [lambda _, a=a: a for a in at], 1))
 
     with tempfile.TemporaryDirectory() as tmp:
         src = write_clip(Path(tmp) / "clip.avi", clip(), fps=FPS)

@@ -144,10 +144,10 @@ def plot_tracks(series: dict[int, tuple[np.ndarray, np.ndarray]], classes: Seque
     top = 1.0 - 0.62 * inch  # title, then legend, above the panels
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="upper right", bbox_to_anchor=(0.99, 1.0 - 0.26 * inch), ncol=min(len(labels), 7),
-                   fontsize=8, frameon=False)
+        fig.legend(handles, labels, loc="upper right", bbox_to_anchor=(0.99, 1.0 - 0.26 * inch),
+                   ncol=min(len(labels), 7), fontsize=8, frameon=False)
     more = len(series) - len(shown)
-    fig.suptitle(title + (f" ({more} shorter tracks not shown)" if more > 0 else ""), x=0.02, y=0.995, ha="left",
-                 va="top", fontsize=11)
+    fig.suptitle(title + (f" ({more} shorter tracks not shown)" if more > 0 else ""), x=0.02, y=0.995,
+                 ha="left", va="top", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, top), h_pad=0.4)
     save_png(fig, path, title)
