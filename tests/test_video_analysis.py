@@ -217,3 +217,14 @@ def test_camera_and_input_choices_are_checked(model_file, gappy, capsys):
     assert "either INPUT" in capsys.readouterr().err
     assert _video(model_file, str(gappy), str(gappy), "--log", "-") == 1
     assert "one file per input" in capsys.readouterr().err
+
+
+def test_max_frames_and_every_are_reported_without_a_truncation_warning(model_file, gappy, capsys):
+    assert _video(model_file, str(gappy), "--csv", str(gappy.parent / "m.csv"), "--max-frames", "3") == 0
+    err = capsys.readouterr().err
+    assert "3 of 12 frames" in err and "truncated" not in err
+    assert _video(model_file, str(gappy), "--csv", str(gappy.parent / "e.csv"), "--every", "4") == 0
+    err = capsys.readouterr().err
+    assert "12 of 12 frames read, 3 analysed" in err and "truncated" not in err
+    frames_ = [line.split(",")[0] for line in (gappy.parent / "e.csv").read_text().splitlines()[1:]]
+    assert frames_ == ["0", "4", "8"]

@@ -49,6 +49,7 @@ class VideoStats:
     read : frames read from the source (skipped ones included; -1: same as ``frames``).
     tracks : face tracks started.
     source : the source as messages name it.
+    limited : stopped at ``max_frames`` (or by Ctrl-C on a camera), not at the end of the source.
     """
 
     frames: int
@@ -59,6 +60,7 @@ class VideoStats:
     read: int = -1
     tracks: int = 0
     source: str = ""
+    limited: bool = False
 
     @property
     def fps(self) -> float:
@@ -69,7 +71,7 @@ class VideoStats:
     def stopped_early(self) -> bool:
         """Fewer frames could be read than the container announces (a truncated or damaged file)."""
         read = self.frames if self.read < 0 else self.read
-        return self.expected_frames is not None and read < self.expected_frames
+        return not self.limited and self.expected_frames is not None and read < self.expected_frames
 
     def early_stop_message(self) -> str:
         """The warning for :attr:`stopped_early`, naming the source."""
@@ -216,10 +218,12 @@ def annotate_video(
             except KeyboardInterrupt:
                 if not source.is_camera:
                     raise
+                stats.limited = True
         finally:
             if writer is not None:
                 writer.release()
         stats.read = source.read
+        stats.limited = stats.limited or (max_frames is not None and stats.frames >= max_frames)
         if stats.frames == 0:
             raise ValueError(f"{stats.source}: no frame could be read (not a video, or an unsupported codec)")
         stats.tracks = analyzer.tracker.started

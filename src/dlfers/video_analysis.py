@@ -238,16 +238,18 @@ def analyze_video(model: DLFERS, source: str | os.PathLike[str] | int, *, every:
 
 def analyze_frames(analyzer: VideoAnalyzer, src: FrameSource, max_frames: int | None = None) -> Iterator[FrameResult]:
     """:class:`FrameResult` of each frame of an open :class:`FrameSource` (see :func:`analyze_video`)."""
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be an integer >= 1 or None, got {max_frames!r}")
     n = 0
     for index, t, frame in src.frames():
-        if max_frames is not None and n >= max_frames:
-            return
         n += 1
         if isinstance(frame, ImageError):
-            yield FrameResult(index, t, error=f"ImageError: {frame}")
-            continue
-        try:
-            result = FrameResult(index, t, analyzer.update(frame, t))
-        except ValueError as exc:
-            result = FrameResult(index, t, error=f"{type(exc).__name__}: {exc}")
+            result = FrameResult(index, t, error=f"ImageError: {frame}")
+        else:
+            try:
+                result = FrameResult(index, t, analyzer.update(frame, t))
+            except ValueError as exc:
+                result = FrameResult(index, t, error=f"{type(exc).__name__}: {exc}")
         yield result
+        if max_frames is not None and n >= max_frames:  # before reading another frame
+            return
