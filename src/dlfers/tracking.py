@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,6 +51,7 @@ class Track:
     unseen : consecutive analysed frames in which it was not found (0: found in the last one).
     smoothed : (n_classes,) float64 smoothed probabilities (None until the first, or without smoothing).
     last_time : time of the last probabilities, seconds.
+    age : frames in which it was found.
     """
 
     id: int
@@ -59,7 +60,7 @@ class Track:
     unseen: int = 0
     smoothed: np.ndarray | None = None
     last_time: float | None = None
-    age: int = field(default=1)
+    age: int = 1
 
     def predicted(self) -> FaceBox:
         """The box moved by the velocity over the frames since it was last seen."""
