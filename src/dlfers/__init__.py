@@ -30,6 +30,10 @@ __all__ = [
     "NoFaceError",
     "ModelFileError",
     "Spec",
+    "TrackResult",
+    "FrameResult",
+    "VideoAnalyzer",
+    "analyze_video",
     "crop_face",
     "dense_descriptors",
     "detect_faces",
@@ -70,6 +74,10 @@ _LAZY = {
     "load": "model_io",
     "ModelFileError": "model_io",
     "Spec": "spec",
+    "TrackResult": "video_analysis",
+    "FrameResult": "video_analysis",
+    "VideoAnalyzer": "video_analysis",
+    "analyze_video": "video_analysis",
 }
 
 if _typing.TYPE_CHECKING:  # pragma: no cover
@@ -83,6 +91,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
     from .regions import fused_image
     from .spec import Spec
+    from .video_analysis import FrameResult, TrackResult, VideoAnalyzer, analyze_video
     from .wavelet import ll_subband
 
 

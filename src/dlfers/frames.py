@@ -12,11 +12,12 @@ import numpy as np
 
 from .datasets import to_gray_uint8
 from .face import DetectorSettings, FaceBox, crop_box, detect_faces, detector_settings
+from .inference import FaceResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
 
-__all__ = ["frame_settings", "locate_faces", "crop_boxes"]
+__all__ = ["frame_settings", "locate_faces", "crop_boxes", "classify_boxes"]
 
 
 def frame_settings(model: DLFERS, detect_size: int | None = None, min_face: float | None = None,
@@ -67,3 +68,18 @@ def locate_faces(model: DLFERS, frame: np.ndarray, max_faces: int | None = None,
     if max_faces is not None:
         boxes = boxes[: int(max_faces)]
     return gray, crop_boxes(model, boxes, (h, w))
+
+
+def classify_boxes(model: DLFERS, gray: np.ndarray, boxes: list[FaceBox]) -> list[FaceResult]:
+    """The expression of each cropped box of ``gray`` ((H, W) uint8), in the order of ``boxes``.
+
+    The classification half of :meth:`DLFERS.predict_image` (which calls it), also used by
+    video tracking for boxes found by a region search; one :class:`FaceResult` per box.
+    """
+    if not boxes:
+        return []
+    feats = [model.face_features(model.reduce_face(gray[c.y : c.y + c.h, c.x : c.x + c.w]), c, True) for c in boxes]
+    labels, proba = model.predict_with_proba_features(feats)
+    classes = model.classes_.tolist()
+    return [FaceResult(found=True, box=f.box, label=lab, probabilities=dict(zip(classes, p.tolist())))
+            for f, lab, p in zip(feats, labels.tolist(), proba)]

@@ -18,7 +18,7 @@ from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, compute, grid_shape, smooth
 from .face import FaceBox, crop_face
 from .features import Features, as_images
-from .frames import frame_settings, locate_faces
+from .frames import classify_boxes, frame_settings, locate_faces
 from .inference import FaceResult, check_predict_options
 from .model_state import pack, unpack
 from .presets import PRESETS, SAVED_PARAM_DEFAULTS
@@ -410,15 +410,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         check_predict_options(self, max_faces, detect_size, min_face, detect_scale)
         gray, boxes = locate_faces(self, frame, max_faces,
                                    settings=frame_settings(self, detect_size, min_face, detect_scale))
-        if not boxes:
-            return [FaceResult.no_face()]
-        feats = [self.face_features(self.reduce_face(gray[c.y : c.y + c.h, c.x : c.x + c.w]), c, True)
-                 for c in boxes]
-        labels, proba = self.predict_with_proba_features(feats)
-        return [
-            FaceResult(found=True, box=f.box, label=lab, probabilities=dict(zip(self.classes_.tolist(), p.tolist())))
-            for f, lab, p in zip(feats, labels.tolist(), proba)
-        ]
+        return classify_boxes(self, gray, boxes) if boxes else [FaceResult.no_face()]
 
     def explain(self, frame: np.ndarray, max_faces: int | None = None, **detector: Any) -> list[Any]:
         """Exact per-region evidence for every face of one frame (:func:`dlfers.explain.explain_frame`;

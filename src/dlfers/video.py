@@ -1,8 +1,12 @@
-"""Expression recognition on a video file: annotated copy and a per-frame JSON lines log.
+"""Expression recognition on a video: annotated copy with track ids, JSON lines, CSV, plot, summary.
 
-Each log line is ``{"frame": int, "time": float (s), "status": "ok" | "no_face" | "error",
-"faces": [FaceResult.to_dict(), ...], "error": str | null}`` (``faces`` is empty unless
-``status`` is ``"ok"``).
+:func:`annotate_video` runs :func:`dlfers.video_analysis.analyze_frames` over a video
+file, a folder of frames or a camera and streams each analysed frame to the outputs asked
+for.  Each JSON lines record is :meth:`dlfers.video_analysis.FrameResult.to_dict`:
+``{"frame": int, "time": float (s), "status": "ok" | "no_face" | "error",
+"faces": [{"track": int, "found": true, "box": [x, y, w, h], "label": ..., "probabilities":
+{class: p}, "detected": bool}, ...], "error": str | null}`` (``faces`` is empty unless
+``status`` is ``"ok"``).  The CSV, plot and summary are described in :mod:`dlfers.video_outputs`.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .inference import check_predict_options, draw_results
+import numpy as np
+
+from .inference import FaceResult, draw_results
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
+    from .video_analysis import TrackResult
 
-__all__ = ["VideoStats", "annotate_video"]
+__all__ = ["VideoStats", "annotate_video", "draw_tracks"]
 
 _FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
@@ -33,12 +40,16 @@ class VideoStats:
 
     Attributes
     ----------
-    frames : frames read and processed.
-    with_faces : frames with at least one face.
-    errors : frames whose prediction failed.
+    frames : frames analysed (every ``every``-th frame read).
+    with_faces : analysed frames with at least one face.
+    errors : frames whose analysis failed.
     seconds : wall time.
-    expected_frames : the container's frame count (``CAP_PROP_FRAME_COUNT``), None if
-        it does not say.
+    expected_frames : the container's frame count (``CAP_PROP_FRAME_COUNT``; files of a
+        folder), None if it does not say.
+    read : frames read from the source (skipped ones included; -1: same as ``frames``).
+    tracks : face tracks started.
+    source : the source as messages name it.
+    limited : stopped at ``max_frames`` (or by Ctrl-C on a camera), not at the end of the source.
     """
 
     frames: int
@@ -46,16 +57,27 @@ class VideoStats:
     errors: int
     seconds: float
     expected_frames: int | None = None
+    read: int = -1
+    tracks: int = 0
+    source: str = ""
+    limited: bool = False
 
     @property
     def fps(self) -> float:
-        """Frames processed per second of wall time."""
+        """Frames analysed per second of wall time."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def stopped_early(self) -> bool:
         """Fewer frames could be read than the container announces (a truncated or damaged file)."""
-        return self.expected_frames is not None and self.frames < self.expected_frames
+        read = self.frames if self.read < 0 else self.read
+        return not self.limited and self.expected_frames is not None and read < self.expected_frames
+
+    def early_stop_message(self) -> str:
+        """The warning for :attr:`stopped_early`, naming the source."""
+        read = self.frames if self.read < 0 else self.read
+        return (f"{self.source}: read {read} of the {self.expected_frames} frames the container announces; "
+                "the file is truncated or damaged after that point")
 
 
 def check_video_suffix(path: str | os.PathLike[str]) -> str:
@@ -67,9 +89,25 @@ def check_video_suffix(path: str | os.PathLike[str]) -> str:
     return code
 
 
+def video_outputs(out: Any = None, log: Any = None, csv: Any = None, plot: Any = None,
+                  summary: Any = None) -> list[tuple[str | os.PathLike[str], str]]:
+    """``(path, what)`` of each output file given (a log stream is not a file); ValueError for a
+    video suffix without a codec or a plot name that is not .png."""
+    outputs: list[tuple[str | os.PathLike[str], str]] = []
+    if out is not None:
+        check_video_suffix(out)
+        outputs.append((out, "annotated video"))
+    if plot is not None and Path(plot).suffix.lower() != ".png":
+        raise ValueError(f"{plot}: the plot is written as PNG; give a name ending in .png")
+    for path, what in ((log, "log"), (csv, "CSV table"), (plot, "plot"), (summary, "summary")):
+        if path is not None and not hasattr(path, "write"):
+            outputs.append((path, what))
+    return outputs
+
+
 def annotate_video(
     model: DLFERS,
-    src: str | os.PathLike[str],
+    src: str | os.PathLike[str] | int,
     out: str | os.PathLike[str] | None = None,
     log: str | os.PathLike[str] | TextIO | None = None,
     progress: bool = True,
@@ -79,21 +117,37 @@ def annotate_video(
     detect_size: int | None = None,
     min_face: float | None = None,
     detect_scale: float | None = None,
+    csv: str | os.PathLike[str] | None = None,
+    plot: str | os.PathLike[str] | None = None,
+    summary: str | os.PathLike[str] | None = None,
+    every: int = 1,
+    detect_every: int = 1,
+    smooth: float | None = None,
+    max_unseen: int = 5,
+    fps: float | None = None,
+    max_frames: int | None = None,
 ) -> VideoStats:
-    """Predict every frame of the video ``src``; draw the results into ``out``; log each frame.
+    """Track and classify the faces of ``src``; write the annotated video, log, CSV, plot and summary asked for.
 
     Output files are written under a temporary name in their folder and renamed when the
     whole video is done: a failed run leaves no partial file and changes no existing one.
+    A camera runs until ``max_frames`` or Ctrl-C, then its outputs are completed.
 
     Parameters
     ----------
+    src : video file, folder of frames (sorted by name), or camera index (int).
     out : annotated video to write (codec from the suffix: mp4v for .mp4/.m4v/.mov, MJPG
-        for .avi/.mkv).
+        for .avi/.mkv); boxes, labels, probabilities and ``#track``; analysed frames only.
     log : JSON lines file (path or open text stream; None: no log).
     progress : tqdm bar on stderr.
     max_faces : classify only the largest this many faces of a frame (None: all; else >= 1).
-    overwrite : replace existing ``out``/``log`` files (never ``src`` itself).
+    overwrite : replace existing output files (never ``src`` itself).
     detect_size, min_face, detect_scale : detector overrides, as :meth:`DLFERS.predict_image`.
+    csv : CSV table (:mod:`dlfers.video_outputs`).
+    plot : PNG, one panel per track of its class probabilities over time.
+    summary : JSON, per track the fraction of frames in each expression and the mean probabilities.
+    every, fps, max_frames : see :func:`dlfers.video_analysis.analyze_video`.
+    detect_every, smooth, max_unseen : see :class:`dlfers.video_analysis.VideoAnalyzer`.
 
     Returns
     -------
@@ -104,82 +158,105 @@ def annotate_video(
     ------
     ValueError
         If ``src`` cannot be opened or has no readable frame, ``out`` has a suffix with no
-        codec or cannot be written, or an output is ``src``, a folder, or the other output.
+        codec or cannot be written, or an output is ``src``, a folder, or another output.
     FileExistsError
         If an output exists and ``overwrite`` is False.
     """
-    import cv2
-
     from ._outputs import atomic_open, atomic_path, check_outputs
     from .progress import progress_counter
+    from .video_analysis import VideoAnalyzer, analyze_frames
+    from .video_outputs import CsvWriter, TrackSeries, TrackSummary, plot_tracks
+    from .video_sources import FrameSource, source_name
 
-    if not Path(src).is_file():
+    inputs = [] if isinstance(src, int) else [src]
+    if not isinstance(src, int) and not Path(src).exists():
         from .datasets import path_problem
 
         raise ValueError(f"{src}: {path_problem(src) or 'not a file'}")
-    check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
+    analyzer = VideoAnalyzer(model, detect_every=detect_every, smooth=smooth, max_unseen=max_unseen,
+                             max_faces=max_faces, detect_size=detect_size, min_face=min_face,
+                             detect_scale=detect_scale)
+    check_outputs(video_outputs(out, log, csv, plot, summary), inputs, overwrite)
     own_log = log is not None and not hasattr(log, "write")
-    outputs: list[tuple[str | os.PathLike[str], str]] = []
-    if out is not None:
-        check_video_suffix(out)
-        outputs.append((out, "annotated video"))
-    if own_log:
-        outputs.append((log, "log"))  # type: ignore[arg-type]
-    check_outputs(outputs, [src], overwrite)
-    cap = cv2.VideoCapture(str(src))
-    if not cap.isOpened():
-        raise ValueError(f"{src}: cannot open as a video")
-    fps_in = cap.get(cv2.CAP_PROP_FPS) or 0.0
-    fps_in = fps_in if 0 < fps_in < 1000 else 25.0
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    stats = VideoStats(0, 0, 0, 0.0, expected_frames=total if total > 0 else None)
-    writer = None
-    bar = progress_counter(total or 0, desc="frames", disable=not progress)
+    classes = analyzer.classes
+    stats = VideoStats(0, 0, 0, 0.0, source=source_name(src))
+    writer, size = None, None
     t0 = time.perf_counter()
-    try:
-        with ExitStack() as outs:
-            out_tmp = outs.enter_context(atomic_path(out, overwrite, [src], "annotated video")) if out else None
-            stream: Any = outs.enter_context(atomic_open(log, "w", overwrite, [src], "log")) if own_log else log  # type: ignore[arg-type]
+    with FrameSource(src, every, fps) as source, ExitStack() as outs:
+        stats.expected_frames = source.expected_frames
+        bar = outs.enter_context(progress_counter(source.expected_frames or 0, desc="frames", disable=not progress))
+
+        def sink(path: Any, what: str, **kw: Any) -> Any:
+            return outs.enter_context(atomic_open(path, "w", overwrite, inputs, what, **kw)) if path else None
+
+        out_tmp = outs.enter_context(atomic_path(out, overwrite, inputs, "annotated video")) if out else None
+        plot_tmp = outs.enter_context(atomic_path(plot, overwrite, inputs, "plot")) if plot else None
+        stream: Any = sink(log, "log") if own_log else log
+        table = CsvWriter(sink(csv, "CSV table", newline=""), classes) if csv else None
+        series = TrackSeries(classes) if plot else None
+        totals = TrackSummary(classes) if summary else None
+        if series is not None:
+            outs.callback(series.close)
+        try:
             try:
-                while True:
-                    ok, frame = cap.read()
-                    if not ok or frame is None:
-                        break
-                    rec: dict[str, Any] = {"frame": stats.frames, "time": round(stats.frames / fps_in, 6),
-                                           "status": "ok", "faces": [], "error": None}
-                    results = []
-                    try:
-                        results = model.predict_image(frame, max_faces=max_faces, detect_size=detect_size,
-                                                       min_face=min_face, detect_scale=detect_scale)
-                        if results[0].found:
-                            rec["faces"] = [r.to_dict() for r in results]
-                            stats.with_faces += 1
-                        else:
-                            rec["status"] = "no_face"
-                    except ValueError as exc:
-                        rec["status"], rec["error"] = "error", f"{type(exc).__name__}: {exc}"
-                        stats.errors += 1
-                    if out_tmp is not None:
-                        if writer is None:
-                            writer = _open_writer(out_tmp, fps_in, frame.shape[1], frame.shape[0], shown=out)
-                        writer.write(draw_results(frame, results))
-                    if stream is not None:
-                        stream.write(json.dumps(rec) + "\n")
+                for res in analyze_frames(analyzer, source, max_frames):
                     stats.frames += 1
+                    stats.with_faces += bool(res.faces)
+                    stats.errors += res.error is not None
+                    for sink_ in (table, series, totals):
+                        if sink_ is not None:
+                            sink_.add(res)
+                    if stream is not None:
+                        stream.write(json.dumps(res.to_dict()) + "\n")
+                    frame = source.last_frame
+                    if out_tmp is not None and isinstance(frame, np.ndarray):
+                        if writer is None:
+                            size = (frame.shape[1], frame.shape[0])
+                            writer = _open_writer(out_tmp, source.fps / source.every, *size, shown=out)
+                        writer.write(_sized(draw_tracks(frame, res.faces), size))
                     bar.update(1)
-            finally:
-                if writer is not None:
-                    writer.release()
-            if stats.frames == 0:
-                raise ValueError(f"{src}: no frame could be read (not a video, or an unsupported codec)")
-    finally:
-        stats.seconds = time.perf_counter() - t0
-        bar.close()
-        cap.release()
+            except KeyboardInterrupt:
+                if not source.is_camera:
+                    raise
+                stats.limited = True
+        finally:
+            if writer is not None:
+                writer.release()
+        stats.read = source.read
+        stats.limited = stats.limited or (max_frames is not None and stats.frames >= max_frames)
+        if stats.frames == 0:
+            raise ValueError(f"{stats.source}: no frame could be read (not a video, or an unsupported codec)")
+        stats.tracks = analyzer.tracker.started
+        if series is not None and plot_tmp is not None:
+            plot_tracks(series.series(), classes, plot_tmp, title=f"{Path(str(src)).name}: expression probabilities")
+        if totals is not None:
+            sink(summary, "summary").write(json.dumps({"source": stats.source, **totals.to_dict()}, indent=2) + "\n")
+    stats.seconds = time.perf_counter() - t0
     if stats.stopped_early:
-        warnings.warn(f"{src}: read {stats.frames} of the {stats.expected_frames} frames the container announces; "
-                      "the file is truncated or damaged after that point", RuntimeWarning, stacklevel=2)
+        warnings.warn(stats.early_stop_message(), RuntimeWarning, stacklevel=2)
     return stats
+
+
+def _sized(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """``frame`` resized to ``size`` (w, h) if it differs (folders of frames of mixed sizes)."""
+    if size is None or (frame.shape[1], frame.shape[0]) == size:
+        return frame
+    import cv2
+
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def draw_tracks(frame: np.ndarray, faces: list[TrackResult]) -> np.ndarray:
+    """:func:`dlfers.inference.draw_results` of the faces, each box also labelled ``#track`` (BGR uint8 copy)."""
+    import cv2
+
+    out = draw_results(frame, [f.face() for f in faces] if faces else [FaceResult.no_face()])
+    scale = max(0.35, min(out.shape[:2]) / 600)
+    for f in faces:
+        x, y, w, h = f.box.as_tuple()
+        cv2.putText(out, f"#{f.track}", (x + 3, y + h - 5), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 128, 0),
+                    max(1, round(scale * 2)))
+    return out
 
 
 def _open_writer(path: str | os.PathLike[str], fps: float, width: int, height: int,
@@ -195,7 +272,10 @@ def _open_writer(path: str | os.PathLike[str], fps: float, width: int, height: i
 
 
 def print_stats(stats: VideoStats, file: TextIO | None = None) -> None:
-    """One line: frames (of the container's count), frames with faces, errors, wall time, frames per second."""
+    """One line: frames (of the container's count), frames with faces, tracks, errors, wall time, frames per second."""
     of = f" of {stats.expected_frames}" if stats.expected_frames is not None else ""
-    print(f"{stats.frames}{of} frames ({stats.with_faces} with faces, {stats.errors} errors) in "
+    read = stats.frames if stats.read < 0 else stats.read
+    done = f"{read}{of} frames" if read == stats.frames else f"{read}{of} frames read, {stats.frames} analysed"
+    name = f"{stats.source}: " if stats.source else ""
+    print(f"{name}{done} ({stats.with_faces} with faces, {stats.tracks} tracks, {stats.errors} errors) in "
           f"{stats.seconds:.2f} s: {stats.fps:.1f} frames per second", file=file or sys.stderr)
