@@ -57,11 +57,17 @@ def _fitted(train_feats, kernel: str, fusion: str, backend: str = "numpy") -> DL
     return _models[key]
 
 
+@pytest.mark.parametrize("backend", ["numpy", "cython", "numba"])
 @pytest.mark.parametrize("fusion", ["feature", "decision"])
 @pytest.mark.parametrize("kernel", list(EXPLAINABLE_KERNELS))
-def test_regions_plus_intercept_equal_the_decision_values(train_feats, heldout_feats, kernel, fusion):
-    # the NumPy backend's kernels sum in float64, so the model's own prediction path is exact too
-    model = _fitted(train_feats, kernel, fusion)
+def test_regions_plus_intercept_equal_the_decision_values(train_feats, heldout_feats, kernel, fusion, backend):
+    # every backend's kernels add the SVM's terms in float64, so the model's own prediction
+    # path and the per-region sums agree to rounding in the last bits
+    from dlfers import _kernels
+
+    if _kernels.load(backend) is None:
+        pytest.skip(f"{backend} backend unavailable: {_kernels.status()[backend]}")
+    model = _fitted(train_feats, kernel, fusion, backend)
     exps = explain_features(model, heldout_feats)
     assert len(exps) == len(heldout_feats)
     want = svm_scores(model, heldout_feats)  # the model's prediction path: ovo decisions summed per class
@@ -97,13 +103,9 @@ def test_the_score_is_the_summed_pairwise_decision_value(train_feats, heldout_fe
     np.testing.assert_allclose(got, want, rtol=0, atol=EXACT)
 
 
-def test_compiled_prediction_kernels_agree_to_float32_accumulation(train_feats, heldout_feats):
-    """The compiled intersection rows add in float32: their scores agree with the exact sums to ~1e-6."""
+def test_compiled_prediction_kernels_give_the_explained_labels(train_feats, heldout_feats):
     model = _fitted(train_feats, "intersection", "feature", backend="cython")
     exps = explain_features(model, heldout_feats)
-    want = svm_scores(model, heldout_feats)
-    got = np.array([e.decision_values for e in exps])
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
     assert [e.label for e in exps] == model.predict_features(heldout_feats).tolist()
 
 

@@ -39,8 +39,8 @@ to one region of one kind.  For an additive kernel K(x, s) = Σ_bins t(x_b, s_b)
 Summed over classes' pairs, Σ_r evidence[r, c] + intercepts[c] = score_c to float64
 rounding (about 1e-12).  The per-region sums come from the ``region_sums`` kernel of the
 model's backend (one float64 accumulator per region, :mod:`dlfers._kernels`).  The
-compiled intersection rows used for prediction add in float32, so their scores agree with
-these to about 1e-6 relative (the NumPy backend's, in float64, to 1e-9 or better).
+kernel rows used for prediction add in float64 too on every backend, so the model's own
+scores agree with these to rounding in the last bits (tests: 1e-9 on JAFFE).
 
 Evidence is evidence for the classifier's decision: how the histogram of each region
 moved each class's score.  It is not a measurement of facial muscles or action units.
