@@ -228,3 +228,25 @@ def test_max_frames_and_every_are_reported_without_a_truncation_warning(model_fi
     assert "12 of 12 frames read, 3 analysed" in err and "truncated" not in err
     frames_ = [line.split(",")[0] for line in (gappy.parent / "e.csv").read_text().splitlines()[1:]]
     assert frames_ == ["0", "4", "8"]
+
+
+def test_video_explain_outlines_the_strongest_region(model_file, jaffe, tmp_path):
+    clip = write_clip(tmp_path / "one.avi", iter(_leaving(jaffe, range(0), n=6)))
+    plain, explained = tmp_path / "plain.avi", tmp_path / "explained.avi"
+    assert _video(model_file, str(clip), "--out", str(plain), "--log", str(tmp_path / "a.jsonl")) == 0
+    assert _video(model_file, str(clip), "--out", str(explained), "--log", str(tmp_path / "b.jsonl"),
+                  "--explain") == 0
+    assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()  # the analysis is unchanged
+    a, b = cv2.VideoCapture(str(plain)), cv2.VideoCapture(str(explained))
+    differ = 0
+    for _ in range(6):
+        (ok_a, fa), (ok_b, fb) = a.read(), b.read()
+        assert ok_a and ok_b
+        differ += int(np.abs(fa.astype(int) - fb.astype(int)).max() > 60)  # a drawn outline, not codec noise
+    assert differ >= 5
+
+
+def test_video_explain_needs_an_output_video(model_file, jaffe, tmp_path, capsys):
+    clip = write_clip(tmp_path / "one.avi", iter(_leaving(jaffe, range(0), n=3)))
+    assert _video(model_file, str(clip), "--explain", "--csv", str(tmp_path / "t.csv")) != 0
+    assert "--explain" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()

@@ -126,6 +126,7 @@ def annotate_video(
     max_unseen: int = 5,
     fps: float | None = None,
     max_frames: int | None = None,
+    explain: bool = False,
 ) -> VideoStats:
     """Track and classify the faces of ``src``; write the annotated video, log, CSV, plot and summary asked for.
 
@@ -148,6 +149,9 @@ def annotate_video(
     summary : JSON, per track the fraction of frames in each expression and the mean probabilities.
     every, fps, max_frames : see :func:`dlfers.video_analysis.analyze_video`.
     detect_every, smooth, max_unseen : see :class:`dlfers.video_analysis.VideoAnalyzer`.
+    explain : on the annotated video, also outline each face's region of most evidence for
+        its own (unsmoothed) predicted class (:mod:`dlfers.explain`; needs ``out`` and an
+        additive SVM kernel).
 
     Returns
     -------
@@ -168,6 +172,12 @@ def annotate_video(
     from .video_outputs import CsvWriter, TrackSeries, TrackSummary, plot_tracks
     from .video_sources import FrameSource, source_name
 
+    if explain:
+        from .explain import check_explainable
+
+        if out is None:
+            raise ValueError("explain draws on the annotated video: give an output video (out)")
+        check_explainable(model.kernel)
     inputs = [] if isinstance(src, int) else [src]
     if not isinstance(src, int) and not Path(src).exists():
         from .datasets import path_problem
@@ -213,7 +223,10 @@ def annotate_video(
                         if writer is None:
                             size = (frame.shape[1], frame.shape[0])
                             writer = _open_writer(out_tmp, source.fps / source.every, *size, shown=out)
-                        writer.write(_sized(draw_tracks(frame, res.faces), size))
+                        shown = draw_tracks(frame, res.faces)
+                        if explain:
+                            shown = _draw_evidence(model, frame, shown, res.faces)
+                        writer.write(_sized(shown, size))
                     bar.update(1)
             except KeyboardInterrupt:
                 if not source.is_camera:
@@ -235,6 +248,16 @@ def annotate_video(
     if stats.stopped_early:
         warnings.warn(stats.early_stop_message(), RuntimeWarning, stacklevel=2)
     return stats
+
+
+def _draw_evidence(model: DLFERS, frame: np.ndarray, shown: np.ndarray, faces: list[TrackResult]) -> np.ndarray:
+    """``shown`` with each face's strongest region outlined (:func:`dlfers.explain_plots.draw_strongest_region`)."""
+    from .explain_plots import draw_strongest_region
+
+    crops = [frame[f.box.y : f.box.y + f.box.h, f.box.x : f.box.x + f.box.w] for f in faces]
+    for f, e in zip(faces, model.explain_faces(crops) if crops else []):
+        shown = draw_strongest_region(shown, f.box, e)
+    return shown
 
 
 def _sized(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:

@@ -63,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N analysed frames per input")
     p.add_argument("--max-faces", type=positive_int, default=None, metavar="N",
                    help="classify only the N largest faces per frame (N >= 1; default all)")
+    p.add_argument("--explain", action="store_true",
+                   help="on the --out video, outline each face's region of most evidence for its predicted class")
     add_jobs_option(p)
     add_detector_overrides(p)
     add_progress_options(p)
@@ -126,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.camera is None) == (not args.input):
         raise ValueError("give either INPUT files or folders, or --camera INDEX (not both)")
+    if args.explain and not args.out:
+        raise ValueError("--explain draws on the annotated video: give --out VIDEO")
     if args.smooth is not None and not args.smooth > 0:
         raise ValueError(f"--smooth must be a time constant in seconds > 0, got {args.smooth}")
     sources: list[str | int] = [args.camera] if args.camera is not None else list(args.input)
@@ -136,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     several = len(sources) > 1
     common = dict(progress=progress_wanted(args) and not several, max_faces=args.max_faces, overwrite=args.overwrite,
                   every=args.every, detect_every=args.detect_every, smooth=args.smooth, max_unseen=args.max_unseen,
-                  fps=args.fps, max_frames=args.max_frames, **detector_overrides(args))
+                  fps=args.fps, max_frames=args.max_frames, explain=args.explain, **detector_overrides(args))
     tasks = [(src, {**common, **{k: (sys.stdout if v == "-" else v) for k, v in d.items()}})
              for src, d in zip(sources, names)]
     jobs = 1 if not several else min(len(sources), max(1, args.jobs if args.jobs > 0 else (os.cpu_count() or 1)))
