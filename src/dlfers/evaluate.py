@@ -268,10 +268,10 @@ def format_report(report: dict[str, Any]) -> str:
     head = f"{'expression':<12}" + "".join(f"{n + ' recall %':>18}{'F1 %':>7}" for n, _ in models)
     lines += [head, "-" * len(head)]
     for c in classes:
-        lines.append(f"{c:<12}" + "".join(f"{r['per_class'][c]:>18.2f}{r.get('per_class_f1', {}).get(c, float('nan')):>7.2f}"
-                                          for _, r in models))
+        lines.append(f"{c:<12}" + "".join(
+            f"{r['per_class'][c]:>18.2f}{r.get('per_class_f1', {}).get(c, float('nan')):>7.2f}" for _, r in models))
     lines.append("-" * len(head))
-    lines.append(f"{'overall':<12}" + "".join(f"{r['overall_accuracy']:>18.2f}{'':>7}" for _, r in models))
+    lines.append((f"{'overall':<12}" + "".join(f"{r['overall_accuracy']:>18.2f}{'':>7}" for _, r in models)).rstrip())
     lines.append(f"{'macro-F1':<12}" + "".join(f"{'':>18}{r.get('macro_f1', float('nan')):>7.2f}" for _, r in models))
     lines += ["", "confusion matrix (rows: true, columns: predicted):"]
     width = max(6, max(len(c) for c in classes) + 1)

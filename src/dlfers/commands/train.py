@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "train",
         help="train a model on a data set and save it",
         description="Fit DLFERS on every image of DATA_DIR (JAFFE, or one folder per class; several: their "
-        "union, class names aliased onto one vocabulary) and save the model to --out (pickle-free; load it with dlfers.load or use it with 'dlfers predict'). "
+        "union, class names aliased onto one vocabulary) and save the model to --out (pickle-free; load it "
+        "with dlfers.load or use it with 'dlfers predict'). "
         "An existing model file is replaced only with --overwrite.",
     )
     p.add_argument("data", metavar="DATA_DIR", nargs="+", help="data set folder(s), e.g. ../shared/data/jaffe")
