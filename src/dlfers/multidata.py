@@ -63,7 +63,7 @@ class DataSources:
 def _names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     out: list[str] = []
     for p in paths:
-        base = Path(p).resolve().name or str(p)
+        base = Path(os.path.abspath(p)).name or str(p)
         name, k = base, 2
         while name in out:
             name, k = f"{base}{k}", k + 1
