@@ -232,3 +232,22 @@ def test_no_shared_classes_is_an_error(tmp_path, jaffe_dir):
     root = _folder_set(tmp_path, jaffe_dir, {"smile": ["a_1.tiff", "a_2.tiff"], "frown": ["b_1.tiff"]})
     with pytest.raises(ValueError, match="share 0 class"):
         evaluate_transfer(jaffe_dir, root, model=DLFERS(**FAST))
+
+
+def test_cli_evaluates_the_union_by_subject_with_user_aliases(tmp_path, jaffe_dir, capsys):
+    a, b, sa, sb = _halves(jaffe_dir, tmp_path)
+    out = tmp_path / "r.json"
+    args = ["evaluate", str(a), str(b), "--protocol", "group-kfold", "--folds", "5", "--alias", "sad=gloomy",
+            "--no-baseline", "--json", str(out), *FAST_ARGS]
+    assert main(args) == 0
+    r = json.loads(out.read_text())
+    assert r["protocol"] == "group-kfold" and r["n_folds"] == 5 and r["n_images"] == 213
+    assert {s.split(":")[0] for s in r["subjects"]} == {"jaffe_a", "jaffe_b"}
+    assert "gloomy" in r["classes"] and "sad" not in r["classes"]
+    assert [d["aliases_applied"] for d in r["datasets"]] == [{"sad": "gloomy"}] * 2
+    text = capsys.readouterr().out
+    assert "sad -> gloomy" in text and "5 subjects" in text and "macro-F1" in text
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1]")
+    assert main(["evaluate", str(a), "--aliases", str(bad), *FAST_ARGS]) == 1
+    assert str(bad) in capsys.readouterr().err

@@ -67,7 +67,7 @@ class Dataset:
     ----------
     images : list of (H, W) uint8 arrays.
     labels : (n,) str array of class names.
-    subjects : (n,) str array (subject ids; the file's folder for folder data sets).
+    subjects : (n,) str array of subject ids (from the file names; see :func:`load_folder`).
     paths : list of the source files.
     errors : list of ImageError for files that could not be read (skipped).
     """
