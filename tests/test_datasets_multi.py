@@ -245,6 +245,9 @@ def test_cli_evaluates_the_union_by_subject_with_user_aliases(tmp_path, jaffe_di
     assert {s.split(":")[0] for s in r["subjects"]} == {"jaffe_a", "jaffe_b"}
     assert "gloomy" in r["classes"] and "sad" not in r["classes"]
     assert [d["aliases_applied"] for d in r["datasets"]] == [{"sad": "gloomy"}] * 2
+    y, pred = np.array(r["labels"]), np.array(r["predictions"])
+    first = np.array([s.startswith("jaffe_a:") for s in r["subjects"]])
+    assert r["per_dataset"]["jaffe_a"]["overall_accuracy"] == pytest.approx(100 * np.mean((y == pred)[first]))
     text = capsys.readouterr().out
     assert "sad -> gloomy" in text and "5 subjects" in text and "macro-F1" in text
     bad = tmp_path / "bad.json"

@@ -53,7 +53,8 @@ def evaluate_sets(
     Returns
     -------
     The report of :func:`dlfers.evaluate.evaluate`, plus ``datasets`` (one summary per data
-    set) and ``notes`` (aliases applied, subjects found, pre-cropped sets).
+    set), ``notes`` (aliases applied, subjects found, pre-cropped sets) and, for several data
+    sets, ``per_dataset`` (accuracy, macro-F1 and recall of each set's images).
     """
     from .pipeline import DLFERS
 
@@ -67,7 +68,23 @@ def evaluate_sets(
     report["data"] = src.paths if len(src.paths) > 1 else src.paths[0]
     report["seconds"] = {"extract": round(t_extract, 2), "total": round(time.perf_counter() - t0, 2)}
     _report_sources(report, src)
+    if len(src.names) > 1:
+        report["per_dataset"] = _per_dataset(report, src)
+        report["notes"].append("per data set: " + "; ".join(
+            f"{n} accuracy {r['overall_accuracy']:.2f} %, macro-F1 {r['macro_f1']:.2f}"
+            for n, r in report["per_dataset"].items()))
     return report
+
+
+def _per_dataset(report: dict[str, Any], src: DataSources) -> dict[str, dict[str, Any]]:
+    """Accuracy and macro-F1 of the cross-validated predictions of each data set's images."""
+    y, pred = np.asarray(report["labels"]), np.asarray(report["predictions"])
+    out = {}
+    for k, name in enumerate(src.names):
+        m = src.sources == k
+        r = scores(y[m], pred[m], class_order(y[m]))
+        out[name] = {key: r[key] for key in ("overall_accuracy", "macro_f1", "per_class_recall", "classes")}
+    return out
 
 
 def shared_classes(train: Sequence[str] | np.ndarray, test: Sequence[str] | np.ndarray) -> list[str]:
