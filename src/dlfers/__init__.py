@@ -38,11 +38,14 @@ __all__ = [
     "dense_descriptors",
     "detect_faces",
     "evaluate",
+    "evaluate_sets",
+    "evaluate_transfer",
     "extract_dataset",
     "fused_image",
     "ll_subband",
     "load",
     "load_dataset",
+    "load_datasets",
     "load_folder",
     "load_features",
     "load_jaffe",
@@ -68,6 +71,9 @@ _LAZY = {
     "fused_image": "regions",
     "ll_subband": "wavelet",
     "evaluate": "evaluate",
+    "evaluate_sets": "crossdata",
+    "evaluate_transfer": "crossdata",
+    "load_datasets": "multidata",
     "extract_dataset": "extract",
     "load_features": "extract",
     "FaceResult": "inference",
@@ -81,6 +87,7 @@ _LAZY = {
 }
 
 if _typing.TYPE_CHECKING:  # pragma: no cover
+    from .crossdata import evaluate_sets, evaluate_transfer
     from .datasets import EXPRESSIONS, Dataset, ImageError, load_dataset, load_folder, load_jaffe, read_image
     from .descriptors import dense_descriptors
     from .evaluate import evaluate
@@ -88,6 +95,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
     from .face import FaceBox, NoFaceError, crop_face, detect_faces
     from .inference import FaceResult
     from .model_io import ModelFileError, load
+    from .multidata import load_datasets
     from .pipeline import DLFERS
     from .regions import fused_image
     from .spec import Spec

@@ -67,7 +67,7 @@ class Dataset:
     ----------
     images : list of (H, W) uint8 arrays.
     labels : (n,) str array of class names.
-    subjects : (n,) str array (subject ids; the file's folder for folder data sets).
+    subjects : (n,) str array of subject ids (from the file names; see :func:`load_folder`).
     paths : list of the source files.
     errors : list of ImageError for files that could not be read (skipped).
     """
@@ -311,28 +311,43 @@ def _image_files(folder: Path) -> Iterable[Path]:
     return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def load_folder(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
+def load_folder(path: str | os.PathLike[str], progress: bool = False,
+                subject_pattern: str | re.Pattern[str] | None = None) -> Dataset:
     """Load a folder-per-class data set: ``path/<class>/<image>``.
 
     The subject id of an image is its file name's stem up to the first '_' or '.'
-    (so ``anna_01.png`` belongs to subject ``anna``).
+    (so ``anna_01.png`` belongs to subject ``anna``), or the group of the regular
+    expression ``subject_pattern`` (see :func:`dlfers.subjects.subject_of`).
 
     Raises
     ------
     FileNotFoundError
         If ``path`` is not a folder or has no class folders with images.
+    ValueError
+        If ``subject_pattern`` is invalid or does not match some file names (named).
     """
-    return _collect(*_list_folder(Path(path)), progress)
+    return _collect(*_list_folder(Path(path), subject_pattern), progress)
 
 
-def _list_folder(root: Path) -> tuple[list[str], list[str], list[str]]:
+def _list_folder(root: Path, subject_pattern: str | re.Pattern[str] | None = None
+                 ) -> tuple[list[str], list[str], list[str]]:
+    from .subjects import compile_subject_pattern, subject_of
+
+    rx = compile_subject_pattern(subject_pattern)
     _check_folder(root)
-    paths, labels, subjects = [], [], []
+    paths, labels, subjects, unmatched = [], [], [], []
     for cls in sorted(d for d in root.iterdir() if d.is_dir()):
         for f in _image_files(cls):
+            sub = subject_of(f.name, rx)
+            if sub is None:
+                unmatched.append(str(f))
+                continue
             paths.append(str(f))
             labels.append(cls.name)
-            subjects.append(re.split(r"[_.]", f.name, maxsplit=1)[0])
+            subjects.append(sub)
+    if unmatched and rx is not None:
+        raise ValueError(f"subject pattern {rx.pattern!r} does not match {len(unmatched)} file name(s) in {root}, "
+                         f"e.g. {', '.join(unmatched[:3])}")
     if not paths:
         raise FileNotFoundError(f"{root}: no class folders with images found")
     return paths, labels, subjects
@@ -342,12 +357,14 @@ def _is_jaffe(root: Path) -> bool:
     return root.is_dir() and any(jaffe_label(f.name) for f in root.iterdir())
 
 
-def load_dataset(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
-    """Load JAFFE if the folder holds JAFFE-named files, else a folder-per-class set."""
+def load_dataset(path: str | os.PathLike[str], progress: bool = False,
+                 subject_pattern: str | re.Pattern[str] | None = None) -> Dataset:
+    """Load JAFFE if the folder holds JAFFE-named files, else a folder-per-class set
+    (``subject_pattern``: see :func:`load_folder`; JAFFE keeps its own naming rule)."""
     root = Path(path)
     if _is_jaffe(root):
         return load_jaffe(root, progress)
-    return load_folder(root, progress)
+    return load_folder(root, progress, subject_pattern)
 
 
 def _fingerprint(path: str) -> str:
@@ -358,7 +375,7 @@ def _fingerprint(path: str) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def list_dataset(path: str | os.PathLike[str]) -> ImageList:
+def list_dataset(path: str | os.PathLike[str], subject_pattern: str | re.Pattern[str] | None = None) -> ImageList:
     """The files of a data set as :func:`load_dataset` finds them, without reading any pixel.
 
     Labels and subjects come from the names (JAFFE) or the folders (folder per class);
@@ -370,5 +387,5 @@ def list_dataset(path: str | os.PathLike[str]) -> ImageList:
         As :func:`load_dataset`.
     """
     root = Path(path)
-    paths, labels, subjects = _list_jaffe(root) if _is_jaffe(root) else _list_folder(root)
+    paths, labels, subjects = _list_jaffe(root) if _is_jaffe(root) else _list_folder(root, subject_pattern)
     return ImageList(paths, labels, subjects, read_image, [_fingerprint(p) for p in paths])

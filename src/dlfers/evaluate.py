@@ -1,4 +1,4 @@
-"""Cross-validated evaluation: person-dependent k-fold and person-independent LOSO.
+"""Cross-validated evaluation: person-dependent k-fold, person-independent LOSO and subject-grouped k-fold.
 
 Descriptors depend on nothing learned, so they are computed once per image; every
 learned part (codebooks, histogram scaling, SVMs; the baseline's scaler and SVM) is
@@ -28,18 +28,30 @@ __all__ = ["PROTOCOLS", "evaluate", "make_splits", "scores", "hog_features", "fo
 PROTOCOLS = {
     "kfold": "person-dependent: stratified {folds}-fold cross-validation over images (shuffled, seed {seed})",
     "loso": "person-independent: leave-one-subject-out ({folds} folds, one per subject)",
+    "group-kfold": "person-independent: subject-grouped stratified {folds}-fold cross-validation "
+    "(StratifiedGroupKFold, shuffled, seed {seed}; no subject in two folds)",
 }
 
 
 def make_splits(
     labels: np.ndarray, subjects: np.ndarray, protocol: str = "kfold", folds: int = 10, seed: int = 0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) index arrays of every fold of ``protocol``."""
-    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
+    """(train, test) index arrays of every fold of ``protocol`` ("kfold", "loso" or "group-kfold").
+
+    "group-kfold" keeps each subject in one fold (``StratifiedGroupKFold``, shuffled with ``seed``);
+    subjects of different data sets must have different ids (see :func:`dlfers.multidata.load_datasets`).
+    """
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
 
     x = np.zeros((len(labels), 1))
     if protocol == "kfold":
         return list(StratifiedKFold(int(folds), shuffle=True, random_state=seed).split(x, labels))
+    if protocol == "group-kfold":
+        n_subjects = len(np.unique(subjects))
+        if n_subjects < int(folds):
+            raise ValueError(f"subject-grouped {folds}-fold needs at least {folds} subjects, the data have "
+                             f"{n_subjects}; use fewer --folds or loso")
+        return list(StratifiedGroupKFold(int(folds), shuffle=True, random_state=seed).split(x, labels, subjects))
     if protocol == "loso":
         if len(np.unique(subjects)) < 2:
             raise ValueError("leave-one-subject-out needs at least 2 subjects")
@@ -55,15 +67,26 @@ def class_order(labels: Sequence[str] | np.ndarray) -> list[str]:
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
-    """Overall and per-class accuracy (percent) and the confusion matrix (rows: truth)."""
+    """Overall accuracy, macro-F1, per-class recall and F1 (percent) and the confusion matrix (rows: truth).
+
+    ``per_class`` and ``per_class_recall`` are the same figures (the share of each true
+    class recognised); macro-F1 is the unweighted mean of the per-class F1 over ``classes``
+    (a class never predicted nor present counts 0).
+    """
     from sklearn.metrics import confusion_matrix
 
     cm = confusion_matrix(y_true, y_pred, labels=list(classes))
     support = cm.sum(axis=1)
+    predicted = cm.sum(axis=0)
     per_class = {c: (100.0 * cm[i, i] / support[i]) if support[i] else float("nan") for i, c in enumerate(classes)}
+    f1 = {c: 200.0 * cm[i, i] / (support[i] + predicted[i]) if support[i] + predicted[i] else 0.0
+          for i, c in enumerate(classes)}
     return {
         "overall_accuracy": 100.0 * float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
+        "macro_f1": float(np.mean(list(f1.values()))) if f1 else float("nan"),
         "per_class": per_class,
+        "per_class_recall": dict(per_class),
+        "per_class_f1": f1,
         "confusion_matrix": cm.tolist(),
         "classes": list(classes),
     }
@@ -156,9 +179,9 @@ def evaluate(
     Parameters
     ----------
     data : a data set folder (JAFFE or folder-per-class) or a loaded :class:`Dataset`.
-    protocol : "kfold" (person-dependent, stratified) or "loso" (person-independent).
-    folds : number of folds for "kfold" (LOSO has one fold per subject).
-    seed : shuffling seed of the k-fold split.
+    protocol : "kfold" (person-dependent, stratified), "loso" or "group-kfold" (person-independent).
+    folds : number of folds for "kfold" and "group-kfold" (LOSO has one fold per subject).
+    seed : shuffling seed of the k-fold splits.
     model : an unfitted :class:`dlfers.DLFERS` (its parameters are reported).
     baseline : also score HOG + StandardScaler + LinearSVC on the same folds.
     n_jobs : local worker processes (-1: all cores) for the descriptors and the folds
@@ -169,7 +192,8 @@ def evaluate(
 
     Returns
     -------
-    A JSON-ready dict: ``overall_accuracy`` (percent), ``per_class``, ``confusion_matrix``
+    A JSON-ready dict: ``overall_accuracy``, ``macro_f1`` (percent), ``per_class`` (recall),
+    ``per_class_recall``, ``per_class_f1``, ``confusion_matrix``
     (rows: true class, in ``classes`` order), ``fold_accuracy``, ``protocol``,
     ``baseline`` (the same keys), ``config``, ``n_images``, ``faces_found``,
     ``skipped_files``, ``seconds``.
@@ -235,23 +259,21 @@ def evaluate(
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table of a report from :func:`evaluate`."""
+    """A plain-text table of a report from :func:`evaluate`: per-class recall and F1, accuracy, macro-F1."""
     classes = report["classes"]
-    lines = [f"protocol: {report['protocol_description']}", f"images: {report['n_images']} "
-             f"(faces found: {report['faces_found']}, skipped files: {len(report['skipped_files'])})", ""]
-    has_base = "baseline" in report
-    head = f"{'expression':<12}{'DLFERS %':>10}" + (f"{'HOG+SVM %':>11}" if has_base else "")
+    lines = [f"protocol: {report['protocol_description']}", *report.get("notes", []),
+             f"images: {report['n_images']} (faces found: {report['faces_found']}, "
+             f"skipped files: {len(report['skipped_files'])})", ""]
+    models = [("DLFERS", report)] + ([("HOG+SVM", report["baseline"])] if "baseline" in report else [])
+    head = f"{'expression':<12}" + "".join(f"{n + ' recall %':>18}{'F1 %':>7}" for n, _ in models)
     lines += [head, "-" * len(head)]
     for c in classes:
-        row = f"{c:<12}{report['per_class'][c]:>10.2f}"
-        if has_base:
-            row += f"{report['baseline']['per_class'][c]:>11.2f}"
-        lines.append(row)
+        lines.append(f"{c:<12}" + "".join(
+            f"{r['per_class'][c]:>18.2f}{r.get('per_class_f1', {}).get(c, float('nan')):>7.2f}" for _, r in models))
     lines.append("-" * len(head))
-    row = f"{'overall':<12}{report['overall_accuracy']:>10.2f}"
-    if has_base:
-        row += f"{report['baseline']['overall_accuracy']:>11.2f}"
-    lines += [row, "", "confusion matrix (rows: true, columns: predicted):"]
+    lines.append((f"{'overall':<12}" + "".join(f"{r['overall_accuracy']:>18.2f}{'':>7}" for _, r in models)).rstrip())
+    lines.append(f"{'macro-F1':<12}" + "".join(f"{'':>18}{r.get('macro_f1', float('nan')):>7.2f}" for _, r in models))
+    lines += ["", "confusion matrix (rows: true, columns: predicted):"]
     width = max(6, max(len(c) for c in classes) + 1)
     lines.append(" " * width + "".join(f"{c[:width - 1]:>{width}}" for c in classes))
     for c, r in zip(classes, report["confusion_matrix"]):
