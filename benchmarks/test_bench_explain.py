@@ -58,7 +58,7 @@ def test_region_sums(benchmark, fitted, face, what):
     benchmark.group = "explain: SVM rows of one face"
     k = _kernels.get(fitted.backend)
     x = fitted.transform_features(fitted.extract([face], progress=False)) if fitted.detect else None
-    x = fitted.transform_features(fitted._face_batch([face])) if x is None else x
+    x = fitted.transform_features(fitted.face_batch([face])) if x is None else x
     svm = next(iter(fitted.svms_.values()))
     sv = svm.support_vectors_
     n_reg = fitted.spec().n_regions

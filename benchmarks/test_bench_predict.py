@@ -101,7 +101,7 @@ def test_svm_rows(benchmark, fitted, face, how):
 
     (svm,) = fitted.svms_.values()
     sv = svm.support_vectors_
-    x = np.ascontiguousarray(fitted.transform_features(fitted._face_batch([face])), np.float32)
+    x = np.ascontiguousarray(fitted.transform_features(fitted.face_batch([face])), np.float32)
     out = np.empty((1, sv.shape[0]))
     benchmark.group = f"svm rows {sv.shape[0]}x{sv.shape[1]}"
     benchmark.extra_info["bytes"] = int(sv.nbytes)

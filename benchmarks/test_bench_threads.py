@@ -58,15 +58,20 @@ def test_predict_image_threads(benchmark, model_and_frames, threads):
             results = benchmark.pedantic(_threaded, args=(pool, model, frames), rounds=ROUNDS, iterations=1,
                                          warmup_rounds=1)
     assert len(results) == len(frames) and sum(r[0].found for r in results) >= len(frames) - 2
+    _record(benchmark, _medians, threads, {"threads": threads, "frames": len(frames), "load_avg_1min": load})
+
+
+def _record(benchmark, medians: dict[int, float], key: int, info: dict) -> None:
+    """``info`` plus CPUs, frames per second (median round) and the speed-up over ``medians[1]``."""
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
     data = getattr(stats, "data", None)
-    info = {"threads": threads, "frames": len(frames), "cpus": os.cpu_count(), "load_avg_1min": load}
+    info = {**info, "cpus": os.cpu_count()}
     if data:  # None under --benchmark-disable
         median = float(np.median(data))
-        _medians[threads] = median
-        info["frames_per_s"] = len(frames) / median
-        if 1 in _medians:
-            info["speedup"] = _medians[1] / median
+        medians[key] = median
+        info["frames_per_s"] = info["frames"] / median
+        if 1 in medians:
+            info["speedup"] = medians[1] / median
     benchmark.extra_info.update(info)
 
 
@@ -85,13 +90,4 @@ def test_predict_batch_n_jobs(benchmark, model_and_frames, n_jobs):
     finally:
         model.set_params(n_jobs=None)
     assert len(labels) == len(frames)
-    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
-    data = getattr(stats, "data", None)
-    info = {"n_jobs": n_jobs, "frames": len(frames), "cpus": os.cpu_count(), "load_avg_1min": load}
-    if data:
-        median = float(np.median(data))
-        _batch_medians[n_jobs] = median
-        info["frames_per_s"] = len(frames) / median
-        if 1 in _batch_medians:
-            info["speedup"] = _batch_medians[1] / median
-    benchmark.extra_info.update(info)
+    _record(benchmark, _batch_medians, n_jobs, {"n_jobs": n_jobs, "frames": len(frames), "load_avg_1min": load})

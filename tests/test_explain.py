@@ -215,7 +215,7 @@ def test_a_model_of_faces_differing_only_in_the_mouth_puts_its_evidence_there():
     assert {"mouth", "halves bottom", "fused2 bottom", "grid4 r3c1"} <= {names[i] for i in mouth}
     assert {"halves top", "eyes", "fused2 top", "grid4 r1c1"} <= {names[i] for i in elsewhere}
     exps = model.explain_faces(xt)
-    want = svm_scores(model, model._face_batch(xt))  # two classes: scores (d, -d)
+    want = svm_scores(model, model.face_batch(xt))  # two classes: scores (d, -d)
     np.testing.assert_allclose([e.decision_values for e in exps], want, rtol=0, atol=EXACT)
     np.testing.assert_allclose(want[:, 0], -want[:, 1], rtol=0, atol=1e-12)
     for e in exps:

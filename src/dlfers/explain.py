@@ -338,20 +338,8 @@ def explain_features(model: DLFERS, feats: Sequence[Features]) -> list[Explanati
 
 def explain_faces(model: DLFERS, faces: Sequence[np.ndarray]) -> list[Explanation]:
     """Explanations of pre-cropped faces (gray or BGR arrays; only resize and LL, as ``predict_faces``)."""
-    from .datasets import ImageError, to_gray_uint8
-    from .features import as_images
-
     check_explainable(model.kernel)
-    feats = []
-    for i, img in enumerate(as_images(faces)):
-        try:
-            gray = to_gray_uint8(img)
-        except ImageError as exc:
-            raise ImageError(f"item {i}", exc.problem) from None
-        face = model.reduce_face(gray)
-        f = model.face_features(face, FaceBox(0, 0, gray.shape[1], gray.shape[0]))
-        f.face = face
-        feats.append(f)
+    feats = model.face_batch(faces)
     return explain_features(model, feats)
 
 

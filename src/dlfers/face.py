@@ -186,7 +186,8 @@ def _resized(gray: np.ndarray, s: float) -> np.ndarray:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
 
 
-def _iou(a: FaceBox, b: FaceBox) -> float:
+def iou(a: FaceBox, b: FaceBox) -> float:
+    """Intersection over union of two boxes, in [0, 1]."""
     ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
     inter = ix * iy
@@ -198,7 +199,7 @@ def _largest_first(boxes: list[FaceBox], overlap: float) -> list[FaceBox]:
     """Boxes sorted largest first, dropping any that overlaps a kept one by IoU > ``overlap``."""
     kept: list[FaceBox] = []
     for b in sorted(boxes, key=lambda b: b.w * b.h, reverse=True):
-        if all(_iou(b, k) <= overlap for k in kept):
+        if all(iou(b, k) <= overlap for k in kept):
             kept.append(b)
     return kept
 

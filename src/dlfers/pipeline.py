@@ -347,7 +347,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         return self.transform_features(self.extract(as_images(X), progress=False))
 
     # ----------------------------------------------------------------- trained models in use
-    def _face_batch(self, faces: Sequence[np.ndarray]) -> list[Features]:
+    def face_batch(self, faces: Sequence[np.ndarray]) -> list[Features]:
+        """Features (with ``face``) of pre-cropped faces: resize and LL only (see :meth:`predict_faces`)."""
         self.spec()
         out = []
         for i, face in enumerate(as_images(faces)):
@@ -355,7 +356,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                 gray = to_gray_uint8(face)
             except ImageError as exc:
                 raise ImageError(f"item {i}", exc.problem) from None
-            out.append(self.face_features(self.reduce_face(gray), FaceBox(0, 0, gray.shape[1], gray.shape[0])))
+            face = self.reduce_face(gray)
+            out.append(self.face_features(face, FaceBox(0, 0, gray.shape[1], gray.shape[0])))
+            out[-1].face = face
         return out
 
     def predict_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
@@ -365,12 +368,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         ``box`` crops that :meth:`predict_image` reports.
         """
         check_is_fitted(self, "svms_")
-        return self.predict_features(self._face_batch(faces))
+        return self.predict_features(self.face_batch(faces))
 
     def predict_proba_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (n, n_classes) float64 of pre-cropped faces (see :meth:`predict_faces`)."""
         check_is_fitted(self, "svms_")
-        return self.predict_proba_features(self._face_batch(faces))
+        return self.predict_proba_features(self.face_batch(faces))
 
     def predict_image(
         self,

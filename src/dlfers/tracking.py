@@ -21,22 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .face import DetectorSettings, FaceBox, crop_box, detect_faces
+from .face import DetectorSettings, FaceBox, crop_box, detect_faces, iou
 
 __all__ = ["iou", "Track", "Tracker", "search_region", "ema"]
 
 #: face side (pixels) of the region search's working copy where the full detector's copy would
 #: show the face under the cascade's 24-pixel window (a face coarse2fine found on a finer copy)
 _SEARCH_FACE_PX = 30
-
-
-def iou(a: FaceBox, b: FaceBox) -> float:
-    """Intersection over union of two boxes, in [0, 1]."""
-    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = ix * iy
-    union = a.w * a.h + b.w * b.h - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
