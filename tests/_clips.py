@@ -30,11 +30,12 @@ def line(start: tuple[int, int], end: tuple[int, int], n: int) -> Path_:
 
 
 def frames(faces: Sequence[np.ndarray], paths: Sequence[Path_], n: int, shape: tuple[int, int] = (480, 640),
-           background: int = 110) -> Iterator[np.ndarray]:
-    """``n`` gray (H, W) uint8 frames, face k at ``paths[k](i)`` (clipped at the borders) in frame i."""
+           background: int | np.ndarray = 110) -> Iterator[np.ndarray]:
+    """``n`` gray (H, W) uint8 frames, face k at ``paths[k](i)`` (clipped at the borders) in frame i,
+    on a flat gray ``background`` level or a copy of a (H, W) uint8 ``background`` image."""
     h, w = shape
     for i in range(n):
-        canvas = np.full(shape, background, np.uint8)
+        canvas = np.full(shape, background, np.uint8) if np.ndim(background) == 0 else np.array(background, np.uint8)
         for face, path in zip(faces, paths):
             at = path(i)
             if at is None:
