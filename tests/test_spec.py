@@ -29,7 +29,8 @@ OTHER_VALUE = {"detect": False, "detector": "cascade", "soft": 3, "soft_beta": 5
                "min_face": 0.4, "detect_scale": 1.2, "face_size": 64, "wavelet": "db2", "wavelet_level": 2,
                "step": 2, "sigma": 2.0, "backend": "numpy", "descriptors": "tisf", "layout": "grid4",
                "n_words": 8, "per_class": False, "max_samples": 100, "random_state": 3, "power": 1.0,
-               "kernel": "chi2", "C": 1.0, "svm_gamma": 0.5, "fusion": "decision", "progress": True}
+               "kernel": "chi2", "C": 1.0, "svm_gamma": 0.5, "fusion": "decision", "progress": True,
+               "align": True, "mirror": True}
 
 
 @pytest.mark.parametrize("name", PARAMETERS)
