@@ -225,6 +225,9 @@ def evaluate(
         config={k: v for k, v in model.get_params().items() if k not in ("progress",)},
         n_images=len(y),
         faces_found=int(sum(bool(getattr(f, "found", True)) for f in feats)),
+        # eye alignment's fallbacks (unaligned crops); None when the model does not align
+        eyes_not_found=(int(sum(getattr(f, "aligned", None) is False for f in feats))
+                        if getattr(model, "align", False) else None),
         skipped_files=[{"path": e.path, "error": e.problem} for e in ds.errors],
         labels=y.tolist(),
         subjects=np.asarray(ds.subjects).tolist(),
@@ -238,7 +241,10 @@ def format_report(report: dict[str, Any]) -> str:
     """A plain-text table of a report from :func:`evaluate`."""
     classes = report["classes"]
     lines = [f"protocol: {report['protocol_description']}", f"images: {report['n_images']} "
-             f"(faces found: {report['faces_found']}, skipped files: {len(report['skipped_files'])})", ""]
+             f"(faces found: {report['faces_found']}, skipped files: {len(report['skipped_files'])})"]
+    if report.get("eyes_not_found") is not None:
+        lines.append(f"eye alignment: eyes not found in {report['eyes_not_found']} faces (unaligned crops used)")
+    lines.append("")
     has_base = "baseline" in report
     head = f"{'expression':<12}{'DLFERS %':>10}" + (f"{'HOG+SVM %':>11}" if has_base else "")
     lines += [head, "-" * len(head)]
