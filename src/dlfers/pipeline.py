@@ -11,11 +11,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels, model_io
+from .align import face_crop, warn_fallbacks
 from .classify import FUSIONS, FusedSVMs, fit_fused
 from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, grid_shape
-from .align import face_crop, warn_fallbacks
 from .face import FaceBox, crop_face
 from .features import Features, as_images
 from .frames import frame_settings, locate_faces
@@ -354,11 +354,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                 gray = to_gray_uint8(face)
             except ImageError as exc:
                 raise ImageError(f"item {i}", exc.problem) from None
-            out.append(self.face_features(self.reduce_face(gray), FaceBox(0, 0, gray.shape[1], gray.shape[0])))
+            box = FaceBox(0, 0, gray.shape[1], gray.shape[0])
+            out.append(self.face_features(self.reduce_face(face_crop(gray, box, bool(self.align))[0]), box))
         return out
 
     def predict_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
-        """Labels (n,) of pre-cropped faces: no detection and no δ/γ crop, only resize and LL.
+        """Labels (n,) of pre-cropped faces: no detection and no δ/γ crop, only (eye alignment,) resize and LL.
 
         ``faces`` are gray or BGR arrays of the region the model classifies, e.g. the
         ``box`` crops that :meth:`predict_image` reports.
