@@ -58,8 +58,11 @@ def test_small_ablation_with_nested_cv(small):
     assert "| +multiscale |" in md and "nested CV (kfold" in md
     assert csv.splitlines()[0] == "configuration,protocol,accuracy,macro_f1" and len(csv.splitlines()) == 1 + 5 + 1
     json.dumps(r)
-    with pytest.raises(ValueError, match="unknown nested candidates"):
+    with pytest.raises(ValueError, match="unknown rows or nested candidates"):
         run_ablation(small, protocols=("kfold",), folds=2, base=base, nested=("none",))
+    with pytest.raises(ValueError, match=r"unknown rows or nested candidates \['\+flip'\]"):
+        run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=["+flip"])
+    assert run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=[])["rows"] == {}
 
 
 def test_cli_refuses_existing_outputs_before_any_work(tmp_path, jaffe_dir, capsys):

@@ -90,6 +90,7 @@ def run_ablation(
     inner_folds: int = 3,
     n_jobs: int = 1,
     progress: bool = False,
+    rows: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The ablation table of ``data`` and, for ``nested`` candidates, their nested-CV figure.
 
@@ -103,6 +104,7 @@ def run_ablation(
         Ties go to the first listed.
     inner_folds : folds of the inner cross-validation.
     n_jobs : local worker processes (-1: all cores) for descriptors and folds.
+    rows : the row names to score (None: all; empty: none, e.g. for the nested figure alone).
 
     Returns
     -------
@@ -120,10 +122,11 @@ def run_ablation(
     ds = data if isinstance(data, Dataset) else load_dataset(data, progress=progress)
     if len(ds) == 0:
         raise ValueError("the data set has no readable images")
-    rows = ablation_rows(base)
-    unknown = [n for n in nested if n not in rows]
+    every = ablation_rows(base)
+    unknown = [n for n in [*nested, *(rows or ())] if n not in every]
     if unknown:
-        raise ValueError(f"unknown nested candidates {unknown}; rows are {list(rows)}")
+        raise ValueError(f"unknown rows or nested candidates {unknown}; rows are {list(every)}")
+    scored = {n: p for n, p in every.items() if rows is None or n in rows}
     from .pipeline import DLFERS
 
     y = np.asarray(ds.labels)
@@ -131,7 +134,7 @@ def run_ablation(
                            "seed": seed, "nested": {}}
     with Executor(n_jobs) as ex:
         cache = _FeatureCache(ds, ex, progress)
-        for name, params in rows.items():
+        for name, params in scored.items():
             feats = cache.get(params)
             model = DLFERS(**params)
             row: dict[str, Any] = {"params": {k: v for k, v in params.items()}}
@@ -144,7 +147,7 @@ def run_ablation(
             row["eyes_not_found"] = (int(sum(f.aligned is False for f in feats)) if model.align else None)
             out["rows"][name] = row
         if nested:
-            candidates = {n: rows[n] for n in nested}
+            candidates = {n: every[n] for n in nested}
             feats_of = {n: cache.get(p) for n, p in candidates.items()}
             for protocol in protocols:
                 out["nested"][protocol] = nested_cv(ds, candidates, feats_of, protocol, folds, seed, inner_folds, ex)

@@ -51,6 +51,6 @@ def with_mirrored(model: DLFERS, feats: Sequence[Features], y: np.ndarray) -> tu
                              "none; extract features with DLFERS.extract (which keeps Features.face)")
         flipped = flip_face(f.face)
         g: Any = model.face_features(flipped, f.box, f.found)
-        g.face = flipped
+        g.face, g.aligned = flipped, f.aligned
         flips.append(g)
     return [*feats, *flips], np.concatenate([y, y])

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=0, help="k-fold shuffling seed (default 0)")
     p.add_argument("--nested", nargs="+", metavar="ROW", default=[],
                    help="rows to choose among by inner CV (e.g. default +mirror); ties go to the first")
+    p.add_argument("--rows", nargs="*", metavar="ROW", default=None,
+                   help="rows to score (default: all: default +align +mirror +multiscale all); none with --nested "
+                   "gives the nested figure alone")
     p.add_argument("--inner-folds", type=int, default=3, help="inner folds of the nested CV (default 3)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_model_options(p)
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(paths, (args.data,), args.overwrite)  # before the long run
     result = run_ablation(args.data, protocols=args.protocols, folds=args.folds, seed=args.seed,
                           base=model_params(args), nested=args.nested, inner_folds=args.inner_folds,
-                          n_jobs=args.jobs, progress=progress_wanted(args))
+                          n_jobs=args.jobs, progress=progress_wanted(args), rows=args.rows)
     texts = (format_markdown(result), json.dumps(result, indent=2, default=jsonable) + "\n", format_csv(result))
     for (path, what), text in zip(paths, texts):
         with atomic_open(path, "w", args.overwrite, (args.data,), what) as f:
