@@ -72,3 +72,12 @@ def test_cli_refuses_existing_outputs_before_any_work(tmp_path, jaffe_dir, capsy
     assert main(["ablation", str(jaffe_dir), "--out", str(out), "--jobs", "1"]) == 1
     assert "exists" in capsys.readouterr().err and (out / "ablation.json").read_text() == "keep"
     assert not (out / "ablation.md").exists()
+
+
+def test_reproduce_refuses_the_additions_it_does_not_compute():
+    from dlfers.reproduce import base_params
+
+    for over in ({"mirror": True}, {"descriptors": "tisf+tipm+tisf2+tipm2"}):
+        with pytest.raises(ValueError, match="dlfers ablation"):
+            base_params(over)
+    assert base_params({"align": True})["align"] is True  # alignment is preprocessing: the engine has it
