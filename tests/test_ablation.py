@@ -81,3 +81,16 @@ def test_reproduce_refuses_the_additions_it_does_not_compute():
         with pytest.raises(ValueError, match="dlfers ablation"):
             base_params(over)
     assert base_params({"align": True})["align"] is True  # alignment is preprocessing: the engine has it
+
+
+def test_model_options_switch_the_additions():
+    from dlfers.cli import build_parser
+    from dlfers.commands._options import model_params
+
+    args = build_parser().parse_args(["evaluate", "x", "--align", "--no-mirror",
+                                      "--descriptors", "tisf+tipm+tisf2+tipm2"])
+    assert model_params(args) == {"align": True, "mirror": False, "descriptors": "tisf+tipm+tisf2+tipm2"}
+    args = build_parser().parse_args(["train", "x", "--out", "m.dlfers", "--preset", "paper", "--mirror"])
+    p = model_params(args)
+    assert p["mirror"] is True and p["align"] is False and p["step"] == 2
+    assert "align" not in model_params(build_parser().parse_args(["evaluate", "x"]))
