@@ -13,10 +13,11 @@ from dlfers.align import EYE_TARGETS, align_face, detect_eyes, eye_matrix, face_
 from dlfers.face import FaceBox
 from dlfers.frames import locate_faces
 
-#: measured on every 10th JAFFE image (22 faces; see the report of issue 15): the eyes found
-#: again in the aligned crop lie a median 2 % (at most 11 %) of the target eye distance from
-#: their targets; the tests allow 5 % and 15 %
-EYE_MEDIAN_TOL, EYE_MAX_TOL = 0.05, 0.15
+#: measured on every 10th JAFFE image (22 faces, 21 with both eyes found again): the eyes
+#: found again in the aligned crop lie a median 1.6 % (at most 3.3 %) of the target eye
+#: distance from their targets (about 1 and 2.5 pixels on a JAFFE face); the tests allow
+#: 3 % and 8 %
+EYE_MEDIAN_TOL, EYE_MAX_TOL = 0.03, 0.08
 
 
 def _rotated(img: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +49,11 @@ def test_eye_matrix_puts_the_eyes_exactly_on_the_targets():
 
 def test_rotation_by_10_degrees_is_undone_within_2_degrees(sample):
     """Each face, turned by -10, 0 and +10 degrees, is aligned; in the original frame the three
-    alignments agree within 2 degrees of their mean (the face's upright, by its eye line)."""
+    alignments agree within 2 degrees of their mean (the face's upright, by its eye line).
+
+    Measured: 21 of 22 faces aligned in all three, at most 1.31 degrees from their mean
+    (median 0.58); against the unrotated face's alignment alone, median 0.57, at most 2.41.
+    """
     model = DLFERS()
     checked = 0
     for img in sample:
@@ -116,3 +121,27 @@ def test_predict_image_and_predict_share_the_aligned_face(jaffe_small):
     assert feats[0].aligned is True
     np.testing.assert_allclose([res.probabilities[c] for c in model.classes_], direct, atol=1e-12)
     assert res.label == model.predict([frame])[0]
+
+
+def test_small_faces_of_other_people_find_their_eyes_near_the_targets():
+    """CK+48's pre-cropped 48x48 faces (118 people JAFFE does not have): the eyes are found in
+    most (measured: 85 of 99, every 10th file) and their median lies near the targets, which
+    were read off JAFFE (measured: x 0.215 / 0.743, y 0.30 / 0.29)."""
+    import cv2
+    from conftest import data_dir
+
+    files = sorted((data_dir() / "ckplus48").glob("*/*.png"))[::20]
+    if not files:
+        pytest.skip(f"CK+48 not found under {data_dir()}")
+    model = DLFERS(detect=False)
+    found = []
+    for f in files:
+        gray, boxes = locate_faces(model, cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), 1)
+        b = boxes[0]
+        eyes = detect_eyes(gray, b)
+        if eyes is not None:
+            found.append([(eyes[0][0] - b.x) / b.w, (eyes[0][1] - b.y) / b.h,
+                          (eyes[1][0] - b.x) / b.w, (eyes[1][1] - b.y) / b.h])
+    assert len(found) >= 0.75 * len(files)
+    target = [EYE_TARGETS[0][0], EYE_TARGETS[0][1], EYE_TARGETS[1][0], EYE_TARGETS[1][1]]
+    np.testing.assert_allclose(np.median(found, axis=0), target, atol=0.04)

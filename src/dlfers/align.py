@@ -7,7 +7,9 @@ the box, gives the eye centres; one similarity transform (rotation, uniform scal
 shift; one ``cv2.warpAffine`` from the frame) then maps them onto the fixed targets
 :data:`EYE_TARGETS`, in an output of the box's size, so the rest of the face path
 (resize, LL subband) is unchanged.  Where no such pair is found the unaligned crop is
-used and :attr:`Alignment.aligned` is False, so callers can count the fallbacks.
+used and :attr:`Alignment.aligned` is False, so callers can count the fallbacks.  A face
+found tilted by more than 3 degrees is searched again once levelled (the cascade places
+tilted eyes less precisely) and the pair found there is used.
 
 The targets are where the eyes of an upright frontal face fall in the default δ/γ crop
 (δ = γ = 0.15) of OpenCV's frontal-face box, symmetric about the middle: 23 % and 77 % of
@@ -38,8 +40,11 @@ _SEARCH_TOP = 0.6
 _EYE_MIN, _EYE_MAX = 0.10, 0.35
 #: largest eye-line tilt accepted, in degrees (a larger one is a false pair)
 _MAX_TILT = 30.0
-#: widest copy of the search region the cascade scans, in pixels
+#: width of the copy of the search region the cascade scans for faces wider than it or
+#: narrower than :data:`_SMALLEST_WIDTH` (an eye is about a fifth of the box width, and the
+#: cascade's window is 20 pixels), in pixels
 _SEARCH_WIDTH = 200
+_SMALLEST_WIDTH = 100
 #: tilt (degrees) above which the eyes are looked for again on the levelled face
 _REFINE_TILT = 3.0
 
@@ -80,11 +85,14 @@ def detect_eyes(gray: np.ndarray, box: FaceBox) -> tuple[tuple[float, float], tu
     x0, y0, w, h = box.x, box.y, box.w, box.h
     top = max(1, int(round(_SEARCH_TOP * h)))
     roi = gray[y0 : y0 + top, x0 : x0 + w]
-    s = min(1.0, _SEARCH_WIDTH / max(w, 1))  # large faces are searched on a smaller copy
-    if s < 1.0:
+    # large faces are searched on a smaller copy; small ones (eyes under the cascade's 20-pixel
+    # window) on a larger one
+    s = _SEARCH_WIDTH / max(w, 1) if w > _SEARCH_WIDTH or w < _SMALLEST_WIDTH else 1.0
+    if s != 1.0:
         import cv2
 
-        roi = cv2.resize(roi, (max(1, round(w * s)), max(1, round(top * s))), interpolation=cv2.INTER_AREA)
+        roi = cv2.resize(roi, (max(1, round(w * s)), max(1, round(top * s))),
+                         interpolation=cv2.INTER_AREA if s < 1.0 else cv2.INTER_LINEAR)
     sw = roi.shape[1]
     small, large = max(4, int(_EYE_MIN * sw)), max(5, int(_EYE_MAX * sw))
     if roi.shape[0] < small or sw < 2 * small:
