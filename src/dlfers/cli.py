@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from ._version import __version__
 
 #: command modules under dlfers.commands, in the order ``--help`` lists them
-COMMANDS = ("evaluate", "reproduce", "train", "predict", "explain", "video", "extract", "config")
+COMMANDS = ("evaluate", "ablation", "reproduce", "train", "predict", "explain", "video", "extract", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,10 +20,17 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["KINDS", "DescriptorSpec", "dense_descriptors", "grid_shape", "gaussian_taps"]
+__all__ = ["KINDS", "KIND_SCALE", "PAPER_KINDS", "DescriptorSpec", "dense_descriptors", "grid_shape", "gaussian_taps"]
 
-#: descriptor kinds: name -> (orientation bins, signed orientation)
-KINDS: dict[str, tuple[int, bool]] = {"tisf": (8, True), "tipm": (4, False)}
+#: descriptor kinds: name -> (orientation bins, signed orientation).  "tisf2" and "tipm2"
+#: are TISF and TIPM at the second scale of a multi-scale model (see :data:`KIND_SCALE`).
+KINDS: dict[str, tuple[int, bool]] = {"tisf": (8, True), "tipm": (4, False), "tisf2": (8, True), "tipm2": (4, False)}
+#: the paper's kinds (cell 4, the model's σ)
+PAPER_KINDS: tuple[str, ...] = ("tisf", "tipm")
+#: kind -> scale factor of its cell side (4 pixels) and of σ in a model (1 when absent):
+#: the second-scale kinds see 8-pixel cells (a 32-pixel support) smoothed with 2σ, at the
+#: same grid centres as the first scale (see :mod:`dlfers.multiscale`)
+KIND_SCALE: dict[str, int] = {"tisf2": 2, "tipm2": 2}
 
 MAX_PIXELS = 4096 * 4096
 

@@ -249,6 +249,9 @@ def evaluate(
         config={k: v for k, v in model.get_params().items() if k not in ("progress",)},
         n_images=len(y),
         faces_found=int(sum(bool(getattr(f, "found", True)) for f in feats)),
+        # eye alignment's fallbacks (unaligned crops); None when the model does not align
+        eyes_not_found=(int(sum(getattr(f, "aligned", None) is False for f in feats))
+                        if getattr(model, "align", False) else None),
         skipped_files=[{"path": e.path, "error": e.problem} for e in ds.errors],
         labels=y.tolist(),
         subjects=np.asarray(ds.subjects).tolist(),
@@ -263,7 +266,10 @@ def format_report(report: dict[str, Any]) -> str:
     classes = report["classes"]
     lines = [f"protocol: {report['protocol_description']}", *report.get("notes", []),
              f"images: {report['n_images']} (faces found: {report['faces_found']}, "
-             f"skipped files: {len(report['skipped_files'])})", ""]
+             f"skipped files: {len(report['skipped_files'])})"]
+    if report.get("eyes_not_found") is not None:
+        lines.append(f"eye alignment: eyes not found in {report['eyes_not_found']} faces (unaligned crops used)")
+    lines.append("")
     models = [("DLFERS", report)] + ([("HOG+SVM", report["baseline"])] if "baseline" in report else [])
     head = f"{'expression':<12}" + "".join(f"{n + ' recall %':>18}{'F1 %':>7}" for n, _ in models)
     lines += [head, "-" * len(head)]

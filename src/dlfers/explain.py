@@ -353,7 +353,7 @@ def explain_frame(model: DLFERS, frame: np.ndarray, max_faces: int | None = None
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from .frames import frame_settings, locate_faces
+    from .frames import box_features, frame_settings, locate_faces
     from .inference import check_predict_options
 
     check_is_fitted(model, "svms_")
@@ -361,10 +361,4 @@ def explain_frame(model: DLFERS, frame: np.ndarray, max_faces: int | None = None
     check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
     gray, boxes = locate_faces(model, frame, max_faces,
                                settings=frame_settings(model, detect_size, min_face, detect_scale))
-    feats = []
-    for c in boxes:
-        face = model.reduce_face(gray[c.y : c.y + c.h, c.x : c.x + c.w])
-        f = model.face_features(face, c, True)
-        f.face = face
-        feats.append(f)
-    return explain_features(model, feats)
+    return explain_features(model, [box_features(model, gray, c) for c in boxes])

@@ -23,6 +23,8 @@ class Features:
     found : whether a face was detected.
     box : the cropped face box in frame pixels.
     face : (face_size, face_size) float32 preprocessed face the descriptors came from.
+    aligned : whether the face was registered by its eyes (None: alignment off; False:
+        eyes not found, the unaligned crop was used).
     """
 
     descriptors: dict[str, np.ndarray]
@@ -30,6 +32,7 @@ class Features:
     found: bool
     box: FaceBox | None
     face: np.ndarray | None = None
+    aligned: bool | None = None
 
 
 def as_images(X: Any) -> list[np.ndarray]:

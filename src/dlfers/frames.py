@@ -15,9 +15,10 @@ from .face import DetectorSettings, FaceBox, crop_box, detect_faces, detector_se
 from .inference import FaceResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .features import Features
     from .pipeline import DLFERS
 
-__all__ = ["frame_settings", "locate_faces", "crop_boxes", "classify_boxes"]
+__all__ = ["frame_settings", "locate_faces", "crop_boxes", "box_features", "classify_boxes"]
 
 
 def frame_settings(model: DLFERS, detect_size: int | None = None, min_face: float | None = None,
@@ -70,6 +71,18 @@ def locate_faces(model: DLFERS, frame: np.ndarray, max_faces: int | None = None,
     return gray, crop_boxes(model, boxes, (h, w))
 
 
+def box_features(model: DLFERS, gray: np.ndarray, box: FaceBox) -> Features:
+    """:class:`Features` (with ``face`` and ``aligned``) of the cropped ``box`` of ``gray``: the
+    model's eye alignment when it has one, resize, LL subband, descriptors."""
+    from .align import face_crop
+
+    crop, aligned = face_crop(gray, box, bool(model.align))
+    face = model.reduce_face(crop)
+    feats = model.face_features(face, box, True)
+    feats.face, feats.aligned = face, aligned
+    return feats
+
+
 def classify_boxes(model: DLFERS, gray: np.ndarray, boxes: list[FaceBox]) -> list[FaceResult]:
     """The expression of each cropped box of ``gray`` ((H, W) uint8), in the order of ``boxes``.
 
@@ -78,7 +91,7 @@ def classify_boxes(model: DLFERS, gray: np.ndarray, boxes: list[FaceBox]) -> lis
     """
     if not boxes:
         return []
-    feats = [model.face_features(model.reduce_face(gray[c.y : c.y + c.h, c.x : c.x + c.w]), c, True) for c in boxes]
+    feats = [box_features(model, gray, c) for c in boxes]
     labels, proba = model.predict_with_proba_features(feats)
     classes = model.classes_.tolist()
     return [FaceResult(found=True, box=f.box, label=lab, probabilities=dict(zip(classes, p.tolist())))

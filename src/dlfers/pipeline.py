@@ -12,15 +12,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels, model_io
 from ._parallel import batch_threads, thread_map
+from .align import face_crop, warn_fallbacks
 from .classify import FUSIONS, FusedSVMs, fit_fused
 from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
-from .descriptors import as_image, compute, grid_shape, smooth
+from .descriptors import as_image, grid_shape
 from .face import FaceBox, crop_face
 from .features import Features, as_images
 from .frames import classify_boxes, frame_settings, locate_faces
 from .inference import FaceResult, check_predict_options
+from .mirror import with_mirrored
 from .model_state import pack, unpack
+from .multiscale import source_descriptors
 from .presets import PRESETS, SAVED_PARAM_DEFAULTS
 from .progress import progress_bar
 from .regions import fused_image, region_ids
@@ -50,14 +53,16 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         frame copy the (coarse) cascade searches, smallest face as a fraction of the
         frame's shorter side, and step between search scales; None: the detector's
         own defaults (see :func:`dlfers.detect_faces`).
+    align : register each face by its eyes before the reduction (:mod:`dlfers.align`).
     face_size : side of the face after the wavelet reduction, in pixels.
     wavelet, wavelet_level : the DWT whose LL subband is kept.
     layout : SPOF region layout, '+'-joined level names (see :mod:`dlfers.regions`).
-    descriptors : "tisf", "tipm" or "tisf+tipm".
+    descriptors : "tisf", "tipm" or "tisf+tipm"; "+tisf2+tipm2" adds a second scale (:mod:`dlfers.multiscale`).
     step : dense grid stride in pixels; sigma : Gaussian σ (Eq. 5-6).
     n_words : codebook words D (per class when ``per_class``).
     per_class : one k-means per expression (the paper) or one global codebook.
     max_samples : descriptors sampled per k-means run.
+    mirror : also train on each training face's horizontal flip (:mod:`dlfers.mirror`).
     soft : words each descriptor is assigned to: 1 (hard assignment, the paper) or
         s > 1 (localised soft assignment: the s nearest words share one unit of weight
         in proportion to exp(-soft_beta * squared distance); Liu et al., ICCV 2011).
@@ -84,6 +89,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         detect_size: int | None = None,
         min_face: float | None = None,
         detect_scale: float | None = None,
+        align: bool = False,
         face_size: int = 128,
         wavelet: str = "haar",
         wavelet_level: int = 1,
@@ -94,6 +100,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         n_words: int = 15,
         per_class: bool = True,
         max_samples: int = 5000,
+        mirror: bool = False,
         soft: int = 5,
         soft_beta: float = 10.0,
         power: float = 0.5,
@@ -114,6 +121,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.detect_size = detect_size
         self.min_face = min_face
         self.detect_scale = detect_scale
+        self.align = align
         self.face_size = face_size
         self.wavelet = wavelet
         self.wavelet_level = wavelet_level
@@ -124,6 +132,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.n_words = n_words
         self.per_class = per_class
         self.max_samples = max_samples
+        self.mirror = mirror
         self.soft = soft
         self.soft_beta = soft_beta
         self.power = power
@@ -186,11 +195,15 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         dlfers.face.NoFaceError
             When no face is found and ``on_missing="error"``.
         """
-        spec = self.spec()
+        return self._preprocess(image)[:3]
+
+    def _preprocess(self, image: np.ndarray) -> tuple[np.ndarray, FaceBox, bool, bool | None]:
+        """:meth:`preprocess`, and whether the face was eye-aligned (None: ``align`` off)."""
         gray = to_gray_uint8(image)
-        crop, box, found = crop_face(gray, delta=self.delta, gamma=self.gamma, detect=self.detect,
-                                     on_missing=self.on_missing, settings=spec.detector)
-        return self.reduce_face(crop), box, found
+        _, box, found = crop_face(gray, delta=self.delta, gamma=self.gamma, detect=self.detect,
+                                  on_missing=self.on_missing, settings=self.spec().detector)
+        crop, aligned = face_crop(gray, box, bool(self.align))
+        return self.reduce_face(crop), box, found, aligned
 
     def reduce_face(self, crop: np.ndarray) -> np.ndarray:
         """Resize a cropped (h, w) uint8 face and keep its wavelet LL subband.
@@ -216,9 +229,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         n = ny * nx
         descs = {d.kind: np.empty((n * len(sources), d.dim), np.float32) for d in spec.descriptor_specs}
         for i, img in enumerate(sources):  # in region_ids' order: face grid, then fused
-            sm = smooth(img, float(self.sigma), k)  # one smoothing for both descriptor kinds
-            for d in spec.descriptor_specs:
-                compute(img, d, k, sm, out=descs[d.kind][i * n : (i + 1) * n])
+            source_descriptors(img, spec.descriptor_specs, k, {c: a[i * n : (i + 1) * n] for c, a in descs.items()})
         return Features(
             descriptors=descs,
             regions=region_ids(spec.layout, (face.shape[0], face.shape[1]), int(self.step)),
@@ -235,18 +246,20 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         show = self.progress if progress is None else progress
         images = list(images)
         done = thread_map(self._extract_one, list(enumerate(images)), batch_threads(self.n_jobs, len(images)))
-        return list(progress_bar(done, desc="descriptors", total=len(images), disable=not show))
+        out = list(progress_bar(done, desc="descriptors", total=len(images), disable=not show))
+        warn_fallbacks([f.aligned for f in out])
+        return out
 
     def _extract_one(self, item: tuple[int, np.ndarray]) -> Features:
         i, img = item
         try:
-            face, box, found = self.preprocess(img)
+            face, box, found, aligned = self._preprocess(img)
         except ImageError as exc:
             if exc.path is not None:
                 raise
             raise ImageError(f"item {i}", exc.problem) from None
         feats = self.face_features(face, box, found)
-        feats.face = face
+        feats.face, feats.aligned = face, aligned
         return feats
 
     # ----------------------------------------------------------------- features -> SVM
@@ -284,6 +297,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(f"need at least 2 classes to fit, got {len(self.classes_)}")
+        if self.mirror:  # training faces only: a fold's test faces and their flips never get here
+            feats, y = with_mirrored(self, feats, y)
         self.codebooks_ = {}
         for i, kind in enumerate(spec.kinds):
             self.codebooks_[kind] = fit_codebook(
@@ -356,13 +371,14 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                 gray = to_gray_uint8(face)
             except ImageError as exc:
                 raise ImageError(f"item {i}", exc.problem) from None
-            face = self.reduce_face(gray)
-            out.append(self.face_features(face, FaceBox(0, 0, gray.shape[1], gray.shape[0])))
+            box = FaceBox(0, 0, gray.shape[1], gray.shape[0])
+            face = self.reduce_face(face_crop(gray, box, bool(self.align))[0])
+            out.append(self.face_features(face, box))
             out[-1].face = face
         return out
 
     def predict_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
-        """Labels (n,) of pre-cropped faces: no detection and no δ/γ crop, only resize and LL.
+        """Labels (n,) of pre-cropped faces: no detection and no δ/γ crop, only (eye alignment,) resize and LL.
 
         ``faces`` are gray or BGR arrays of the region the model classifies, e.g. the
         ``box`` crops that :meth:`predict_image` reports.

@@ -157,12 +157,12 @@ class CVEngine:
         return self._faces[spec.descriptor_key]
 
     def _extract(self, spec: Spec) -> None:
-        from .descriptors import KINDS
+        from .descriptors import PAPER_KINDS
         from .pipeline import DLFERS
 
         t0 = time.perf_counter()
         # exactly the parameters of the key: what is not in it cannot change the descriptors
-        model = DLFERS(**dict(spec.descriptor_key), layout="whole+fused", descriptors="+".join(KINDS))
+        model = DLFERS(**dict(spec.descriptor_key), layout="whole+fused", descriptors="+".join(PAPER_KINDS))
         model.spec()
         images = self.ds.images
 

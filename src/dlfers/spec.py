@@ -9,7 +9,7 @@ that stage and the stages before it read (:data:`STAGES` names them, once):
 ==============  ===================================================================
 key             what it determines
 ==============  ===================================================================
-``prep_key``    the preprocessed face of an image (detection, crop, resize, LL)
+``prep_key``    the preprocessed face of an image (detection, crop, eye alignment, resize, LL)
 ``descriptor_key``  the dense descriptors of every kind on that face and on its fused image
 ``codebook_key``    a fold's codebooks and nearest-word labels (given the training images):
                     the descriptor rows the layout uses (face, fused), the kinds, k-means
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .classify import FUSIONS, KERNELS
-from .descriptors import KINDS, DescriptorSpec
+from .descriptors import KIND_SCALE, KINDS, DescriptorSpec
 from .face import DetectorSettings, check_factors, detector_settings
 from .regions import Layout, parse_layout
 
@@ -39,13 +39,14 @@ __all__ = ["FUSIONS", "STAGES", "PARAMETERS", "DetectorSettings", "Spec"]
 STAGES: dict[str, tuple[str, ...]] = {
     # image -> face: detection, δ/γ crop, resize, wavelet LL subband
     "prep": ("detect", "delta", "gamma", "on_missing", "detector", "detect_size", "min_face", "detect_scale",
-             "face_size", "wavelet", "wavelet_level"),
+             "face_size", "wavelet", "wavelet_level", "align"),
     # face -> dense TISF/TIPM descriptors (the backend computes them)
     "descriptor": ("step", "sigma", "backend"),
     # which descriptors feed the codebooks: the kinds, and the layout's regions
     "select": ("descriptors", "layout"),
     # k-means codebooks (and the seed shared with the SVMs' Platt scaling)
-    "codebook": ("n_words", "per_class", "max_samples", "random_state"),
+    # (and the training faces they see: ``mirror`` adds each one's horizontal flip)
+    "codebook": ("n_words", "per_class", "max_samples", "random_state", "mirror"),
     # region histograms: word assignment (hard or soft) and normalisation
     "histogram": ("soft", "soft_beta", "power"),
     # SVMs and their fusion
@@ -124,7 +125,10 @@ class Spec:
         kinds = parse_kinds(p["descriptors"])
         layout = parse_layout(p["layout"])
         _kernels.resolve(p["backend"])
-        specs = tuple(DescriptorSpec(kind, int(p["step"]), 4, float(p["sigma"])) for kind in kinds)
+        specs = tuple(DescriptorSpec(kind, int(p["step"]), 4 * KIND_SCALE.get(kind, 1),
+                                     float(p["sigma"]) * KIND_SCALE.get(kind, 1)) for kind in kinds)
+        if not isinstance(p["align"], (bool, np.bool_)) or not isinstance(p["mirror"], (bool, np.bool_)):
+            raise ValueError(f"align and mirror must be True or False, got {p['align']!r} and {p['mirror']!r}")
         return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, layout=layout,
                    descriptor_specs=specs, detector=detector)
 

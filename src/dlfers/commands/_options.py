@@ -31,7 +31,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--min-face", type=float, help="smallest face, as a fraction of the frame's shorter side")
     g.add_argument("--detect-scale", type=float, help="step between the (coarse) detector's search scales (> 1)")
     g.add_argument("--layout", help="SPOF layout, e.g. whole+halves+grid4+fused+fused4")
-    g.add_argument("--descriptors", choices=["tisf", "tipm", "tisf+tipm"], help="descriptor kinds")
+    g.add_argument("--descriptors", choices=["tisf", "tipm", "tisf+tipm", "tisf+tipm+tisf2+tipm2"],
+                   help="descriptor kinds; tisf2 and tipm2 are a second scale (8-pixel cells, 2σ) on the same grid")
+    g.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
+                   help="register each face by its eyes (OpenCV eye cascade) before the reduction; faces whose "
+                   "eyes are not found keep their unaligned crop (counted in reports)")
+    g.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                   help="also train on the horizontal flip of every training face (training folds only)")
     g.add_argument("--fusion", choices=["feature", "decision"], help="TISF+TIPM fusion level")
     g.add_argument("--n-words", type=int, help="codebook words D (per class unless --global-codebook)")
     g.add_argument("--global-codebook", action="store_true", help="one codebook for all classes")
@@ -53,7 +59,7 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
     for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "soft", "kernel",
-                 "C", "backend", "detector", "detect_size", "min_face", "detect_scale"):
+                 "C", "backend", "detector", "detect_size", "min_face", "detect_scale", "align", "mirror"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v
