@@ -50,3 +50,19 @@ def test_matmul_floor(benchmark, ncode):
     out = np.empty((N, ncode), np.float32)
     benchmark(np.dot, x, ct, out)
     benchmark.extra_info["flops"] = 2 * N * ncode * DIM
+
+
+def test_encode_soft(benchmark, backend):
+    """Soft assignment to the 5 nearest words at D = 100 (the default model's encoder); beside
+    ``test_encode`` (hard) of the same group, the cost of keeping 5 words and their weights."""
+    if backend == "numpy":
+        pytest.skip("the NumPy reference is only timed for hard assignment")
+    ncode = 100
+    benchmark.group = f"encode D={ncode}"
+    k = _kernels.get(backend)
+    x, cb, sq, regions = _inputs(ncode)
+    hist = np.zeros((21, ncode), np.float32)
+    idx, w = np.empty((N, 5), np.int32), np.empty((N, 5), np.float32)
+    benchmark(k.encode_soft, x, cb, sq, regions, 10.0, idx, w, hist)
+    benchmark.extra_info["flops"] = 2 * N * ncode * DIM
+    assert np.allclose(w.sum(axis=1), 1.0, atol=1e-5)
