@@ -383,3 +383,14 @@ def test_extract_stores_the_explanations_and_reads_them_back(model, model_file, 
     assert main(["extract", str(data), "--out", str(tmp_path / "o3"), "--model", str(model_file), "--explain",
                  "--jobs", "1"]) == 0
     np.testing.assert_array_equal(load_explanations(tmp_path / "o3")["evidence"], got["evidence"])
+
+
+def test_cli_says_when_no_image_had_a_face(model_file, tmp_path, capsys):
+    import cv2
+
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((240, 320), 128, np.uint8))
+    assert main(["explain", str(model_file), str(blank), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "no face" in captured.out and "no face found in any of the 1 image(s)" in captured.err
+    assert not list((tmp_path / "out").glob("*.png"))

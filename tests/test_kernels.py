@@ -255,16 +255,14 @@ def _run_encode(k, x, cb, sq, regions, nreg):
     return labels, hist
 
 
+#: encoder inputs: descriptors, dimensions, codebook size, levels, regions, small-integer ties
+ENCODE_CASES = dict(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 700), dim=st.integers(1, 140),
+                    ncode=st.integers(1, 300), nlev=st.integers(0, 3), nreg=st.integers(1, 6),
+                    integer=st.booleans())
+
+
 @SETTINGS
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(0, 700),
-    dim=st.integers(1, 140),
-    ncode=st.integers(1, 300),
-    nlev=st.integers(0, 3),
-    nreg=st.integers(1, 6),
-    integer=st.booleans(),
-)
+@given(**ENCODE_CASES)
 def test_encode_matches_reference_exactly(k, ref, seed, n, dim, ncode, nlev, nreg, integer):
     x, cb, sq, regions = _encode_inputs(seed, n, dim, ncode, nlev, nreg, integer)
     want = _run_encode(ref, x, cb, sq, regions, nreg)
@@ -282,17 +280,7 @@ def _run_encode_soft(k, x, cb, sq, regions, nreg, soft, beta=10.0):
 
 
 @SETTINGS
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(0, 700),
-    dim=st.integers(1, 140),
-    ncode=st.integers(1, 300),
-    nlev=st.integers(0, 3),
-    nreg=st.integers(1, 6),
-    integer=st.booleans(),
-    soft=st.integers(1, 9),
-    beta=st.sampled_from([0.5, 10.0, 40.0]),
-)
+@given(**ENCODE_CASES, soft=st.integers(1, 9), beta=st.sampled_from([0.5, 10.0, 40.0]))
 def test_encode_soft_matches_reference(k, ref, seed, n, dim, ncode, nlev, nreg, integer, soft, beta):
     # the k nearest words in the reference's stable-sort order (ties to the lowest index,
     # integer inputs make many exact ties), their weights, and the per-region sums

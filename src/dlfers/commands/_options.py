@@ -159,3 +159,33 @@ def check_json_output(path: str | os.PathLike[str] | None, overwrite: bool = Fal
 
         check_output(path, inputs, overwrite, "JSON report")
 
+
+
+def report_records(records: Any, args: argparse.Namespace, row: Any, command: str, verb: str) -> int:
+    """Print each batch record (JSON line with ``--json``, else ``row(rec)``) and the run's summary.
+
+    The exit code: 1 when no file could be used (the first error named), else 0; a warning
+    when no image had a face, and a count of the failed files, on stderr.
+    """
+    from ..progress import progress_bar
+
+    done: set[str] = set()
+    faces = 0
+    failed: list[dict[str, Any]] = []
+    for rec in progress_bar(records, desc="images", disable=not progress_wanted(args)):
+        if rec["status"] == "error":
+            failed.append(rec)
+        else:
+            done.add(rec["file"])
+            faces += rec["status"] == "ok"
+        print(json.dumps(rec, default=_jsonable) if args.json else row(rec), flush=True)
+    if not done:
+        why = f"{len(failed)} error(s), first: {failed[0]['file']}: {failed[0]['error']}" if failed else "no input"
+        print(f"dlfers {command}: error: no image could be {verb} ({why})", file=sys.stderr)
+        return 1
+    if not faces:
+        print(f"dlfers {command}: warning: no face found in any of the {len(done)} image(s); {NO_FACE_HINT}",
+              file=sys.stderr)
+    if failed:
+        print(f"dlfers {command}: {len(done)} file(s) {verb}, {len(failed)} failed", file=sys.stderr)
+    return 0

@@ -10,12 +10,10 @@ exit code is 1 only when no file could be processed.  Existing outputs are kept 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from ..datasets import MAX_IMAGE_PIXELS
-from ._options import add_detector_overrides, add_progress_options, detector_overrides, positive_int, progress_wanted
+from ._options import add_detector_overrides, add_progress_options, detector_overrides, positive_int, report_records
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,24 +55,9 @@ def _row(rec: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..explain_io import explain_files
     from ..model_io import load
-    from ..progress import progress_bar
 
     model = load(args.model)
     records = explain_files(model, args.paths, args.out, overwrite=args.overwrite, max_faces=args.max_faces,
                             top=args.top, max_pixels=args.max_pixels, model_path=args.model,
                             **detector_overrides(args))
-    done: set[str] = set()
-    failed: list[dict[str, Any]] = []
-    for rec in progress_bar(records, desc="images", disable=not progress_wanted(args)):
-        if rec["status"] == "error":
-            failed.append(rec)
-        else:
-            done.add(rec["file"])
-        print(json.dumps(rec) if args.json else _row(rec), flush=True)
-    if not done:
-        why = f"{len(failed)} error(s), first: {failed[0]['file']}: {failed[0]['error']}" if failed else "no input"
-        print(f"dlfers explain: error: no image could be explained ({why})", file=sys.stderr)
-        return 1
-    if failed:
-        print(f"dlfers explain: {len(done)} file(s) explained, {len(failed)} failed", file=sys.stderr)
-    return 0
+    return report_records(records, args, _row, "explain", "explained")

@@ -9,20 +9,16 @@ most probable class of the probabilities printed with it.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-from .._io import jsonable as _jsonable
 from ..datasets import MAX_IMAGE_PIXELS
 from ._options import (
-    NO_FACE_HINT,
     add_detector_overrides,
     add_jobs_option,
     add_progress_options,
     detector_overrides,
     positive_int,
-    progress_wanted,
+    report_records,
 )
 
 
@@ -61,28 +57,8 @@ def _row(rec: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..inference import predict_files
     from ..model_io import load
-    from ..progress import progress_bar
 
     model = load(args.model)
-    done: set[str] = set()
-    faces = 0
-    failed: list[dict[str, Any]] = []
     records = predict_files(model, args.paths, max_pixels=args.max_pixels, max_faces=args.max_faces,
                             **detector_overrides(args), n_jobs=args.jobs)
-    for rec in progress_bar(records, desc="images", disable=not progress_wanted(args)):
-        if rec["status"] == "error":
-            failed.append(rec)
-        else:
-            done.add(rec["file"])
-            faces += rec["status"] == "ok"
-        print(json.dumps(rec, default=_jsonable) if args.json else _row(rec), flush=True)
-    if not done:
-        why = f"{len(failed)} error(s), first: {failed[0]['file']}: {failed[0]['error']}" if failed else "no input"
-        print(f"dlfers predict: error: no image could be processed ({why})", file=sys.stderr)
-        return 1
-    if not faces:
-        print(f"dlfers predict: warning: no face found in any of the {len(done)} image(s); {NO_FACE_HINT}",
-              file=sys.stderr)
-    if failed:
-        print(f"dlfers predict: {len(done)} file(s) processed, {len(failed)} failed", file=sys.stderr)
-    return 0
+    return report_records(records, args, _row, "predict", "processed")
