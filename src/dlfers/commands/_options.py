@@ -161,8 +161,15 @@ def check_json_output(path: str | os.PathLike[str] | None, overwrite: bool = Fal
 
 
 
-def report_records(records: Any, args: argparse.Namespace, row: Any, command: str, verb: str) -> int:
-    """Print each batch record (JSON line with ``--json``, else ``row(rec)``) and the run's summary.
+def _row(rec: dict[str, Any], found: Any) -> str:
+    """``file  <found(rec)>`` for a face, ``file  no face``, or ``file  ERROR <problem>``."""
+    what = found(rec) if rec["status"] == "ok" else "no face" if rec["status"] == "no_face" else f"ERROR {rec['error']}"
+    return f"{rec['file']}  {what}"
+
+
+def report_records(records: Any, args: argparse.Namespace, found: Any, command: str, verb: str) -> int:
+    """Print each batch record (JSON line with ``--json``, else a line of text, ``found(rec)``
+    saying what a face record holds) and the run's summary.
 
     The exit code: 1 when no file could be used (the first error named), else 0; a warning
     when no image had a face, and a count of the failed files, on stderr.
@@ -178,7 +185,7 @@ def report_records(records: Any, args: argparse.Namespace, row: Any, command: st
         else:
             done.add(rec["file"])
             faces += rec["status"] == "ok"
-        print(json.dumps(rec, default=_jsonable) if args.json else row(rec), flush=True)
+        print(json.dumps(rec, default=_jsonable) if args.json else _row(rec, found), flush=True)
     if not done:
         why = f"{len(failed)} error(s), first: {failed[0]['file']}: {failed[0]['error']}" if failed else "no input"
         print(f"dlfers {command}: error: no image could be {verb} ({why})", file=sys.stderr)

@@ -42,14 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def _row(rec: dict[str, Any]) -> str:
-    if rec["status"] == "ok":
-        what = f"face {rec['face']}  {rec['label']}  -> {rec['png']}, {rec['json']}"
-    elif rec["status"] == "no_face":
-        what = "no face"
-    else:
-        what = f"ERROR {rec['error']}"
-    return f"{rec['file']}  {what}"
+def _found(rec: dict[str, Any]) -> str:
+    return f"face {rec['face']}  {rec['label']}  -> {rec['png']}, {rec['json']}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,4 +54,4 @@ def run(args: argparse.Namespace) -> int:
     records = explain_files(model, args.paths, args.out, overwrite=args.overwrite, max_faces=args.max_faces,
                             top=args.top, max_pixels=args.max_pixels, model_path=args.model,
                             **detector_overrides(args))
-    return report_records(records, args, _row, "explain", "explained")
+    return report_records(records, args, _found, "explain", "explained")

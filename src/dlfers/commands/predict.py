@@ -43,15 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def _row(rec: dict[str, Any]) -> str:
-    if rec["status"] == "ok":
-        p = rec["probabilities"][str(rec["label"])]
-        what = f"face {rec['face']} {tuple(rec['box'])}  {rec['label']} ({p:.2f})"
-    elif rec["status"] == "no_face":
-        what = "no face"
-    else:
-        what = f"ERROR {rec['error']}"
-    return f"{rec['file']}  {what}"
+def _found(rec: dict[str, Any]) -> str:
+    p = rec["probabilities"][str(rec["label"])]
+    return f"face {rec['face']} {tuple(rec['box'])}  {rec['label']} ({p:.2f})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,4 +55,4 @@ def run(args: argparse.Namespace) -> int:
     model = load(args.model)
     records = predict_files(model, args.paths, max_pixels=args.max_pixels, max_faces=args.max_faces,
                             **detector_overrides(args), n_jobs=args.jobs)
-    return report_records(records, args, _row, "predict", "processed")
+    return report_records(records, args, _found, "predict", "processed")
