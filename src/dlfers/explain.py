@@ -353,12 +353,11 @@ def explain_frame(model: DLFERS, frame: np.ndarray, max_faces: int | None = None
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from .frames import box_features, frame_settings, locate_faces
+    from .frames import box_features, locate_faces
     from .inference import check_predict_options
 
     check_is_fitted(model, "svms_")
     check_explainable(model.kernel)
-    check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
-    gray, boxes = locate_faces(model, frame, max_faces,
-                               settings=frame_settings(model, detect_size, min_face, detect_scale))
+    settings = check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
+    gray, boxes = locate_faces(model, frame, max_faces, settings=settings)
     return explain_features(model, [box_features(model, gray, c) for c in boxes])

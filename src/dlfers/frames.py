@@ -1,4 +1,4 @@
-"""Faces of one frame: detection (with per-call detector overrides) and the δ/γ crops.
+"""Faces of one frame: detection and the δ/γ crops, then each face's features and expression.
 
 The step that :meth:`DLFERS.predict_image`, explanations and video analysis share:
 frame -> gray -> face boxes -> cropped boxes, before descriptors.
@@ -11,33 +11,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .datasets import to_gray_uint8
-from .face import DetectorSettings, FaceBox, crop_box, detect_faces, detector_settings
+from .face import DetectorSettings, FaceBox, crop_box, detect_faces
 from .inference import FaceResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .features import Features
     from .pipeline import DLFERS
 
-__all__ = ["frame_settings", "locate_faces", "crop_boxes", "box_features", "classify_boxes"]
-
-
-def frame_settings(model: DLFERS, detect_size: int | None = None, min_face: float | None = None,
-                   detect_scale: float | None = None) -> DetectorSettings:
-    """The model's detector settings with this call's overrides (None: the model's own).
-
-    Raises ValueError for settings out of range.
-    """
-    own = model.spec().detector
-    if (detect_size, min_face, detect_scale) == (None, None, None):
-        return own
-    return detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
-                             own.min_face if min_face is None else min_face,
-                             own.scale_factor if detect_scale is None else detect_scale)
-
-
-def crop_boxes(model: DLFERS, boxes: list[FaceBox], shape: tuple[int, int]) -> list[FaceBox]:
-    """The δ/γ crop (Eq. 1-4) of each detected box, clipped to a frame of ``shape`` (h, w)."""
-    return [crop_box(b, model.delta, model.gamma, shape) for b in boxes]
+__all__ = ["locate_faces", "box_features", "classify_boxes"]
 
 
 def locate_faces(model: DLFERS, frame: np.ndarray, max_faces: int | None = None, *,
@@ -48,7 +29,8 @@ def locate_faces(model: DLFERS, frame: np.ndarray, max_faces: int | None = None,
     ----------
     frame : (H, W) gray or (H, W, 3|4) BGR(A) array; uint8, uint16 or float.
     max_faces : keep the largest this many (None: all).
-    settings : detector settings (None: the model's; see :func:`frame_settings`).
+    settings : detector settings (None: the model's; with a call's overrides, as
+        :func:`dlfers.inference.check_predict_options` returns them).
 
     Returns
     -------
@@ -68,7 +50,7 @@ def locate_faces(model: DLFERS, frame: np.ndarray, max_faces: int | None = None,
         boxes = [FaceBox(0, 0, w, h)]
     if max_faces is not None:
         boxes = boxes[: int(max_faces)]
-    return gray, crop_boxes(model, boxes, (h, w))
+    return gray, [crop_box(b, model.delta, model.gamma, (h, w)) for b in boxes]  # Eq. 1-4
 
 
 def box_features(model: DLFERS, gray: np.ndarray, box: FaceBox) -> Features:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .datasets import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, ImageError, path_problem, read_image
-from .face import FaceBox
+from .face import DetectorSettings, FaceBox
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DLFERS
@@ -99,11 +99,17 @@ def image_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, 
 
 
 def check_predict_options(model: DLFERS, max_faces: int | None = None, detect_size: int | None = None,
-                          min_face: float | None = None, detect_scale: float | None = None) -> None:
-    """Raise ValueError, before a batch or a video starts, for options that would fail every frame.
+                          min_face: float | None = None, detect_scale: float | None = None) -> DetectorSettings:
+    """The detector settings of a call, checked before a frame, a batch or a video starts.
 
     ``max_faces`` must be None or an integer >= 1; the detector overrides (None: the
-    model's own setting) must pass :func:`dlfers.face.detector_settings`.
+    model's own setting) must pass :func:`dlfers.face.detector_settings`.  Returns the
+    model's settings with the overrides applied.
+
+    Raises
+    ------
+    ValueError
+        For options that would fail every frame.
     """
     from .face import detector_settings
 
@@ -111,9 +117,11 @@ def check_predict_options(model: DLFERS, max_faces: int | None = None, detect_si
                                   or max_faces < 1):
         raise ValueError(f"max_faces must be an integer >= 1 or None, got {max_faces!r}")
     own = model.spec().detector
-    detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
-                      own.min_face if min_face is None else min_face,
-                      own.scale_factor if detect_scale is None else detect_scale)
+    if (detect_size, min_face, detect_scale) == (None, None, None):
+        return own
+    return detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
+                             own.min_face if min_face is None else min_face,
+                             own.scale_factor if detect_scale is None else detect_scale)
 
 
 def predict_files(

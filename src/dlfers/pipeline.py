@@ -19,7 +19,7 @@ from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, grid_shape
 from .face import FaceBox, crop_face
 from .features import Features, as_images
-from .frames import classify_boxes, frame_settings, locate_faces
+from .frames import classify_boxes, locate_faces
 from .inference import FaceResult, check_predict_options
 from .mirror import with_mirrored
 from .model_state import pack, unpack
@@ -426,9 +426,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             For ``max_faces`` < 1 or detector settings out of range.
         """
         check_is_fitted(self, "svms_")
-        check_predict_options(self, max_faces, detect_size, min_face, detect_scale)
-        gray, boxes = locate_faces(self, frame, max_faces,
-                                   settings=frame_settings(self, detect_size, min_face, detect_scale))
+        settings = check_predict_options(self, max_faces, detect_size, min_face, detect_scale)
+        gray, boxes = locate_faces(self, frame, max_faces, settings=settings)
         return classify_boxes(self, gray, boxes) if boxes else [FaceResult.no_face()]
 
     def explain(self, frame: np.ndarray, max_faces: int | None = None, **detector: Any) -> list[Any]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .datasets import ImageError, to_gray_uint8
 from .face import FaceBox
-from .frames import classify_boxes, frame_settings
+from .frames import classify_boxes
 from .inference import FaceResult, check_predict_options
 from .tracking import Track, Tracker, ema, search_region
 from .video_sources import FrameSource
@@ -128,7 +128,7 @@ class VideoAnalyzer:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(model, "svms_")
-        check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
+        settings = check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
         if isinstance(detect_every, bool) or not isinstance(detect_every, (int, np.integer)) or detect_every < 1:
             raise ValueError(f"detect_every must be an integer >= 1, got {detect_every!r}")
         if smooth is not None and not (isinstance(smooth, (int, float)) and smooth > 0):
@@ -136,7 +136,7 @@ class VideoAnalyzer:
         self.model, self.detect_every, self.smooth = model, int(detect_every), smooth
         self.max_faces = max_faces
         self.overrides: dict[str, Any] = dict(detect_size=detect_size, min_face=min_face, detect_scale=detect_scale)
-        self.settings = frame_settings(model, detect_size, min_face, detect_scale)
+        self.settings = settings
         self.tracker = Tracker(max_unseen, min_iou)
         self.classes = model.classes_.tolist()
         self._since_detect = self.detect_every  # the first frame is a full detection
