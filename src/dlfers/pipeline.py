@@ -19,7 +19,7 @@ from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, grid_shape
 from .face import FaceBox, crop_face
 from .features import Features, as_images
-from .frames import classify_boxes, locate_faces
+from .frames import box_features, classify_boxes, locate_faces
 from .inference import FaceResult, check_predict_options
 from .mirror import with_mirrored
 from .model_state import pack, unpack
@@ -195,15 +195,15 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         dlfers.face.NoFaceError
             When no face is found and ``on_missing="error"``.
         """
-        return self._preprocess(image)[:3]
+        gray, box, found = self._located(image)
+        return self.reduce_face(face_crop(gray, box, bool(self.align))[0]), box, found
 
-    def _preprocess(self, image: np.ndarray) -> tuple[np.ndarray, FaceBox, bool, bool | None]:
-        """:meth:`preprocess`, and whether the face was eye-aligned (None: ``align`` off)."""
+    def _located(self, image: np.ndarray) -> tuple[np.ndarray, FaceBox, bool]:
+        """The (H, W) uint8 frame, the δ/γ-cropped box of its largest face, whether one was found."""
         gray = to_gray_uint8(image)
         _, box, found = crop_face(gray, delta=self.delta, gamma=self.gamma, detect=self.detect,
                                   on_missing=self.on_missing, settings=self.spec().detector)
-        crop, aligned = face_crop(gray, box, bool(self.align))
-        return self.reduce_face(crop), box, found, aligned
+        return gray, box, found
 
     def reduce_face(self, crop: np.ndarray) -> np.ndarray:
         """Resize a cropped (h, w) uint8 face and keep its wavelet LL subband.
@@ -253,13 +253,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def _extract_one(self, item: tuple[int, np.ndarray]) -> Features:
         i, img = item
         try:
-            face, box, found, aligned = self._preprocess(img)
+            gray, box, found = self._located(img)
         except ImageError as exc:
             if exc.path is not None:
                 raise
             raise ImageError(f"item {i}", exc.problem) from None
-        feats = self.face_features(face, box, found)
-        feats.face, feats.aligned = face, aligned
+        feats = box_features(self, gray, box)
+        feats.found = found
         return feats
 
     # ----------------------------------------------------------------- features -> SVM
@@ -371,10 +371,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                 gray = to_gray_uint8(face)
             except ImageError as exc:
                 raise ImageError(f"item {i}", exc.problem) from None
-            box = FaceBox(0, 0, gray.shape[1], gray.shape[0])
-            face = self.reduce_face(face_crop(gray, box, bool(self.align))[0])
-            out.append(self.face_features(face, box))
-            out[-1].face = face
+            out.append(box_features(self, gray, FaceBox(0, 0, gray.shape[1], gray.shape[0])))
         return out
 
     def predict_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
