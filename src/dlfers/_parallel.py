@@ -46,13 +46,7 @@ def thread_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> 
     as results are taken (at most 2 * threads ahead).  An item's exception is raised where
     the serial loop would raise it: at the first failing item in order.
     """
-    if threads <= 1:
-        yield from (fn(x) for x in items)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(threads) as pool:
-        yield from _windowed(lambda t: pool.submit(fn, *t), ((x,) for x in items), 2 * threads)
+    return Executor(max(1, threads)).map(fn, ((x,) for x in items), prefer="threads")
 
 
 def _limit_threads_in_worker() -> None:
