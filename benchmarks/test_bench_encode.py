@@ -66,3 +66,24 @@ def test_encode_soft(benchmark, backend):
     benchmark(k.encode_soft, x, cb, sq, regions, 10.0, idx, w, hist)
     benchmark.extra_info["flops"] = 2 * N * ncode * DIM
     assert np.allclose(w.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_encode_soft_int8(benchmark, backend):
+    """The default model's encoder: soft assignment to 5 words by exact 7-bit integer distances
+    (``precision="int8"``), beside float32 ``test_encode_soft`` in the same group.  The CPU path
+    (AVX-512 VNNI, AVX2 or float32 sgemm of the integers) is in ``extra_info``."""
+    if backend == "numpy":
+        pytest.skip("the NumPy reference is only timed for hard assignment")
+    from dlfers.codebook import quantise_codebook
+
+    ncode = 100
+    benchmark.group = f"encode D={ncode}"
+    k = _kernels.get(backend)
+    x, cb, _, regions = _inputs(ncode)
+    cq, csq = quantise_codebook(np.clip(cb, 0, 1))
+    hist = np.zeros((21, ncode), np.float32)
+    idx, w = np.empty((N, 5), np.int32), np.empty((N, 5), np.float32)
+    benchmark(k.encode_soft_q8, x, cq, csq, regions, 10.0, idx, w, hist)
+    benchmark.extra_info["flops"] = 2 * N * ncode * DIM
+    benchmark.extra_info["int8_path"] = _kernels.q8_path() if backend == "cython" else "float32 np.dot of the integers"
+    assert np.allclose(w.sum(axis=1), 1.0, atol=1e-5)

@@ -124,7 +124,9 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     of an unavailable one) and ``cpu_variant`` / ``cpu_variant_reason``: the build of
     the compiled kernels picked for this CPU (``"avx2+fma"``, ``"baseline sse2"``,
     ``"baseline neon"``; ``DLFERS_CPU_BASELINE=1`` forces the baseline), empty where
-    the cython backend is not loaded.
+    the cython backend is not loaded; ``int8_words``: the instructions of the int8 word
+    assignment there (``"avx512-vnni"``, ``"avx2"``, ``"sgemm"``: float32 products, exact;
+    ``DLFERS_NO_VNNI=1`` keeps it off VNNI).
     """
     import os
     import sys
@@ -145,7 +147,8 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
         active, reason = "none", str(exc)
     variant = _kernels.variant()
     info = {"version": __version__, "backend": active, "reason": reason, "backends": backends,
-            "cpu_variant": variant.get("name", ""), "cpu_variant_reason": variant.get("reason", "")}
+            "cpu_variant": variant.get("name", ""), "cpu_variant_reason": variant.get("reason", ""),
+            "int8_words": _kernels.q8_path()}
     out = sys.stdout if file is None else file
     print(f"dlfers {__version__}", file=out)
     shown = f"{active} ({variant['name']})" if active == "cython" and variant else active
@@ -154,4 +157,5 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
         print(f"  {name:7s}: {state}", file=out)
     if variant:
         print(f"  cpu variant: {variant['reason']}", file=out)
+        print(f"  int8 word assignment: {info['int8_words']}", file=out)
     return info

@@ -16,7 +16,13 @@ from . import _kernels
 from ._threads import one_thread_per_pool, single_threaded_blas
 
 __all__ = ["fit_codebook", "encode_histograms", "encode_words", "pool_words", "normalise_histograms",
-           "spof_histograms", "codeword_sqnorms"]
+           "spof_histograms", "codeword_sqnorms", "quantise_codebook", "PRECISIONS"]
+
+#: the word assignment's arithmetic: "float32" (the paper's) or "int8" (descriptors and words
+#: quantised to 7 bits, exact integer distances; see ``_kernels._reference.encode_soft_q8``)
+PRECISIONS = ("float32", "int8")
+#: the widest descriptor the int8 assignment takes (its products stay exact integers below 2^24 in float32)
+_Q8_MAX_DIM = 1024
 
 
 def _sample(arrays: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -93,6 +99,8 @@ def encode_histograms(
     check_finite: bool = True,
     soft: int = 1,
     beta: float = 10.0,
+    precision: str = "float32",
+    code_q8: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest codeword(s) of every descriptor and word counts (or weights) per region.
 
@@ -107,6 +115,11 @@ def encode_histograms(
         soft assignment: the s nearest words share one unit of weight, w ∝ exp(−β d²)
         relative to the nearest (Liu et al., ICCV 2011; see ``_reference.encode_soft``).
     beta : the soft weights' sharpness β (for unit-norm descriptors).
+    precision : "float32", or "int8": descriptors and words (values in [0, 1]) quantised to
+        round(127 v) and compared by exact integer distances (the word of a descriptor that
+        float32 puts within about 1/127 of another may differ; about 1.6x faster with AVX-512
+        VNNI, 1.3x with AVX2).
+    code_q8 : :func:`quantise_codebook` of ``codebook``, if the caller keeps it (int8 only).
 
     Returns
     -------
@@ -135,8 +148,20 @@ def encode_histograms(
         code_sqnorm = np.einsum("ij,ij->i", c, c).astype(np.float32)
     if not 1 <= int(soft) <= c.shape[0]:
         raise ValueError(f"soft must lie in [1, {c.shape[0]}] (the number of words), got {soft}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     hist = np.zeros((n_regions, c.shape[0]), np.float32)
     k = _kernels.get(backend)  # loads the kernels (and their BLAS) before the limit below
+    if precision == "int8":
+        if x.shape[1] > _Q8_MAX_DIM:
+            raise ValueError(f"int8 word assignment takes descriptors of at most {_Q8_MAX_DIM} values, "
+                             f"got {x.shape[1]}")
+        cq, csq = quantise_codebook(c) if code_q8 is None else code_q8
+        idx = np.empty((x.shape[0], int(soft)), np.int32)
+        w = np.empty((x.shape[0], int(soft)), np.float32)
+        with single_threaded_blas():
+            k.encode_soft_q8(x, cq, csq, r, float(beta), idx, w, hist)
+        return np.ascontiguousarray(idx[:, 0]), hist
     sqn = np.require(code_sqnorm, np.float32, "C")
     if int(soft) == 1:
         labels = np.empty(x.shape[0], np.int32)
@@ -172,6 +197,23 @@ def codeword_sqnorms(codebook: np.ndarray) -> np.ndarray:
     """‖c‖² of every word of a (K, dim) float32 codebook: (K,) float32 (the encoder's constant term)."""
     sq: np.ndarray = np.einsum("ij,ij->i", codebook, codebook).astype(np.float32)
     return sq
+
+
+def quantise_codebook(codebook: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A (K, dim) float32 codebook for the int8 word assignment.
+
+    Returns
+    -------
+    cq : (K, 4·⌈dim/4⌉) uint8, round(127 c) clamped to [0, 127], zero-padded.
+    csq : (K,) int32 squared norms of the rows of ``cq``.
+    """
+    c = np.asarray(codebook, np.float32)
+    cq = np.zeros((c.shape[0], 4 * ((c.shape[1] + 3) // 4)), np.uint8)
+    from ._kernels._reference import quantise_q8
+
+    cq[:, : c.shape[1]] = quantise_q8(c)
+    csq = (cq.astype(np.int32) ** 2).sum(axis=1, dtype=np.int32)
+    return cq, csq
 
 
 def encode_words(
@@ -223,6 +265,8 @@ def spof_histograms(
     check_finite: bool = True,
     soft: int = 1,
     beta: float = 10.0,
+    precision: str = "float32",
+    code_q8: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The SPOF encoding stage: each image's normalised region histograms, one row per image.
 
@@ -236,17 +280,19 @@ def spof_histograms(
     code_sqnorm : :func:`codeword_sqnorms` of ``codebook``, if the caller keeps it.
     words : per image, (N_i,) nearest words already found with :func:`encode_words` on this
         codebook (a cache); they are pooled instead of encoding again (the same counts).
-    check_finite, soft, beta : see :func:`encode_histograms` (``words`` is for hard
-        assignment only: soft assignment needs the distances).
+    check_finite, soft, beta, precision, code_q8 : see :func:`encode_histograms` (``words``
+        is for float32 hard assignment only: soft assignment needs the distances).
 
     Returns
     -------
     (n_images, R·K) float32.
     """
-    if words is not None and int(soft) != 1:
-        raise ValueError("cached nearest words can only be pooled for hard assignment (soft=1)")
+    if words is not None and (int(soft) != 1 or precision != "float32"):
+        raise ValueError("cached nearest words can only be pooled for float32 hard assignment (soft=1)")
     k = codebook.shape[0]
     sq = codeword_sqnorms(codebook) if code_sqnorm is None else code_sqnorm
+    if precision == "int8" and code_q8 is None:
+        code_q8 = quantise_codebook(codebook)
     out = np.empty((len(regions), n_regions * k), np.float32)
     with single_threaded_blas():  # entered once here, not once per image
         for i, r in enumerate(regions):
@@ -254,6 +300,7 @@ def spof_histograms(
                 hist = pool_words(words[i], r, n_regions, k)
             else:
                 _, hist = encode_histograms(descriptors[i], r, n_regions, codebook, sq, backend,
-                                            check_finite=check_finite, soft=soft, beta=beta)
+                                            check_finite=check_finite, soft=soft, beta=beta, precision=precision,
+                                            code_q8=code_q8)
             out[i] = normalise_histograms(hist, power)
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels, model_io
 from ._parallel import batch_threads, thread_map
+from ._threads import single_threaded_blas
 from .align import face_crop, warn_fallbacks
 from .classify import FUSIONS, FusedSVMs, fit_fused
-from .codebook import codeword_sqnorms, fit_codebook, spof_histograms
+from .codebook import codeword_sqnorms, fit_codebook, quantise_codebook, spof_histograms
 from .datasets import ImageError, to_gray_uint8
 from .descriptors import as_image, grid_shape
 from .face import FaceBox, crop_face
@@ -29,6 +31,8 @@ from .progress import progress_bar
 from .regions import fused_image, region_ids
 from .spec import PARAMETERS, Spec
 from .wavelet import ll_subband
+
+_PARAM_VALUES = attrgetter(*PARAMETERS)  # every parameter's value, in one C call
 
 __all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS", "PRESETS", "SAVED_PARAM_DEFAULTS"]
 
@@ -67,6 +71,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         s > 1 (localised soft assignment: the s nearest words share one unit of weight
         in proportion to exp(-soft_beta * squared distance); Liu et al., ICCV 2011).
     soft_beta : sharpness of the soft-assignment weights (descriptors have unit norm).
+    precision : word assignment arithmetic: "int8" (descriptors and words quantised to 7 bits,
+        exact integer distances; AVX-512 VNNI or AVX2 where the CPU has them) or "float32".
     power : power normalisation of the region histograms (0.5: Hellinger, 1: none).
     kernel, C, svm_gamma : SVM kernel ("linear", "rbf", "chi2", "intersection"), penalty
         and width (None: 1 / mean training distance).
@@ -103,6 +109,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         mirror: bool = False,
         soft: int = 5,
         soft_beta: float = 10.0,
+        precision: str = "int8",
         power: float = 0.5,
         kernel: str = "intersection",
         C: float = 10.0,
@@ -135,6 +142,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.mirror = mirror
         self.soft = soft
         self.soft_beta = soft_beta
+        self.precision = precision
         self.power = power
         self.kernel = kernel
         self.C = C
@@ -169,7 +177,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         ValueError
             For an invalid parameter value (the message names the parameter).
         """
-        values = tuple(getattr(self, k) for k in PARAMETERS)
+        values = _PARAM_VALUES(self)
         cached = self.__dict__.get("_spec_cache")
         if cached is not None and cached[0] == values:
             spec: Spec = cached[1]
@@ -266,19 +274,21 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def _encode(self, feats: Sequence[Features], kind: str) -> np.ndarray:
         """SPOF histograms (n, n_regions·K) float32 of one kind (the codebook stage)."""
         cb = self.codebooks_[kind]
-        cache = self.__dict__.setdefault("_sqnorms", {})  # kind -> (codebook, its words' squared norms)
+        cache = self.__dict__.setdefault("_sqnorms", {})  # kind -> (codebook, squared norms, int8 words)
         if kind not in cache or cache[kind][0] is not cb:
-            cache[kind] = (cb, codeword_sqnorms(cb))
+            cache[kind] = (cb, codeword_sqnorms(cb), quantise_codebook(cb))
         return spof_histograms([f.descriptors[kind] for f in feats], [f.regions for f in feats],
                                self.spec().n_regions, cb, float(self.power), self.backend, cache[kind][1],
                                check_finite=False,  # descriptors of validated faces are finite
-                               soft=int(self.soft), beta=float(self.soft_beta))
+                               soft=int(self.soft), beta=float(self.soft_beta), precision=str(self.precision),
+                               code_q8=cache[kind][2])
 
     def _encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
         kinds = self.spec().kinds
         threads = batch_threads(self.n_jobs, len(feats) // 8)  # chunks of at least 8 faces
         if threads == 1:
-            return {kind: self._encode(feats, kind) for kind in kinds}
+            with single_threaded_blas():  # one limit for both kinds (nested entries are free)
+                return {kind: self._encode(feats, kind) for kind in kinds}
         bounds = [len(feats) * i // threads for i in range(threads + 1)]
         chunks = [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
         parts = list(thread_map(lambda c: [self._encode(c, kind) for kind in kinds], chunks, threads))

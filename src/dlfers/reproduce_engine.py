@@ -210,7 +210,7 @@ class CVEngine:
             dtype = np.int16 if cb.shape[0] <= np.iinfo(np.int16).max else np.int32
             words: list[np.ndarray | None] = [None] * len(feats)
             # soft assignment pools distances, not nearest words: its histograms are encoded afresh
-            for j in np.union1d(tr, te) if int(p["soft"]) == 1 else ():
+            for j in np.union1d(tr, te) if int(p["soft"]) == 1 and p["precision"] == "float32" else ():
                 words[j] = codebook.encode_words(feats[j].descriptors[kind][rows], cb, sq, p["backend"]).astype(dtype)
             codes.codebooks[kind] = cb
             codes.words[kind] = words
@@ -233,10 +233,10 @@ class CVEngine:
         soft = int(spec.get("soft"))
         for kind in spec.kinds:
             descs = [feats[j].descriptors[kind][rows] for j in idx]
-            if soft != 1:
+            if soft != 1 or spec.get("precision") != "float32":
                 out[kind] = spof_histograms(descs, [regions] * len(idx), spec.n_regions, codes.codebooks[kind],
                                             float(spec.get("power")), spec.get("backend"), soft=soft,
-                                            beta=float(spec.get("soft_beta")))
+                                            beta=float(spec.get("soft_beta")), precision=spec.get("precision"))
                 continue
             words = []
             for j in idx:

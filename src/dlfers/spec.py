@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .classify import FUSIONS, KERNELS
+from .codebook import PRECISIONS
 from .descriptors import KIND_SCALE, KINDS, DescriptorSpec
 from .face import DetectorSettings, check_factors, detector_settings
 from .regions import Layout, parse_layout
@@ -48,7 +49,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     # (and the training faces they see: ``mirror`` adds each one's horizontal flip)
     "codebook": ("n_words", "per_class", "max_samples", "random_state", "mirror"),
     # region histograms: word assignment (hard or soft) and normalisation
-    "histogram": ("soft", "soft_beta", "power"),
+    "histogram": ("soft", "soft_beta", "precision", "power"),
     # SVMs and their fusion
     "svm": ("kernel", "C", "svm_gamma", "fusion"),
     # how a fit runs, not what it computes: in no key
@@ -120,6 +121,8 @@ class Spec:
         if p["n_jobs"] is not None and (isinstance(p["n_jobs"], bool) or not isinstance(p["n_jobs"], (int, np.integer))
                                         or p["n_jobs"] == 0):
             raise ValueError(f"n_jobs must be None or a nonzero integer (-1: every core), got {p['n_jobs']!r}")
+        if p["precision"] not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {p['precision']!r}")
         if not float(p["soft_beta"]) > 0:
             raise ValueError(f"soft_beta must be > 0, got {p['soft_beta']!r}")
         kinds = parse_kinds(p["descriptors"])

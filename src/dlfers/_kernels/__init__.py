@@ -32,8 +32,8 @@ from typing import Any, Protocol
 import numpy as np
 
 BACKENDS = ("cython", "numba", "numpy")
-KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums")
+KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "encode_soft_q8",
+           "intersection", "chi2", "region_sums")
 
 #: the compiled extension modules (setup.py builds one per name)
 _CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2")
@@ -63,6 +63,11 @@ class Kernels(Protocol):
     def encode_soft(self, x: np.ndarray, codebook: np.ndarray, code_sqnorm: np.ndarray, regions: np.ndarray,
                     beta: float, idx_out: np.ndarray, w_out: np.ndarray, hist_out: np.ndarray) -> None:
         """k nearest words (N, k) int32 and their weights (N, k) float32; weights added to (R, K) float32."""
+
+    def encode_soft_q8(self, x: np.ndarray, cq: np.ndarray, csq: np.ndarray, regions: np.ndarray, beta: float,
+                       idx_out: np.ndarray, w_out: np.ndarray, hist_out: np.ndarray) -> None:
+        """``encode_soft`` on 7-bit integers: (N, dim) float32 in [0, 1], (K, 4·⌈dim/4⌉) uint8 words and
+        their (K,) int32 squared norms; exact integer keys, so every backend selects the same words."""
 
     def intersection(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         """Histogram-intersection Gram matrix of (n_a, F), (n_b, F) float32 -> (n_a, n_b) float64."""
@@ -167,6 +172,17 @@ def select_variant(features: frozenset[str], avx2_built: bool, force_baseline: s
 
 def _avx2_built() -> bool:
     return importlib.util.find_spec(f"dlfers._kernels.{_CYTHON_MODULES[0]}{AVX2_SUFFIX}") is not None
+
+
+def q8_path() -> str:
+    """The instructions the cython backend's int8 word assignment uses here: "avx512-vnni", "avx2" or "sgemm"
+    ("" until the cython backend is loaded, or where it is unavailable).  ``DLFERS_NO_VNNI=1`` keeps it off VNNI."""
+    ns = _loaded.get("cython")
+    fn = getattr(getattr(ns, "encode_soft_q8", None), "__module__", None)
+    if ns is None or fn is None:
+        return ""
+    path: str = importlib.import_module(fn).q8_path()
+    return path
 
 
 def variant() -> dict[str, str]:

@@ -16,8 +16,20 @@ alpha = -2 is a power of two (no extra rounding), so the labels equal the refere
 """
 
 from libc.math cimport INFINITY, exp
+from libc.stdint cimport int32_t, uint8_t, uint32_t
 from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport sgemm
+
+import os
+
+
+cdef extern from "_q8.h" nogil:
+    int DLFERS_Q8_ROWS
+    uint8_t dlfers_q8_byte(float v)
+    void dlfers_q8_pack(const float* x, Py_ssize_t nc, Py_ssize_t ncp, Py_ssize_t dim, uint32_t* xp, uint8_t* row)
+    int dlfers_q8_path(int allow_vnni)
+    void dlfers_q8_keys(int path, const uint32_t* xp, Py_ssize_t ncp, Py_ssize_t dim4, const uint8_t* cq,
+                        const int32_t* csq, Py_ssize_t ndc, int32_t* g)
 
 #: bytes of one tile of -2 x·c (float32)
 cdef Py_ssize_t TILE_BYTES = 262144
@@ -237,6 +249,186 @@ cdef void _insert_column(const float* col, float c2, int jj, Py_ssize_t nc, Py_s
             ti[i] = (ib & m) | (ia & ~m)
     for i in range(nc):
         v = c2 + col[i]
+        a = topv[i]
+        m = -(v < a)
+        topv[i] = v if m else a
+        topi[i] = (jj & m) | (topi[i] & ~m)
+
+
+# -- 7-bit word assignment (see _q8.h and _reference.encode_soft_q8) ----------------------------------
+
+#: environment variable that keeps the int8 keys off AVX-512 VNNI (its AVX2 or plain C path instead)
+Q8_NO_VNNI_ENV = "DLFERS_NO_VNNI"
+_Q8_PATHS = ("sgemm", "avx2", "avx512-vnni")
+
+
+def q8_path():
+    """How ``encode_soft_q8`` computes its integer products here: "avx512-vnni", "avx2" or "sgemm" (float32, exact)."""
+    return _Q8_PATHS[dlfers_q8_path(_allow_vnni())]
+
+
+cdef int _allow_vnni():
+    return 0 if os.environ.get(Q8_NO_VNNI_ENV, "") not in ("", "0") else 1
+
+
+def encode_soft_q8(const float[:, ::1] x, const uint8_t[:, ::1] cq, const int32_t[::1] csq,
+                   const int[:, ::1] regions, double beta, int[:, ::1] idx_out, float[:, ::1] w_out,
+                   float[:, ::1] hist_out):
+    """Soft assignment with 7-bit keys (``_reference.encode_soft_q8``); ``cq`` is (D, 4 * ceil(dim / 4))."""
+    cdef Py_ssize_t n = x.shape[0], dim = x.shape[1], ncode = cq.shape[0], nlev = regions.shape[1]
+    cdef Py_ssize_t k = idx_out.shape[1]
+    if n == 0 or ncode == 0 or k == 0:
+        return
+    if cq.shape[1] != 4 * ((dim + 3) // 4):
+        raise ValueError(f"cq must have 4 * ceil(dim / 4) = {4 * ((dim + 3) // 4)} columns, got {cq.shape[1]}")
+    cdef float* hist = &hist_out[0, 0] if hist_out.shape[0] > 0 and hist_out.shape[1] > 0 else NULL
+    cdef const int* reg = &regions[0, 0] if nlev > 0 else NULL
+    cdef int path = dlfers_q8_path(_allow_vnni())
+    cdef int ok
+    with nogil:
+        ok = _encode_soft_q8(path, &x[0, 0], n, dim, &cq[0, 0], ncode, &csq[0], reg, nlev, beta, k,
+                             &idx_out[0, 0], &w_out[0, 0], hist)
+    if not ok:
+        raise MemoryError()
+
+
+cdef int _encode_soft_q8(int path, const float* x, Py_ssize_t n, Py_ssize_t dim, const uint8_t* cq,
+                         Py_ssize_t ncode, const int32_t* csq, const int* regions, Py_ssize_t nlev, double beta,
+                         Py_ssize_t k, int* idx, float* wout, float* hist) noexcept nogil:
+    cdef Py_ssize_t dim4 = (dim + 3) // 4
+    cdef Py_ssize_t cd = _tile_codes(ncode)
+    cdef Py_ssize_t cn = _tile_rows(n, cd)
+    cn = (cn + DLFERS_Q8_ROWS - 1) // DLFERS_Q8_ROWS * DLFERS_Q8_ROWS
+    cdef int32_t* g = <int32_t*>malloc((cn * cd + cn * k) * sizeof(int32_t))
+    cdef int* topi = <int*>malloc(cn * k * sizeof(int))
+    cdef double* ex = <double*>malloc(k * sizeof(double))
+    cdef uint32_t* xp = <uint32_t*>malloc(dim4 * cn * sizeof(uint32_t))
+    cdef uint8_t* row = <uint8_t*>malloc(dim4 * 4)
+    if g == NULL or topi == NULL or ex == NULL or xp == NULL or row == NULL:
+        free(g)
+        free(topi)
+        free(ex)
+        free(xp)
+        free(row)
+        return 0
+    cdef int32_t* topv = g + cn * cd  # k rows of ncp: rank-major, as _encode_soft
+    cdef Py_ssize_t s = 0, d0, i, j, l, nc, ncp, ndc
+    # plain C (baseline build): the integer products by sgemm on the quantised values as float32,
+    # exact (every partial sum is an integer below 2^24 for dim <= 1040), so the keys are the same
+    cdef float* xf = NULL
+    cdef float* cf = NULL
+    cdef float* gf = NULL
+    if path == 0:
+        xf = <float*>malloc(cn * dim * sizeof(float))
+        cf = <float*>malloc(ncode * dim * sizeof(float))
+        gf = <float*>malloc(cn * cd * sizeof(float))
+        if xf == NULL or cf == NULL or gf == NULL:
+            free(xf)
+            free(cf)
+            free(gf)
+            free(g)
+            free(topi)
+            free(ex)
+            free(xp)
+            free(row)
+            return 0
+        for j in range(ncode):
+            for l in range(dim):
+                cf[j * dim + l] = <float>cq[j * dim4 * 4 + l]
+    cdef char ta = b'T', tb = b'N'
+    cdef float one = 1, zero = 0
+    cdef int kk = <int>dim, lda = <int>dim, ldb = <int>dim, inc, indc, ldc
+    cdef double v0, tot, e
+    cdef int r, w
+    cdef const int* reg
+    while s < n:
+        nc = cn if s + cn <= n else n - s
+        ncp = (nc + DLFERS_Q8_ROWS - 1) // DLFERS_Q8_ROWS * DLFERS_Q8_ROWS
+        if path == 0:
+            _quantise_rows(x + s * dim, nc, dim, xf)
+        else:
+            dlfers_q8_pack(x + s * dim, nc, ncp, dim, xp, row)
+        for i in range(ncp * k):
+            topv[i] = 2147483647
+            topi[i] = -1
+        d0 = 0
+        while d0 < ncode:
+            ndc = cd if d0 + cd <= ncode else ncode - d0
+            if path == 0:
+                inc, indc, ldc = <int>nc, <int>ndc, <int>ncp
+                sgemm(&ta, &tb, &inc, &indc, &kk, &one, xf, &lda, cf + d0 * dim, &ldb, &zero, gf, &ldc)
+                for j in range(ndc):
+                    for i in range(nc):
+                        g[j * ncp + i] = csq[d0 + j] - 2 * <int32_t>gf[j * ncp + i]
+                    for i in range(nc, ncp):
+                        g[j * ncp + i] = csq[d0 + j]
+            else:
+                dlfers_q8_keys(path, xp, ncp, dim4, cq + d0 * dim4 * 4, csq + d0, ndc, g)
+            for j in range(ndc):
+                _insert_column_i(g + j * ncp, <int>(d0 + j), ncp, k, topv, topi)
+            d0 += ndc
+        for i in range(nc):
+            v0 = <double>topv[i]
+            tot = 0.0
+            for j in range(k):
+                ex[j] = exp(-beta * ((<double>topv[j * ncp + i] - v0) / 16129.0))
+                tot += ex[j]
+            reg = regions + (s + i) * nlev
+            for j in range(k):
+                e = ex[j] / tot
+                w = topi[j * ncp + i]
+                idx[(s + i) * k + j] = w
+                wout[(s + i) * k + j] = <float>e
+                for l in range(nlev):
+                    r = reg[l]
+                    if r >= 0:
+                        hist[r * ncode + w] += <float>e
+        s += nc
+    free(g)
+    free(topi)
+    free(ex)
+    free(xp)
+    free(row)
+    free(xf)
+    free(cf)
+    free(gf)
+    return 1
+
+
+cdef void _quantise_rows(const float* x, Py_ssize_t nc, Py_ssize_t dim, float* out) noexcept nogil:
+    """``_reference.quantise_q8`` of nc rows, as float32 integers (the plain C path's sgemm input)."""
+    cdef Py_ssize_t i
+    for i in range(nc * dim):
+        out[i] = <float>dlfers_q8_byte(x[i])
+
+
+cdef void _insert_column_i(const int32_t* col, int jj, Py_ssize_t nc, Py_ssize_t k,
+                           int32_t* topv, int* topi) noexcept nogil:
+    """``_insert_column`` on integer keys (codeword ``jj``'s keys are ``col``)."""
+    cdef Py_ssize_t i, p
+    cdef int32_t* tv
+    cdef int32_t* pv
+    cdef int* ti
+    cdef int* pi
+    cdef int32_t v, a, b
+    cdef int m, mp, ib
+    for p in range(k - 1, 0, -1):
+        tv = topv + p * nc
+        ti = topi + p * nc
+        pv = tv - nc
+        pi = ti - nc
+        for i in range(nc):
+            v = col[i]
+            a = tv[i]
+            b = pv[i]
+            m = -(v < a)
+            mp = -(v < b)
+            b = b if mp else v
+            ib = (pi[i] & mp) | (jj & ~mp)
+            tv[i] = b if m else a
+            ti[i] = (ib & m) | (ti[i] & ~m)
+    for i in range(nc):
+        v = col[i]
         a = topv[i]
         m = -(v < a)
         topv[i] = v if m else a

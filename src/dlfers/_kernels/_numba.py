@@ -360,6 +360,85 @@ def encode_soft(x, codebook, code_sqnorm, regions, beta, idx_out, w_out, hist_ou
                     r = regions[s + i, lev]
                     if r >= 0:
                         hist_out[r, topi[i, j]] += wj
+
+
+_Q8 = np.float32(127.0)
+_Q8_MAGIC = np.float32(12582912.0)  # 1.5 * 2^23: (s + M) - M rounds s in [0, 2^22) half to even
+
+
+@njit(cache=True, nogil=True)
+def _quantise_rows_q8(x, out):
+    """``_reference.quantise_q8`` of (n, dim) float32 ``x`` into float32 integers ``out``."""
+    n, dim = x.shape
+    for i in range(n):
+        for d in range(dim):
+            s = x[i, d] * _Q8
+            if not s > np.float32(0.0):
+                s = np.float32(0.0)
+            if s > _Q8:
+                s = _Q8
+            out[i, d] = (s + _Q8_MAGIC) - _Q8_MAGIC
+
+
+@njit(cache=True, nogil=True)
+def encode_soft_q8(x, cq, csq, regions, beta, idx_out, w_out, hist_out):
+    """Soft assignment with 7-bit integer keys (see ``_reference.encode_soft_q8``).
+
+    The integer products come from float32 products of the quantised values: every partial
+    sum is an integer below 2^24 (dim <= 1040), so they are exact in any order.
+    """
+    n, dim = x.shape
+    k = idx_out.shape[1]
+    ncode = cq.shape[0]
+    nlev = regions.shape[1]
+    if n == 0 or ncode == 0:
+        return
+    cf = np.empty((ncode, dim), np.float32)
+    for j in range(ncode):
+        for d in range(dim):
+            cf[j, d] = np.float32(cq[j, d])
+    cd, cn = _tile_shape(n, ncode)
+    topv = np.empty((cn, k), np.int64)
+    topi = np.empty((cn, k), np.int32)
+    xq = np.empty((cn, dim), np.float32)
+    for s in range(0, n, cn):
+        e = min(s + cn, n)
+        nc = e - s
+        _quantise_rows_q8(x[s:e], xq[:nc])
+        xt = xq[:nc].T
+        topv[:nc] = np.iinfo(np.int64).max
+        topi[:nc] = -1
+        for d0 in range(0, ncode, cd):
+            d1 = min(d0 + cd, ncode)
+            g = np.dot(cf[d0:d1], xt)  # (codewords, descriptors), exact integers
+            for j in range(d0, d1):
+                c2 = np.int64(csq[j])
+                gj = g[j - d0]
+                jj = np.int32(j)
+                for i in range(nc):
+                    v = c2 - 2 * np.int64(gj[i])
+                    if v < topv[i, k - 1]:
+                        p = k - 1
+                        while p > 0 and topv[i, p - 1] > v:
+                            topv[i, p] = topv[i, p - 1]
+                            topi[i, p] = topi[i, p - 1]
+                            p -= 1
+                        topv[i, p] = v
+                        topi[i, p] = jj
+        for i in range(nc):
+            tot = 0.0
+            for j in range(k):
+                tot += np.exp(-beta * (np.float64(topv[i, j] - topv[i, 0]) / 16129.0))
+            for j in range(k):
+                wj = np.float32(np.exp(-beta * (np.float64(topv[i, j] - topv[i, 0]) / 16129.0)) / tot)
+                idx_out[s + i, j] = topi[i, j]
+                w_out[s + i, j] = wj
+                for lev in range(nlev):
+                    r = regions[s + i, lev]
+                    if r >= 0:
+                        hist_out[r, topi[i, j]] += wj
+
+
 @njit(nogil=True, cache=True)
 def chi2(a, b, out):
     # float32 terms added in float64 in k order, as _reference.chi2 (no fastmath: same bits);

@@ -270,3 +270,63 @@ def region_sums(a: np.ndarray, b: np.ndarray, bounds: np.ndarray, op: int, out: 
                 t = ak.astype(np.float64) * bk.astype(np.float64)
             acc += t
         out[:, :, g] = acc
+
+
+#: the int8 word assignment's quantisation step: a value v in [0, 1] becomes rint(127 v)
+Q8_SCALE = 127
+
+
+def quantise_q8(a: np.ndarray) -> np.ndarray:
+    """``clamp(rint(127 a), 0, 127)`` as uint8 (NaN -> 0), computed in float32 as the kernels do.
+
+    Parameters
+    ----------
+    a : float32 array (descriptors or codewords; values in [0, 1]).
+    """
+    s = np.asarray(a, np.float32) * np.float32(Q8_SCALE)
+    with np.errstate(invalid="ignore"):
+        s = np.where(s > 0, s, np.float32(0))
+        s = np.minimum(s, np.float32(Q8_SCALE))
+    return np.rint(s).astype(np.uint8)
+
+
+def encode_soft_q8(
+    x: np.ndarray,
+    cq: np.ndarray,
+    csq: np.ndarray,
+    regions: np.ndarray,
+    beta: float,
+    idx_out: np.ndarray,
+    w_out: np.ndarray,
+    hist_out: np.ndarray,
+) -> None:
+    """:func:`encode_soft` on 7-bit integers: exact integer keys, the same selection and weights.
+
+    Descriptors are quantised by :func:`quantise_q8`; codewords come quantised (``cq``,
+    zero-padded to a multiple of 4 columns) with their squared norms ``csq``.  The key of
+    word j is the integer ‖q_c‖² − 2 q_x·q_c (the quantised squared distance less ‖q_x‖²),
+    so the k nearest words (ties to the lowest index) are the same in every backend, and the
+    weights are exp(−β (key_j − key_0) / 127²) normalised (float64, stored as float32).
+
+    Parameters
+    ----------
+    x : (N, dim) float32, values in [0, 1]; cq : (D, 4·⌈dim/4⌉) uint8, values in [0, 127];
+    csq : (D,) int32, ``(cq.astype(int32) ** 2).sum(1)``.
+    regions, beta, idx_out, w_out, hist_out : as :func:`encode_soft`.
+    """
+    n, k = idx_out.shape
+    dim = x.shape[1]
+    c = cq[:, :dim].astype(np.int64)
+    for s in range(0, n, 256):
+        xq = quantise_q8(x[s : s + 256]).astype(np.int64)
+        key = csq[None, :].astype(np.int64) - 2 * (xq @ c.T)
+        idx = np.argsort(key, axis=1, kind="stable")[:, :k]
+        dk = np.take_along_axis(key, idx, axis=1)
+        w = np.exp(-float(beta) * ((dk - dk[:, :1]).astype(np.float64) / float(Q8_SCALE * Q8_SCALE)))
+        idx_out[s : s + 256] = idx
+        w_out[s : s + 256] = w / w.sum(axis=1, keepdims=True)
+    for i in range(n):
+        for r in regions[i]:
+            if r >= 0:
+                for j in range(k):
+                    hist_out[r, idx_out[i, j]] += w_out[i, j]

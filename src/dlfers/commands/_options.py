@@ -44,6 +44,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--face-size", type=int, help="side of the face after the wavelet reduction, in pixels")
     g.add_argument("--step", type=int, help="dense grid stride in pixels")
     g.add_argument("--soft", type=int, help="words each descriptor is assigned to (1: hard assignment)")
+    g.add_argument("--precision", choices=["int8", "float32"], help="word assignment arithmetic (default int8)")
     g.add_argument("--kernel", choices=["linear", "rbf", "chi2", "intersection"], help="SVM kernel")
     g.add_argument("--C", type=float, dest="C", help="SVM penalty C")
     g.add_argument("--backend", choices=["auto", "cython", "numba", "numpy"], help="kernel backend")
@@ -59,7 +60,7 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
     for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "soft", "kernel",
-                 "C", "backend", "detector", "detect_size", "min_face", "detect_scale", "align", "mirror"):
+                 "precision", "C", "backend", "detector", "detect_size", "min_face", "detect_scale", "align", "mirror"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v

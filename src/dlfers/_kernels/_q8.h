@@ -1,0 +1,219 @@
+/* 7-bit word assignment for dlfers._kernels._encode (encode_soft_q8).
+ *
+ * Descriptors and codewords (values in [0, 1]: SIFT-normalised histograms and their
+ * k-means centres) are quantised to q = clamp(rint(127 v), 0, 127), and each descriptor's
+ * key to codeword j is the exact integer  ||q_c_j||^2 - 2 q_x . q_c_j  (its squared
+ * distance in quantised units, less ||q_x||^2).  Integers make every implementation agree
+ * to the last bit; 7 bits keep each pair of u8 x s8 products inside int16 for AVX2's
+ * vpmaddubsw (2 * 127 * 127 = 32258).
+ *
+ * Layouts: a tile of nc descriptors is packed as xp[g * ncp + i] = the four bytes of
+ * dimensions 4g .. 4g+3 of descriptor i (uint32 words holding the bytes in memory order; ncp = nc rounded up to a
+ * multiple of 16, dimensions past dim and rows past nc are 0); codewords are rows of
+ * dim4 * 4 bytes (zero-padded).  Keys come out code-major, g[j * ncp + i], as the
+ * rank-major selection in _encode.pyx reads them.
+ *
+ * Three paths, one answer: AVX-512 VNNI (vpdpbusd on 256-bit registers, chosen at run time
+ * where the CPU and OS support it), AVX2 (vpmaddubsw + vpmaddwd), and plain C.
+ */
+#ifndef DLFERS_Q8_H
+#define DLFERS_Q8_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#if defined(__AVX2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
+#define DLFERS_Q8_VNNI 1
+#else
+#define DLFERS_Q8_VNNI 0
+#endif
+
+#define DLFERS_Q8_SCALE 127.0f
+#define DLFERS_Q8_ROWS 16
+
+/* clamp(rint(127 v), 0, 127), rounding half to even: adding and subtracting 1.5 * 2^23 rounds
+   a float in [0, 2^22) to an integer under the default rounding mode (as numpy.rint does); NaN
+   fails s > 0 and gives 0.  Branch-free selects, so the loop below vectorises. */
+static inline uint8_t dlfers_q8_byte(float v)
+{
+    float s = v * DLFERS_Q8_SCALE;
+    s = s > 0.0f ? s : 0.0f;
+    s = s < DLFERS_Q8_SCALE ? s : DLFERS_Q8_SCALE;
+    s = (s + 12582912.0f) - 12582912.0f;
+    return (uint8_t)(int32_t)s;
+}
+
+/* Quantise and pack rows [0, nc) of x (row stride dim floats) into xp (dim4 x ncp uint32);
+   row holds dim4 * 4 bytes of scratch. */
+static void dlfers_q8_pack(const float* x, ptrdiff_t nc, ptrdiff_t ncp, ptrdiff_t dim, uint32_t* xp, uint8_t* row)
+{
+    ptrdiff_t dim4 = (dim + 3) / 4, i, g, d;
+    uint32_t w;
+    memset(xp, 0, (size_t)(dim4 * ncp) * sizeof(uint32_t));
+    memset(row, 0, (size_t)(dim4 * 4));
+    for (i = 0; i < nc; i++) {
+        const float* src = x + i * dim;
+        for (d = 0; d < dim; d++)
+            row[d] = dlfers_q8_byte(src[d]);
+        for (g = 0; g < dim4; g++) {
+            memcpy(&w, row + 4 * g, 4);
+            xp[g * ncp + i] = w;
+        }
+    }
+}
+
+/* Keys of codewords [0, ndc) of cq (rows of dim4 * 4 bytes; squared norms csq) against the
+   packed tile: g[j * ncp + i] = csq[j] - 2 * dot(x_i, c_j), plain C. */
+static void dlfers_q8_keys_c(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
+                             const int32_t* csq, ptrdiff_t ndc, int32_t* g)
+{
+    ptrdiff_t j, i, k;
+    for (j = 0; j < ndc; j++) {
+        const uint8_t* c = cq + j * dim4 * 4;
+        int32_t* out = g + j * ncp;
+        for (i = 0; i < ncp; i++)
+            out[i] = 0;
+        for (k = 0; k < dim4; k++) {
+            const uint32_t* col = xp + k * ncp;
+            int32_t c0 = c[4 * k], c1 = c[4 * k + 1], c2 = c[4 * k + 2], c3 = c[4 * k + 3];
+            for (i = 0; i < ncp; i++) {
+                const uint8_t* b = (const uint8_t*)(col + i);  /* the bytes in memory order */
+                out[i] += (int32_t)b[0] * c0 + (int32_t)b[1] * c1 + (int32_t)b[2] * c2 + (int32_t)b[3] * c3;
+            }
+        }
+        for (i = 0; i < ncp; i++)
+            out[i] = csq[j] - 2 * out[i];
+    }
+}
+
+#if defined(__AVX2__)
+static inline int32_t dlfers_q8_word(const uint8_t* p)
+{
+    int32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* The same keys, AVX2: four codewords x sixteen descriptors per block. */
+static void dlfers_q8_keys_avx2(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
+                                const int32_t* csq, ptrdiff_t ndc, int32_t* g)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    ptrdiff_t j = 0, i, k, c;
+    for (; j + 4 <= ndc; j += 4) {
+        for (i = 0; i < ncp; i += 16) {
+            __m256i acc[4][2];
+            for (c = 0; c < 4; c++)
+                acc[c][0] = acc[c][1] = _mm256_setzero_si256();
+            for (k = 0; k < dim4; k++) {
+                __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i));
+                __m256i xb = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i + 8));
+                for (c = 0; c < 4; c++) {
+                    __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * k));
+                    acc[c][0] = _mm256_add_epi32(acc[c][0], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, cb), ones));
+                    acc[c][1] = _mm256_add_epi32(acc[c][1], _mm256_madd_epi16(_mm256_maddubs_epi16(xb, cb), ones));
+                }
+            }
+            for (c = 0; c < 4; c++) {
+                __m256i s = _mm256_set1_epi32(csq[j + c]);
+                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i),
+                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][0], acc[c][0])));
+                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i + 8),
+                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][1], acc[c][1])));
+            }
+        }
+    }
+    if (j < ndc)
+        dlfers_q8_keys_c(xp, ncp, dim4, cq + j * dim4 * 4, csq + j, ndc - j, g + j * ncp);
+}
+#endif
+
+#if DLFERS_Q8_VNNI
+/* The same keys, AVX-512 VNNI on 256-bit registers (vpdpbusd: four u8 x s8 products summed
+   into each int32 lane); only called where dlfers_q8_has_vnni() says so. */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni")))
+static void dlfers_q8_keys_vnni(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
+                                const int32_t* csq, ptrdiff_t ndc, int32_t* g)
+{
+    ptrdiff_t j = 0, i, k, c;
+    for (; j + 4 <= ndc; j += 4) {
+        for (i = 0; i < ncp; i += 16) {
+            __m256i acc[4][2];
+            for (c = 0; c < 4; c++)
+                acc[c][0] = acc[c][1] = _mm256_setzero_si256();
+            for (k = 0; k < dim4; k++) {
+                __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i));
+                __m256i xb = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i + 8));
+                for (c = 0; c < 4; c++) {
+                    __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * k));
+                    acc[c][0] = _mm256_dpbusd_epi32(acc[c][0], xa, cb);
+                    acc[c][1] = _mm256_dpbusd_epi32(acc[c][1], xb, cb);
+                }
+            }
+            for (c = 0; c < 4; c++) {
+                __m256i s = _mm256_set1_epi32(csq[j + c]);
+                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i),
+                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][0], acc[c][0])));
+                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i + 8),
+                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][1], acc[c][1])));
+            }
+        }
+    }
+    if (j < ndc)
+        dlfers_q8_keys_avx2(xp, ncp, dim4, cq + j * dim4 * 4, csq + j, ndc - j, g + j * ncp);
+}
+
+static int dlfers_q8_has_vnni(void)
+{
+    static int known = -1;  /* a benign race: every thread computes the same value */
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+                && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+    }
+    return known;
+}
+#endif
+
+/* The path dlfers_q8_keys takes on this CPU: 2 AVX-512 VNNI, 1 AVX2, 0 plain C.
+   DLFERS_Q8_NO_VNNI set in the environment (read by the caller) passes allow_vnni = 0. */
+static int dlfers_q8_path(int allow_vnni)
+{
+#if DLFERS_Q8_VNNI
+    if (allow_vnni && dlfers_q8_has_vnni())
+        return 2;
+#else
+    (void)allow_vnni;
+#endif
+#if defined(__AVX2__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static void dlfers_q8_keys(int path, const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
+                           const int32_t* csq, ptrdiff_t ndc, int32_t* g)
+{
+#if DLFERS_Q8_VNNI
+    if (path == 2) {
+        dlfers_q8_keys_vnni(xp, ncp, dim4, cq, csq, ndc, g);
+        return;
+    }
+#endif
+#if defined(__AVX2__)
+    if (path >= 1) {
+        dlfers_q8_keys_avx2(xp, ncp, dim4, cq, csq, ndc, g);
+        return;
+    }
+#endif
+    (void)path;
+    dlfers_q8_keys_c(xp, ncp, dim4, cq, csq, ndc, g);
+}
+
+#endif
