@@ -4,7 +4,8 @@ Each preset of :data:`dlfers.pipeline.PRESETS` ("default", "paper", "realtime") 
 fitted once on all of JAFFE.  ``test_predict_frame`` times :meth:`DLFERS.predict_image`
 on one 256x256 JAFFE frame and on the synthetic 640x480 frame of ``test_bench_detect.py``
 (face detection included), ``test_predict_face``
-:meth:`DLFERS.predict_faces` on one pre-cropped 128x128 face.  p50 and p99 of the
+:meth:`DLFERS.predict_faces` on one pre-cropped 128x128 face (and
+``test_predict_face_float32_words`` the default with float32 word assignment).  p50 and p99 of the
 rounds are stored in ``extra_info`` (milliseconds).  ``test_svm_rows`` times the
 histogram-intersection rows of one face against the fitted support vectors (the SVM's
 memory-bound part) beside NumPy's reference and a plain read of the same bytes.
@@ -90,6 +91,21 @@ def test_predict_face(benchmark, preset_model, face):
     model.predict_faces([face])
     labels = benchmark.pedantic(model.predict_faces, args=([face],), rounds=ROUNDS, iterations=1, warmup_rounds=3)
     assert labels[0] in model.classes_
+    _percentiles(benchmark)
+
+
+def test_predict_face_float32_words(benchmark, jaffe, face):
+    """The default model with float32 word assignment (``precision="float32"``, the default before
+    int8): beside ``test_predict_face``'s default, what the int8 words save on one face."""
+    from dlfers import DLFERS
+
+    if "float32" not in _FITTED:
+        _FITTED["float32"] = DLFERS(precision="float32").fit(jaffe.images, jaffe.labels)
+    model = _FITTED["float32"]
+    benchmark.group = "predict face"
+    benchmark.extra_info["preset"] = "default, float32 words"
+    model.predict_faces([face])
+    benchmark.pedantic(model.predict_faces, args=([face],), rounds=ROUNDS, iterations=1, warmup_rounds=3)
     _percentiles(benchmark)
 
 
