@@ -173,6 +173,7 @@ def evaluate(
     progress: bool = False,
     features: Sequence[Any] | None = None,
     scheduler: str | None = None,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Cross-validate a DLFERS model (default configuration unless ``model`` is given).
 
@@ -189,6 +190,8 @@ def evaluate(
     features : precomputed ``model.extract(images)`` to reuse (e.g. across configurations).
     scheduler : address of a running Dask scheduler: descriptors and folds run on its
         workers (``n_jobs`` is then ignored); the results are those of a local run.
+    splits : precomputed (train, test) index arrays of ``protocol``'s folds, e.g. shared by
+        several configurations (None: :func:`make_splits` of ``protocol``, ``folds``, ``seed``).
 
     Returns
     -------
@@ -207,7 +210,8 @@ def evaluate(
     model = DLFERS() if model is None else model
     y = np.asarray(ds.labels)
     classes = class_order(y)
-    splits = make_splits(y, np.asarray(ds.subjects), protocol, folds, seed)
+    splits = (make_splits(y, np.asarray(ds.subjects), protocol, folds, seed) if splits is None
+              else [(np.asarray(tr), np.asarray(te)) for tr, te in splits])
     with Executor(n_jobs, scheduler) as ex:
         feats = extract_features(model, ds.images, ex, progress) if features is None else list(features)
         if len(feats) != len(y):
