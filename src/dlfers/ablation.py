@@ -177,7 +177,7 @@ def run_ablation(
             row: dict[str, Any] = {"params": {k: v for k, v in params.items()}}
             for protocol in protocols:
                 rep = evaluate(ds, protocol, folds, seed, model=model, baseline=False, n_jobs=n_jobs,
-                               features=feats, progress=progress, splits=splits[protocol])
+                               features=feats, progress=progress, splits=splits[protocol], executor=ex)
                 per_set = per_dataset_scores(rep, src)
                 row[protocol] = {"accuracy": rep["overall_accuracy"], "macro_f1": macro_f1(y, rep["predictions"]),
                                  "fold_accuracy": rep["fold_accuracy"],

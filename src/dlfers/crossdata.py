@@ -61,10 +61,11 @@ def evaluate_sets(
     t0 = time.perf_counter()
     model = DLFERS() if model is None else model
     src = load_datasets(data, aliases, subject_pattern, precropped_side, progress)
-    with Executor(n_jobs, scheduler) as ex:
+    with Executor(n_jobs, scheduler) as ex:  # one connection to a scheduler for descriptors and folds
         feats = extract_sources(model, src, ex, progress)
-    t_extract = time.perf_counter() - t0
-    report = evaluate(src.dataset, protocol, folds, seed, model, baseline, n_jobs, progress, feats, scheduler)
+        t_extract = time.perf_counter() - t0
+        report = evaluate(src.dataset, protocol, folds, seed, model, baseline, n_jobs, progress, feats, scheduler,
+                          executor=ex)
     report["data"] = src.paths if len(src.paths) > 1 else src.paths[0]
     report["seconds"] = {"extract": round(t_extract, 2), "total": round(time.perf_counter() - t0, 2)}
     _report_sources(report, src)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,7 @@ def evaluate(
     features: Sequence[Any] | None = None,
     scheduler: str | None = None,
     splits: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Cross-validate a DLFERS model (default configuration unless ``model`` is given).
 
@@ -192,6 +194,9 @@ def evaluate(
         workers (``n_jobs`` is then ignored); the results are those of a local run.
     splits : precomputed (train, test) index arrays of ``protocol``'s folds, e.g. shared by
         several configurations (None: :func:`make_splits` of ``protocol``, ``folds``, ``seed``).
+    executor : an open :class:`dlfers._parallel.Executor` to run on (e.g. the one that extracted
+        ``features``: one Dask connection per run); it is left open.  None: one made from
+        ``n_jobs`` and ``scheduler`` for this call.
 
     Returns
     -------
@@ -212,7 +217,7 @@ def evaluate(
     classes = class_order(y)
     splits = (make_splits(y, np.asarray(ds.subjects), protocol, folds, seed) if splits is None
               else [(np.asarray(tr), np.asarray(te)) for tr, te in splits])
-    with Executor(n_jobs, scheduler) as ex:
+    with nullcontext(executor) if executor is not None else Executor(n_jobs, scheduler) as ex:
         feats = extract_features(model, ds.images, ex, progress) if features is None else list(features)
         if len(feats) != len(y):
             raise ValueError(f"{len(feats)} feature sets for {len(y)} images")
