@@ -87,7 +87,6 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ExtractedFeatures", "extract_datase
            "load_features", "read_errors"]
 
 
-
 # ----------------------------------------------------------------------------- one batch (in a worker)
 def _problem(exc: BaseException) -> str:
     if isinstance(exc, ImageError):
