@@ -12,7 +12,7 @@ from dlfers import DLFERS
 from dlfers.ablation import ADDITIONS, ablation_rows, format_csv, format_markdown, macro_f1, run_ablation
 from dlfers.cli import main
 from dlfers.datasets import Dataset
-from dlfers.multidata import load_datasets
+from dlfers.multidata import extract_sources, load_datasets
 from dlfers.presets import PRESETS, SAVED_PARAM_DEFAULTS
 
 
@@ -65,6 +65,29 @@ def test_small_ablation_with_nested_cv(small):
     with pytest.raises(ValueError, match=r"unknown rows or nested candidates \['\+flip'\]"):
         run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=["+flip"])
     assert run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=[])["rows"] == {}
+
+
+def test_one_preprocessing_in_memory_at_a_time_and_rows_in_table_order(small, monkeypatch):
+    import dlfers.ablation as ab
+
+    live, extracted = [], []
+    get = ab._FeatureCache.get
+
+    def spy(self, params):
+        feats = get(self, params)
+        live.append(len(self._feats))
+        return feats
+
+    def extract(model, *args, **kwargs):
+        extracted.append(model.align)
+        return extract_sources(model, *args, **kwargs)
+
+    monkeypatch.setattr(ab._FeatureCache, "get", spy)
+    monkeypatch.setattr(ab, "extract_sources", extract)
+    base = {**FAST, "n_words": 4, "max_samples": 500}
+    r = run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=["default", "+align", "+mirror"])
+    assert list(r["rows"]) == ["default", "+align", "+mirror"]  # the table's order, whatever ran first
+    assert sorted(extracted) == [False, True] and max(live) == 1  # each preprocessing once, one at a time
 
 
 def test_cli_refuses_existing_outputs_before_any_work(tmp_path, jaffe_dir, capsys):

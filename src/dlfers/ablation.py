@@ -70,20 +70,34 @@ def macro_f1(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndar
 
 
 class _FeatureCache:
-    """Features of the data sets per preprocessing configuration (every kind of :data:`ALL_KINDS`)."""
+    """Features of the data sets per preprocessing configuration (every kind of :data:`ALL_KINDS`).
+
+    One configuration's features of a large union take gigabytes (JAFFE + CK+48: 3.1 GB),
+    so the runner drops each as soon as no remaining row needs it.
+    """
 
     def __init__(self, src: DataSources, executor: Executor, progress: bool) -> None:
         self.src, self.executor, self.progress = src, executor, progress
         self._feats: dict[tuple[Any, ...], list[Any]] = {}
 
-    def get(self, params: Mapping[str, Any]) -> list[Any]:
+    @staticmethod
+    def _model(params: Mapping[str, Any]) -> Any:
         from .pipeline import DLFERS
 
-        model = DLFERS(**{**params, "descriptors": ALL_KINDS})
-        key = model.spec().descriptor_key
+        return DLFERS(**{**params, "descriptors": ALL_KINDS})
+
+    def key(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The preprocessing configuration of ``params`` (rows with one key share features)."""
+        return tuple(self._model(params).spec().descriptor_key)
+
+    def get(self, params: Mapping[str, Any]) -> list[Any]:
+        key = self.key(params)
         if key not in self._feats:  # pre-cropped sets without face detection, as evaluate
-            self._feats[key] = extract_sources(model, self.src, self.executor, self.progress)
+            self._feats[key] = extract_sources(self._model(params), self.src, self.executor, self.progress)
         return self._feats[key]
+
+    def drop(self, key: tuple[Any, ...]) -> None:
+        self._feats.pop(key, None)
 
 
 def _one_source(ds: Dataset) -> DataSources:
@@ -171,7 +185,14 @@ def run_ablation(
                            "test_folds": {p: [te.tolist() for _, te in s] for p, s in splits.items()}}
     with Executor(n_jobs) as ex:
         cache = _FeatureCache(src, ex, progress)
-        for name, params in scored.items():
+        # rows grouped by preprocessing (in order of first use), each group's features dropped
+        # after its last row unless the nested CV needs them: one group in memory at a time
+        keys = {n: cache.key(p) for n, p in scored.items()}
+        first = list(dict.fromkeys(keys.values()))
+        order = sorted(scored, key=lambda n: first.index(keys[n]))
+        keep = {cache.key(every[n]) for n in nested}
+        for i, name in enumerate(order):
+            params = scored[name]
             feats = cache.get(params)
             model = DLFERS(**params)
             row: dict[str, Any] = {"params": {k: v for k, v in params.items()}}
@@ -186,6 +207,10 @@ def run_ablation(
             row["faces_found"] = int(sum(bool(f.found) for f in feats))
             row["eyes_not_found"] = (int(sum(f.aligned is False for f in feats)) if model.align else None)
             out["rows"][name] = row
+            del feats
+            if keys[name] not in keep and all(keys[m] != keys[name] for m in order[i + 1:]):
+                cache.drop(keys[name])
+        out["rows"] = {n: out["rows"][n] for n in scored}  # the table's order
         if nested:
             candidates = {n: every[n] for n in nested}
             feats_of = {n: cache.get(p) for n, p in candidates.items()}
