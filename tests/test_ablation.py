@@ -12,6 +12,7 @@ from dlfers import DLFERS
 from dlfers.ablation import ADDITIONS, ablation_rows, format_csv, format_markdown, macro_f1, run_ablation
 from dlfers.cli import main
 from dlfers.datasets import Dataset
+from dlfers.multidata import extract_sources, load_datasets
 from dlfers.presets import PRESETS, SAVED_PARAM_DEFAULTS
 
 
@@ -56,13 +57,37 @@ def test_small_ablation_with_nested_cv(small):
     assert set(n["inner_accuracy"][0]) == {"default", "+mirror"}
     md, csv = format_markdown(r), format_csv(r)
     assert "| +multiscale |" in md and "nested CV (kfold" in md
-    assert csv.splitlines()[0] == "configuration,protocol,accuracy,macro_f1" and len(csv.splitlines()) == 1 + 5 + 1
+    assert csv.splitlines()[0] == "configuration,protocol,data,accuracy,macro_f1" and len(csv.splitlines()) == 1 + 5 + 1
+    assert md.startswith("data: data (71 images, 10 subjects)")
     json.dumps(r)
     with pytest.raises(ValueError, match="unknown rows or nested candidates"):
         run_ablation(small, protocols=("kfold",), folds=2, base=base, nested=("none",))
     with pytest.raises(ValueError, match=r"unknown rows or nested candidates \['\+flip'\]"):
         run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=["+flip"])
     assert run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=[])["rows"] == {}
+
+
+def test_one_preprocessing_in_memory_at_a_time_and_rows_in_table_order(small, monkeypatch):
+    import dlfers.ablation as ab
+
+    live, extracted = [], []
+    get = ab._FeatureCache.get
+
+    def spy(self, params):
+        feats = get(self, params)
+        live.append(len(self._feats))
+        return feats
+
+    def extract(model, *args, **kwargs):
+        extracted.append(model.align)
+        return extract_sources(model, *args, **kwargs)
+
+    monkeypatch.setattr(ab._FeatureCache, "get", spy)
+    monkeypatch.setattr(ab, "extract_sources", extract)
+    base = {**FAST, "n_words": 4, "max_samples": 500}
+    r = run_ablation(small, protocols=("kfold",), folds=2, base=base, rows=["default", "+align", "+mirror"])
+    assert list(r["rows"]) == ["default", "+align", "+mirror"]  # the table's order, whatever ran first
+    assert sorted(extracted) == [False, True] and max(live) == 1  # each preprocessing once, one at a time
 
 
 def test_cli_refuses_existing_outputs_before_any_work(tmp_path, jaffe_dir, capsys):
@@ -94,3 +119,86 @@ def test_model_options_switch_the_additions():
     p = model_params(args)
     assert p["mirror"] is True and p["align"] is False and p["step"] == 2
     assert "align" not in model_params(build_parser().parse_args(["evaluate", "x"]))
+
+
+# ------------------------------------------------------------------ several data sets, group-kfold
+def _link_sets(tmp_path, jaffe_dir, ck_dir=None, every=2):
+    """Every ``every``-th JAFFE image split by subject into two folders of symbolic links (first five
+    subjects, last five); with ``ck_dir``, a third folder-per-class set of every 8th CK+48 image of each class."""
+    files = sorted(p for p in jaffe_dir.iterdir() if p.suffix.lower() in (".tiff", ".tif"))[::every]
+    subjects = sorted({p.name.split(".")[0] for p in files})
+    out = [tmp_path / "jaffe_a", tmp_path / "jaffe_b"]
+    for d in out:
+        d.mkdir()
+    for p in files:
+        out[p.name.split(".")[0] not in subjects[:5]].joinpath(p.name).symlink_to(p)
+    if ck_dir is not None:
+        ck = tmp_path / "ckplus48"
+        for cls in sorted(d for d in ck_dir.iterdir() if d.is_dir()):
+            (ck / cls.name).mkdir(parents=True)
+            for p in sorted(cls.glob("*.png"))[::8]:
+                (ck / cls.name / p.name).symlink_to(p)
+        out.append(ck)
+    return out
+
+
+def test_ablation_on_two_data_sets_with_group_kfold_never_splits_a_subject(tmp_path, jaffe_dir, monkeypatch):
+    import dlfers.evaluate as ev
+
+    a, b = _link_sets(tmp_path, jaffe_dir)
+    used: list[tuple[np.ndarray, np.ndarray]] = []
+    run_fold = ev._run_fold
+
+    def spy(model, feats, y, train, test):  # the folds the ablation actually fitted and scored
+        used.append((np.asarray(train), np.asarray(test)))
+        return run_fold(model, feats, y, train, test)
+
+    monkeypatch.setattr(ev, "_run_fold", spy)
+    base = {**FAST, "n_words": 4, "max_samples": 500}
+    r = run_ablation([a, b], protocols=("kfold", "group-kfold"), folds=3, base=base, rows=["default", "+mirror"])
+    assert [d["name"] for d in r["datasets"]] == ["jaffe_a", "jaffe_b"] and r["n_images"] == 107
+    groups = np.asarray(load_datasets([a, b]).dataset.subjects)  # the union's subject ids, as the ablation's
+    assert len(set(groups.tolist())) == 10 and {g.split(":")[0] for g in groups} == {"jaffe_a", "jaffe_b"}
+    folds = r["test_folds"]["group-kfold"]
+    assert len(folds) == 3 and sorted(np.concatenate(folds).tolist()) == list(range(107))
+    grouped = [(tr, te) for tr, te in used if any(te.tolist() == f for f in folds)]
+    assert len(used) == 2 * (3 + 3) and len(grouped) == 2 * 3  # two rows, each protocol's three folds
+    for tr, te in grouped:
+        assert not set(groups[tr].tolist()) & set(groups[te].tolist())  # no subject on both sides
+        assert sorted([*tr.tolist(), *te.tolist()]) == list(range(107))
+    for row in r["rows"].values():
+        for p in ("kfold", "group-kfold"):
+            assert set(row[p]["per_dataset"]) == {"jaffe_a", "jaffe_b"}
+            assert len(row[p]["fold_accuracy"]) == 3
+    md, csv = format_markdown(r), format_csv(r)
+    assert md.startswith("data: jaffe_a (") and "group-kfold jaffe_b acc %" in md and "| +mirror |" in md
+    assert csv.splitlines()[0] == "configuration,protocol,data,accuracy,macro_f1"
+    assert len(csv.splitlines()) == 1 + 2 * 2 * 3 and "default,group-kfold,jaffe_a+jaffe_b," in csv
+    json.dumps(r)
+    with pytest.raises(ValueError, match="unknown protocols"):
+        run_ablation([a, b], protocols=("lopo",), base=base)
+
+
+def test_cli_ablation_of_jaffe_and_ckplus48_names_the_data_sets(tmp_path, jaffe_dir, capsys):
+    from conftest import data_dir
+
+    ck_dir = data_dir() / "ckplus48"
+    if not ck_dir.is_dir():
+        pytest.skip(f"CK+48 not found at {ck_dir} (set DLFERS_DATA to the folder holding ckplus48/)")
+    a, _, ck = _link_sets(tmp_path, jaffe_dir, ck_dir, every=3)
+    out = tmp_path / "abl"
+    args = ["ablation", str(a), str(ck), "--out", str(out), "--protocols", "group-kfold", "--folds", "3",
+            "--rows", "default", "--subject-pattern", "^(S[0-9]+)_", "--alias", "contempt=disdain",
+            "--face-size", "64", "--step", "4", "--n-words", "4", "--jobs", "1", "--quiet"]
+    assert main(args) == 0
+    r = json.loads((out / "ablation.json").read_text())
+    assert [(d["name"], d["precropped"]) for d in r["datasets"]] == [("jaffe_a", False), ("ckplus48", True)]
+    assert r["datasets"][1]["aliases_applied"] == {"contempt": "disdain", "sadness": "sad"}
+    assert r["datasets"][1]["subject_rule"] == "pattern '^(S[0-9]+)_'"
+    assert set(r["rows"]["default"]["group-kfold"]["per_dataset"]) == {"jaffe_a", "ckplus48"}
+    md = (out / "ablation.md").read_text()
+    assert md == capsys.readouterr().out
+    assert "ckplus48 (126 images, 82 subjects, pre-cropped faces)" in md and "group-kfold ckplus48 acc %" in md
+    assert len(r["test_folds"]["group-kfold"]) == 3
+    assert main(args) == 1  # never over its own outputs without --overwrite
+    assert "exists" in capsys.readouterr().err

@@ -170,3 +170,59 @@ def test_a_fitted_model_also_writes_its_encodings(jaffe, jaffe_dir, tmp_path, ca
 
     assert main([*args[:-1], "--quiet", "--n-words", "4"]) == 1
     assert "--model sets the configuration" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ several data sets
+def _ck_subset(ck_dir: Path, folder: Path, per_class: int) -> None:
+    """A folder-per-class set of symlinks to the first ``per_class`` CK+48 faces of each class."""
+    for cls in sorted(d for d in ck_dir.iterdir() if d.is_dir()):
+        (folder / cls.name).mkdir(parents=True)
+        for f in sorted(cls.glob("*.png"))[:per_class]:
+            (folder / cls.name / f.name).symlink_to(f)
+
+
+def test_several_data_sets_record_set_subject_and_alignment_and_round_trip(jaffe_dir, tmp_path, capsys):
+    from conftest import data_dir
+
+    from dlfers.multidata import extract_sources, load_datasets
+
+    ck_dir = data_dir() / "ckplus48"
+    if not ck_dir.is_dir():
+        pytest.skip(f"CK+48 not found at {ck_dir} (set DLFERS_DATA to the folder holding ckplus48/)")
+    _link_subset(jaffe_dir, tmp_path / "jaffe", 12, every=17)
+    _ck_subset(ck_dir, tmp_path / "ck", 2)
+    sets = [tmp_path / "jaffe", tmp_path / "ck"]
+    summary = tmp_path / "s.json"
+    args = ["extract", *map(str, sets), "--out", str(tmp_path / "out"), "--batch-size", "5", "--jobs", "1",
+            "--quiet", "--align", "--alias", "contempt=disdain", "--subject-pattern", "^(S[0-9]+)_",
+            "--json", str(summary), *SMALL_ARGS]
+    assert main(args) == 0
+    s = json.loads(summary.read_text())
+    assert [(d["name"], d["precropped"], d["n_images"]) for d in s["datasets"]] == [("jaffe", False, 12),
+                                                                                    ("ck", True, 14)]
+    assert s["datasets"][1]["aliases_applied"] == {"contempt": "disdain", "sadness": "sad"}
+    assert "taken as pre-cropped faces" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["format_version"] == 2 and manifest["datasets"] == s["datasets"]
+
+    got = load_features(tmp_path / "out")
+    src = load_datasets(sets, aliases={"contempt": "disdain"}, subject_pattern="^(S[0-9]+)_")
+    assert got.index.tolist() == list(range(26))
+    assert got.datasets.tolist() == ["jaffe"] * 12 + ["ck"] * 14
+    assert got.subjects.tolist() == list(src.dataset.subjects) and got.subjects[-1].startswith("ck:S")
+    assert got.labels.tolist() == list(src.dataset.labels) and "disdain" in got.labels and "sad" in got.labels
+    want = extract_sources(DLFERS(**SMALL, align=True), src)  # what evaluate A B extracts
+    assert [f.aligned for f in got.features] == [f.aligned for f in want]
+    assert all(a is not None for a in (f.aligned for f in got.features))
+    assert s["eyes_not_found"] == sum(f.aligned is False for f in want)
+    for g, w in zip(got.features, want, strict=True):
+        assert g.found == w.found and g.box == w.box
+        assert all(np.array_equal(g.descriptors[k], w.descriptors[k]) for k in w.descriptors)
+
+    # a folder of format version 1 (no data set, no alignment flag) still loads
+    for p in sorted((tmp_path / "out").glob("batch-*.npz")):
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k not in ("dataset", "aligned")}
+        np.savez(p, **arrays)
+    old = load_features(tmp_path / "out")
+    assert old.datasets.tolist() == [""] * 26 and all(f.aligned is None for f in old.features)

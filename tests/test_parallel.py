@@ -69,3 +69,68 @@ def test_no_dask_is_imported_without_a_scheduler(jaffe_dir, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "DASK_MODULES []" in r.stdout
+
+
+class _Done:
+    """A finished future."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+    def cancel(self):
+        return False
+
+
+class _CountingClient:
+    """Stands in for ``distributed.Client``: runs each task at once in this process, counts connections."""
+
+    connections: list[str] = []
+
+    def __init__(self, address, set_as_default=True, timeout=None):
+        _CountingClient.connections.append(address)
+
+    def wait_for_workers(self, n, timeout=None):
+        pass
+
+    def nthreads(self):
+        return {"tcp://worker-1": 1, "tcp://worker-2": 1}
+
+    def scatter(self, data, broadcast=False, hash=True):
+        return list(data)
+
+    def submit(self, fn, *args, pure=True):
+        return _Done(fn(*args))
+
+    def close(self):
+        pass
+
+
+def test_evaluating_data_sets_on_a_scheduler_connects_once_and_changes_no_figure(jaffe_dir, tmp_path, monkeypatch):
+    import types
+
+    import numpy as np
+    from conftest import FAST
+
+    from dlfers import DLFERS
+    from dlfers.crossdata import evaluate_sets
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d, files in ((a, sorted(jaffe_dir.glob("*.tiff"))[:100:5]), (b, sorted(jaffe_dir.glob("*.tiff"))[113::5])):
+        d.mkdir()
+        for f in files:
+            (d / f.name).symlink_to(f)
+    model = DLFERS(**FAST)
+    local = evaluate_sets([a, b], "group-kfold", folds=2, model=model, n_jobs=1)
+    fake = types.ModuleType("distributed")
+    fake.Client = _CountingClient  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "distributed", fake)
+    _CountingClient.connections = []
+    remote = evaluate_sets([a, b], "group-kfold", folds=2, model=model, scheduler="tcp://scheduler:8786")
+    assert _CountingClient.connections == ["tcp://scheduler:8786"]  # one connection for descriptors and folds
+    for key in ("predictions", "fold_accuracy", "confusion_matrix", "per_dataset", "macro_f1"):
+        assert remote[key] == local[key], key
+    assert remote["baseline"]["confusion_matrix"] == local["baseline"]["confusion_matrix"]
+    assert len(remote["predictions"]) == 40 and np.isfinite(remote["overall_accuracy"])

@@ -102,3 +102,50 @@ def test_region_search_finds_the_face_a_full_detection_finds(jaffe):
 def test_region_search_without_a_face_finds_nothing():
     assert search_region(np.full((480, 640), 110, np.uint8), _box(200, 150, 80), detector_settings(),
                          0.15, 0.15) is None
+
+
+# ------------------------------------------------------------------ fast motion: the centre-distance fallback
+def test_a_face_jumping_one_and_a_half_widths_per_frame_keeps_one_id():
+    """IoU is 0 between consecutive boxes (and before a velocity exists): the centre distance continues the track."""
+    tracker = Tracker()
+    boxes = [_box(10 + 90 * i, 100 + 20 * i) for i in range(8)]  # 60-px face, 1.5 widths (and a bit) per frame
+    assert all(iou(a, b) == 0.0 for a, b in zip(boxes, boxes[1:]))
+    ids = [tracker.associate([b])[0].id for b in boxes]
+    assert ids == [0] * 8 and tracker.started == 1
+    tracker.associate([])  # unseen one frame, then 1.5 widths further than the predicted place
+    assert tracker.associate([_box(boxes[-1].x + 2 * 90 + 90, 240)])[0].id == 0
+
+
+def test_two_fast_faces_crossing_keep_their_ids():
+    tracker = Tracker()
+    ids = []
+    for i in range(8):
+        a, b = _box(10 + 90 * i, 100), _box(640 - 90 * i, 130)  # they pass each other at frames 3-4
+        tracks = tracker.associate([a, b])
+        ids.append((tracks[0].id, tracks[1].id))
+    assert set(ids) == {(0, 1)}
+
+
+def test_the_fallback_keeps_to_its_distance_and_size_limits():
+    far = Tracker()
+    far.associate([_box(0, 0)])
+    assert far.associate([_box(130, 0)])[0].id == 1  # centre 130 px = 2.17 sides away: a new face
+    assert far.started == 2
+    other_size = Tracker()
+    other_size.associate([_box(0, 0, 60)])
+    assert other_size.associate([_box(70, 0, 100)])[0].id == 1  # 1.67x the side: a new face
+    off = Tracker(max_jump=0)
+    off.associate([_box(0, 0)])
+    assert off.associate([_box(90, 0)])[0].id == 1  # no fallback: IoU alone
+    assert Tracker().associate([_box(0, 0)])[0].id == 0
+    two = Tracker()  # two tracks, one box between: the nearer track continues, the other stays unseen
+    first, second = two.associate([_box(0, 0), _box(400, 0)])
+    (t,) = two.associate([_box(300, 0)])
+    assert t.id == second.id and first.unseen == 1
+
+
+@pytest.mark.parametrize("bad", [dict(max_jump=-1), dict(max_jump=float("nan")), dict(max_size_ratio=0.9),
+                                 dict(max_jump=float("inf"))])
+def test_tracker_rejects_bad_fallback_settings(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        Tracker(**bad)

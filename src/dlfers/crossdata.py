@@ -18,7 +18,7 @@ from ._parallel import Executor
 from .evaluate import _baseline_model, class_order, evaluate, hog_features, scores
 from .multidata import PRECROPPED_SIDE, DataSources, extract_sources, load_datasets
 
-__all__ = ["evaluate_sets", "evaluate_transfer", "shared_classes"]
+__all__ = ["evaluate_sets", "evaluate_transfer", "per_dataset_scores", "shared_classes"]
 
 Paths = Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
 
@@ -61,22 +61,23 @@ def evaluate_sets(
     t0 = time.perf_counter()
     model = DLFERS() if model is None else model
     src = load_datasets(data, aliases, subject_pattern, precropped_side, progress)
-    with Executor(n_jobs, scheduler) as ex:
+    with Executor(n_jobs, scheduler) as ex:  # one connection to a scheduler for descriptors and folds
         feats = extract_sources(model, src, ex, progress)
-    t_extract = time.perf_counter() - t0
-    report = evaluate(src.dataset, protocol, folds, seed, model, baseline, n_jobs, progress, feats, scheduler)
+        t_extract = time.perf_counter() - t0
+        report = evaluate(src.dataset, protocol, folds, seed, model, baseline, n_jobs, progress, feats, scheduler,
+                          executor=ex)
     report["data"] = src.paths if len(src.paths) > 1 else src.paths[0]
     report["seconds"] = {"extract": round(t_extract, 2), "total": round(time.perf_counter() - t0, 2)}
     _report_sources(report, src)
     if len(src.names) > 1:
-        report["per_dataset"] = _per_dataset(report, src)
+        report["per_dataset"] = per_dataset_scores(report, src)
         report["notes"].append("per data set: " + "; ".join(
             f"{n} accuracy {r['overall_accuracy']:.2f} %, macro-F1 {r['macro_f1']:.2f}"
             for n, r in report["per_dataset"].items()))
     return report
 
 
-def _per_dataset(report: dict[str, Any], src: DataSources) -> dict[str, dict[str, Any]]:
+def per_dataset_scores(report: dict[str, Any], src: DataSources) -> dict[str, dict[str, Any]]:
     """Accuracy and macro-F1 of the cross-validated predictions of each data set's images."""
     y, pred = np.asarray(report["labels"]), np.asarray(report["predictions"])
     out = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,8 @@ def evaluate(
     progress: bool = False,
     features: Sequence[Any] | None = None,
     scheduler: str | None = None,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Cross-validate a DLFERS model (default configuration unless ``model`` is given).
 
@@ -189,6 +192,11 @@ def evaluate(
     features : precomputed ``model.extract(images)`` to reuse (e.g. across configurations).
     scheduler : address of a running Dask scheduler: descriptors and folds run on its
         workers (``n_jobs`` is then ignored); the results are those of a local run.
+    splits : precomputed (train, test) index arrays of ``protocol``'s folds, e.g. shared by
+        several configurations (None: :func:`make_splits` of ``protocol``, ``folds``, ``seed``).
+    executor : an open :class:`dlfers._parallel.Executor` to run on (e.g. the one that extracted
+        ``features``: one Dask connection per run); it is left open.  None: one made from
+        ``n_jobs`` and ``scheduler`` for this call.
 
     Returns
     -------
@@ -207,8 +215,9 @@ def evaluate(
     model = DLFERS() if model is None else model
     y = np.asarray(ds.labels)
     classes = class_order(y)
-    splits = make_splits(y, np.asarray(ds.subjects), protocol, folds, seed)
-    with Executor(n_jobs, scheduler) as ex:
+    splits = (make_splits(y, np.asarray(ds.subjects), protocol, folds, seed) if splits is None
+              else [(np.asarray(tr), np.asarray(te)) for tr, te in splits])
+    with nullcontext(executor) if executor is not None else Executor(n_jobs, scheduler) as ex:
         feats = extract_features(model, ds.images, ex, progress) if features is None else list(features)
         if len(feats) != len(y):
             raise ValueError(f"{len(feats)} feature sets for {len(y)} images")

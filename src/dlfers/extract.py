@@ -20,9 +20,11 @@ Folder layout
     Items ``NNNNN * batch_size`` onwards; ``b`` items extracted, ``M`` descriptor rows:
 
     - ``config_hash`` () str; ``index`` (b,) int64 item positions in the data set;
-      ``names``, ``labels``, ``subjects`` (b,) str;
+      ``names``, ``labels`` (after aliasing), ``subjects`` (``NAME:id`` with several data
+      sets), ``dataset`` (the name of the item's data set) (b,) str;
     - ``found`` (b,) bool (a face was detected); ``box`` (b, 4) int32 crop box
-      x, y, w, h in frame pixels;
+      x, y, w, h in frame pixels; ``aligned`` (b,) int8: 1 registered by its eyes, 0 eyes
+      not found (the unaligned crop was used), -1 alignment off (``Features.aligned``);
     - ``face`` (b, S, S) float32 preprocessed faces (``store["faces"]``);
     - ``offsets`` (b + 1,) int64: item ``i``'s rows are ``offsets[i]:offsets[i + 1]`` of
       ``regions`` (M, L) int32 and ``desc_<kind>`` (M, dim) float32 for each descriptor
@@ -35,6 +37,13 @@ Folder layout
 ``errors.jsonl``
     One JSON object per failed item: ``{"index", "file", "problem"}``.
 
+Several data set folders are listed as ``dlfers evaluate A B`` loads them
+(:func:`dlfers.multidata.list_sources`: label aliases, subjects kept apart per data set);
+the images of a pre-cropped face set are extracted without face detection.  The manifest's
+``datasets`` holds one summary per data set.  Format version 2 added ``dataset``,
+``aligned`` and ``datasets``; version-1 folders still load (every item's data set "",
+``aligned`` None), but resuming one needs ``overwrite``.
+
 Work runs serially, on local processes (joblib) or on a Dask cluster
 (:class:`dlfers._parallel.Executor`); the shards are identical whichever ran them.
 """
@@ -45,9 +54,9 @@ import functools
 import hashlib
 import json
 import os
+import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +65,19 @@ import numpy as np
 from ._io import atomic_write
 from ._parallel import Executor
 from ._version import __version__
-from .datasets import ImageError, ImageList, list_dataset
+from .datasets import ImageError, ImageList
+from .multidata import PRECROPPED_SIDE, ListedSources, list_sources, source_model
+from .shards import (
+    ERRORS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MANIFEST,
+    SHARD,
+    ExtractedFeatures,
+    iter_batches,
+    load_features,
+    read_errors,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .features import Features
@@ -64,12 +85,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ExtractedFeatures", "extract_dataset", "iter_batches",
            "load_features", "read_errors"]
-
-FORMAT_NAME = "dlfers-features"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-ERRORS = "errors.jsonl"
-_SHARD = "batch-{:05d}.npz"
 
 
 # ----------------------------------------------------------------------------- one batch (in a worker)
@@ -84,6 +99,7 @@ def _pack(feats: list[Features], kinds: Sequence[str], faces: bool, descriptors:
     n = len(feats)
     out: dict[str, np.ndarray] = {
         "found": np.array([f.found for f in feats], dtype=bool),
+        "aligned": np.array([-1 if f.aligned is None else int(f.aligned) for f in feats], dtype=np.int8),
         "box": np.array([f.box.as_tuple() if f.box is not None else (-1, -1, -1, -1) for f in feats],
                         dtype=np.int32).reshape(n, 4),
     }
@@ -100,17 +116,19 @@ def _pack(feats: list[Features], kinds: Sequence[str], faces: bool, descriptors:
     return out
 
 
-def _compute_batch(model: DLFERS, read: Callable[[str], np.ndarray], store: dict[str, bool], start: int,
-                   names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Faces, descriptors and encodings of items ``start, start + 1, ...`` named ``names``.
+def _compute_batch(model: DLFERS, cropped: DLFERS, read: Callable[[str], np.ndarray], store: dict[str, bool],
+                   start: int, names: Sequence[str], precropped: Sequence[bool]) -> dict[str, np.ndarray]:
+    """Faces, descriptors and encodings of items ``start, start + 1, ...`` named ``names``;
+    the items of pre-cropped face sets (``precropped``) are extracted by ``cropped``
+    (``model`` without face detection), encoded and explained by ``model``.
 
     An item that cannot be read or processed is recorded in ``error_index`` and
     ``error_problem``; the other items of the batch are still extracted.
     """
     feats, index, err_index, err_problem = [], [], [], []
-    for j, name in enumerate(names):
+    for j, (name, pre) in enumerate(zip(names, precropped)):
         try:
-            f = model.extract([read(name)], progress=False)[0]
+            f = (cropped if pre else model).extract([read(name)], progress=False)[0]
         except Exception as exc:  # noqa: BLE001 - one bad item never loses the batch
             err_index.append(start + j)
             err_problem.append(_problem(exc))
@@ -153,7 +171,8 @@ def _describe_reader(read: Callable[[str], np.ndarray]) -> str:
     return repr(read)
 
 
-def _manifest(model: DLFERS, items: ImageList, batch_size: int, store: dict[str, bool]) -> dict[str, Any]:
+def _manifest(model: DLFERS, listed: ListedSources, batch_size: int, store: dict[str, bool]) -> dict[str, Any]:
+    items = listed.items
     config = {k: v for k, v in model.get_params().items() if k != "progress"}
     head: dict[str, Any] = {
         "format": FORMAT_NAME,
@@ -165,11 +184,12 @@ def _manifest(model: DLFERS, items: ImageList, batch_size: int, store: dict[str,
         "n_items": len(items),
         "n_batches": -(-len(items) // batch_size),
         "store": store,
+        "datasets": listed.info,
     }
     head["reader"] = _describe_reader(items.read)
     h = hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode())
     prints = items.fingerprints or ["?"] * len(items)
-    for row in zip(items.names, items.labels, items.subjects, prints):
+    for row in zip(items.names, items.labels, items.subjects, prints, listed.sources.tolist()):
         h.update(("\0".join(map(str, row)) + "\n").encode())
     head["config_hash"] = h.hexdigest()
     return head
@@ -252,8 +272,19 @@ def _as_model(model: DLFERS | str | os.PathLike[str] | None) -> DLFERS:
     return model
 
 
+def _listed(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | ImageList | ListedSources,
+            aliases: Mapping[str, str] | None, subject_pattern: str | re.Pattern[str] | None,
+            precropped_side: int) -> ListedSources:
+    if isinstance(data, ListedSources):
+        return data
+    if isinstance(data, ImageList):  # taken as it is: one data set, detection as the model says
+        info = [dict(name="data", path="", n_images=len(data), precropped=False)]
+        return ListedSources(data, np.zeros(len(data), dtype=int), ["data"], [""], [False], info)
+    return list_sources(data, aliases, subject_pattern, precropped_side)
+
+
 def extract_dataset(
-    data: str | os.PathLike[str] | ImageList,
+    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | ImageList | ListedSources,
     out: str | os.PathLike[str],
     model: DLFERS | str | os.PathLike[str] | None = None,
     batch_size: int = 64,
@@ -264,12 +295,16 @@ def extract_dataset(
     descriptors: bool = True,
     progress: bool = False,
     explain: bool = False,
+    aliases: Mapping[str, str] | None = None,
+    subject_pattern: str | re.Pattern[str] | None = None,
+    precropped_side: int = PRECROPPED_SIDE,
 ) -> dict[str, Any]:
     """Extract faces, descriptors and (with a fitted model) encodings of every item into ``out``.
 
     Parameters
     ----------
-    data : data set folder (see :func:`dlfers.datasets.list_dataset`) or an :class:`ImageList`.
+    data : a data set folder or several (listed by :func:`dlfers.multidata.list_sources`), a
+        :class:`dlfers.multidata.ListedSources`, or an :class:`ImageList` (one data set, taken as it is).
     out : output folder (created); a folder from an interrupted run with the same
         configuration is resumed.
     model : a :class:`DLFERS` (its preprocessing and descriptor parameters are used), a
@@ -282,17 +317,22 @@ def extract_dataset(
     faces, descriptors : also store the preprocessed faces / the dense descriptors.
     progress : a progress bar on stderr.
     explain : also store each face's per-region evidence (a fitted model with an explainable kernel).
+    aliases, subject_pattern, precropped_side : as :func:`dlfers.multidata.load_datasets`
+        (for folders only).
 
     Returns
     -------
     Summary: ``out``, ``n_items``, ``n_extracted``, ``n_errors``, ``faces_found``,
     ``n_batches``, ``batches_computed``, ``batches_skipped`` (found finished), ``encodings``,
-    ``config_hash``, ``executor``, ``seconds``, ``images_per_second`` (computed items only).
+    ``config_hash``, ``executor``, ``seconds``, ``images_per_second`` (computed items only),
+    ``datasets`` (one summary per data set), ``notes`` (aliases applied, subjects found,
+    pre-cropped sets), ``eyes_not_found`` (faces whose alignment fell back; None without alignment).
 
     Raises
     ------
     ValueError
-        Bad parameters, or ``out`` was made with another configuration (without ``overwrite``).
+        Bad parameters, a bad subject pattern, or ``out`` was made with another configuration
+        (without ``overwrite``).
     FileNotFoundError
         ``data`` is not a data set folder.
     """
@@ -304,20 +344,21 @@ def extract_dataset(
     batch_size = int(batch_size)
     m = _as_model(model)
     m.spec()
-    items = data if isinstance(data, ImageList) else list_dataset(data)
+    listed = _listed(data, aliases, subject_pattern, precropped_side)
+    items = listed.items
     store = {"faces": bool(faces), "descriptors": bool(descriptors), "encodings": _fitted_digest(m) is not None}
     if explain:  # the key only when asked: folders extracted before stay resumable
         from .explain_io import check_explain_store
         store["explanations"] = check_explain_store(m, store["encodings"])
     if not any(store.values()):
         raise ValueError("nothing to store: faces and descriptors are off and the model is not fitted")
-    manifest = _manifest(m, items, batch_size, store)
+    manifest = _manifest(m, listed, batch_size, store)
     root = Path(out)
     _prepare(root, manifest, overwrite)
     chash = manifest["config_hash"]
 
     n_batches = manifest["n_batches"]
-    todo = [b for b in range(n_batches) if _shard_hash(root / _SHARD.format(b)) != chash]
+    todo = [b for b in range(n_batches) if _shard_hash(root / SHARD.format(b)) != chash]
     skipped = n_batches - len(todo)
     done_items = len(items) - sum(min(batch_size, len(items) - b * batch_size) for b in todo)
     bar = progress_counter(len(items), desc="extract", disable=not progress)
@@ -325,17 +366,21 @@ def extract_dataset(
     names = np.asarray(items.names, dtype=str)
     labels = np.asarray(items.labels, dtype=str)
     subjects = np.asarray(items.subjects, dtype=str)
+    set_of = np.asarray(listed.names, dtype=str)[listed.sources]
+    pre_of = np.asarray(listed.precropped, dtype=bool)[listed.sources]
+    cropped = source_model(m, True) if pre_of.any() else m
     errors_path = root / ERRORS
     t_work = time.perf_counter()
     computed = 0
     with Executor(n_jobs, scheduler) as ex:
-        tasks = ((b * batch_size, items.names[b * batch_size : (b + 1) * batch_size]) for b in todo)
-        results = ex.map(_compute_batch, tasks, shared=(m, items.read, store))
+        tasks = ((b * batch_size, items.names[b * batch_size : (b + 1) * batch_size],
+                  pre_of[b * batch_size : (b + 1) * batch_size].tolist()) for b in todo)
+        results = ex.map(_compute_batch, tasks, shared=(m, cropped, items.read, store))
         for b, arrays in zip(todo, results):
             idx = arrays["index"]
             arrays.update(config_hash=np.asarray(chash), names=names[idx], labels=labels[idx],
-                          subjects=subjects[idx])
-            atomic_write(root / _SHARD.format(b), functools.partial(_savez, arrays=arrays))
+                          subjects=subjects[idx], dataset=set_of[idx])
+            atomic_write(root / SHARD.format(b), functools.partial(_savez, arrays=arrays))
             if len(arrays["error_index"]):
                 with open(errors_path, "a") as fh:
                     for rec in _error_records(arrays, items):
@@ -347,11 +392,12 @@ def extract_dataset(
     seconds_work = time.perf_counter() - t_work
 
     # the error log and the totals, from every shard (finished in this run or before)
-    n_ok = found = 0
+    n_ok = found = fell_back = 0
     records: list[dict[str, Any]] = []
-    for z in iter_batches(root, keys=("index", "found", "error_index", "error_problem")):
+    for z in iter_batches(root, keys=("index", "found", "aligned", "error_index", "error_problem")):
         n_ok += len(z["index"])
         found += int(np.sum(z["found"]))
+        fell_back += int(np.sum(z["aligned"] == 0)) if "aligned" in z else 0
         records += _error_records(z, items)
     atomic_write(errors_path, lambda fh: fh.write("".join(json.dumps(r) + "\n" for r in records)), "w")
     n_computed_items = len(items) - done_items
@@ -369,120 +415,7 @@ def extract_dataset(
         "executor": describe,
         "seconds": round(time.perf_counter() - t0, 3),
         "images_per_second": round(n_computed_items / seconds_work, 2) if computed and seconds_work > 0 else None,
+        "eyes_not_found": fell_back if m.align else None,
+        "datasets": listed.info,
+        "notes": listed.notes,
     }
-
-
-def iter_batches(out: str | os.PathLike[str], keys: Sequence[str] | None = None
-                 ) -> Iterator[dict[str, np.ndarray]]:
-    """The shards of ``out`` in order, each as a dict of arrays (see the module docstring);
-    only ``keys`` (and ``config_hash``) are read if given.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``out`` holds no manifest.
-    ValueError
-        A shard is missing (the extraction did not finish) or belongs to another configuration.
-    """
-    root = Path(out)
-    manifest = _read_manifest(root)
-    for b in range(int(manifest["n_batches"])):
-        path = root / _SHARD.format(b)
-        if not path.exists():
-            raise ValueError(f"{path}: missing; the extraction did not finish (run it again to resume)")
-        with np.load(path, allow_pickle=False) as z:
-            wanted = z.files if keys is None else [k for k in z.files if k in keys or k == "config_hash"]
-            arrays = {k: z[k] for k in wanted}
-        if str(arrays.get("config_hash")) != manifest["config_hash"]:
-            raise ValueError(f"{path}: belongs to another configuration than {root / MANIFEST}")
-        yield arrays
-
-
-def _read_manifest(root: Path) -> dict[str, Any]:
-    path = root / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{root}: no {MANIFEST}; not a folder written by extract_dataset")
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
-    if manifest.get("format") != FORMAT_NAME:
-        raise ValueError(f"{path}: not a {FORMAT_NAME} manifest")
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"{path}: format version {manifest['format_version']} is newer than this "
-                         f"dlfers reads ({FORMAT_VERSION})")
-    return manifest
-
-
-@dataclass
-class ExtractedFeatures:
-    """A whole extraction read back.
-
-    Attributes
-    ----------
-    index : (n,) int64 item positions in the data set; names, labels, subjects : (n,) str.
-    features : n :class:`dlfers.pipeline.Features` (empty list if descriptors were not stored).
-    encodings : (n, F) float32 SPOF histograms, or None.
-    manifest : the folder's manifest.
-    """
-
-    index: np.ndarray
-    names: np.ndarray
-    labels: np.ndarray
-    subjects: np.ndarray
-    features: list[Features]
-    encodings: np.ndarray | None
-    manifest: dict[str, Any]
-
-
-def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
-    """Read every shard of ``out`` into memory (use :func:`iter_batches` to stream).
-
-    The features equal ``DLFERS.extract`` of the same images, so they can be given to
-    :meth:`DLFERS.fit_features` or :func:`dlfers.evaluate.evaluate` (``features=``).
-    """
-    from .face import FaceBox
-    from .features import Features
-    from .spec import parse_kinds
-
-    root = Path(out)
-    manifest = _read_manifest(root)
-    kinds = parse_kinds(manifest["config"]["descriptors"])
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "names", "labels", "subjects", "encoding")}
-    feats: list[Features] = []
-    for z in iter_batches(root):
-        for k in ("index", "names", "labels", "subjects"):
-            cols[k].append(z[k])
-        if "encoding" in z and len(z["index"]):
-            cols["encoding"].append(z["encoding"])
-        if "offsets" not in z:
-            continue
-        off = z["offsets"]
-        for i in range(len(z["index"])):
-            a, b = int(off[i]), int(off[i + 1])
-            box = z["box"][i]
-            feats.append(Features(
-                descriptors={k: z[f"desc_{k}"][a:b] for k in kinds},
-                regions=z["regions"][a:b],
-                found=bool(z["found"][i]),
-                box=None if box[0] < 0 else FaceBox(*(int(v) for v in box)),
-                face=z["face"][i] if "face" in z else None,
-            ))
-    enc = None
-    if manifest["store"].get("encodings"):
-        enc = np.concatenate(cols["encoding"]) if cols["encoding"] else np.zeros((0, 0), np.float32)
-    return ExtractedFeatures(
-        index=np.concatenate(cols["index"]) if cols["index"] else np.zeros(0, np.int64),
-        names=np.concatenate(cols["names"]) if cols["names"] else np.zeros(0, str),
-        labels=np.concatenate(cols["labels"]) if cols["labels"] else np.zeros(0, str),
-        subjects=np.concatenate(cols["subjects"]) if cols["subjects"] else np.zeros(0, str),
-        features=feats, encodings=enc, manifest=manifest,
-    )
-
-
-def read_errors(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The records of ``out/errors.jsonl``: ``{"index", "file", "problem"}`` per failed item."""
-    path = Path(out) / ERRORS
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

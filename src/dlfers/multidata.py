@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 
 from ._parallel import Executor
-from .datasets import Dataset, ImageError, _is_jaffe, load_dataset
+from .datasets import Dataset, ImageError, ImageList, _is_jaffe, list_dataset, load_dataset
 from .evaluate import extract_features
 from .labels import alias_table, apply_aliases
 from .subjects import DEFAULT_SUBJECT_RULE, subject_summary
 
-__all__ = ["PRECROPPED_SIDE", "DataSources", "load_datasets", "extract_sources", "source_model"]
+__all__ = ["PRECROPPED_SIDE", "DataSources", "ListedSources", "load_datasets", "list_sources", "extract_sources",
+           "source_model"]
 
 #: a data set whose every image is at most this many pixels on its longer side is taken as pre-cropped faces
 PRECROPPED_SIDE = 64
@@ -69,6 +70,27 @@ def _names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
             name, k = f"{base}{k}", k + 1
         out.append(name)
     return out
+
+
+def _describe(name: str, path: str | os.PathLike[str], labels: np.ndarray, subjects: np.ndarray,
+              applied: dict[str, str], side: int, skipped: int, subject_pattern: str | re.Pattern[str] | None,
+              precropped_side: int, info: list[dict[str, Any]], notes: list[str]) -> bool:
+    """Append one data set's summary to ``info`` and ``notes``; whether it is taken as pre-cropped faces."""
+    n = len(labels)
+    small = bool(precropped_side) and side <= int(precropped_side)
+    rule = "JAFFE file names" if _is_jaffe(Path(path)) else (
+        f"pattern {subject_pattern.pattern if isinstance(subject_pattern, re.Pattern) else subject_pattern!r}"
+        if subject_pattern is not None else DEFAULT_SUBJECT_RULE)
+    notes.append(f"{name}: {n} images from {path}; {subject_summary(subjects)} (subject: {rule})")
+    if applied:
+        notes.append(f"{name}: label aliases applied: " + ", ".join(f"{a} -> {b}" for a, b in applied.items()))
+    if small:
+        notes.append(f"{name}: all {n} images are at most {side}x{side} pixels: taken as pre-cropped "
+                     "faces (no face detection)")
+    info.append(dict(name=name, path=str(path), n_images=n, classes=sorted(set(labels.tolist())),
+                     n_subjects=len(set(subjects.tolist())), subject_rule=rule, aliases_applied=applied,
+                     precropped=small, largest_side=int(side), skipped_files=skipped))
+    return small
 
 
 def load_datasets(
@@ -116,21 +138,9 @@ def load_datasets(
             raise ValueError(f"{path}: no readable image ({len(ds.errors)} unusable files)")
         lab, applied = apply_aliases(ds.labels, table)
         sub = np.asarray(ds.subjects).astype(str)
-        jaffe = _is_jaffe(Path(path))
         side = max(max(im.shape) for im in ds.images)
-        small = bool(precropped_side) and side <= int(precropped_side)
-        rule = "JAFFE file names" if jaffe else (
-            f"pattern {subject_pattern.pattern if isinstance(subject_pattern, re.Pattern) else subject_pattern!r}"
-            if subject_pattern is not None else DEFAULT_SUBJECT_RULE)
-        notes.append(f"{name}: {len(ds)} images from {path}; {subject_summary(sub)} (subject: {rule})")
-        if applied:
-            notes.append(f"{name}: label aliases applied: " + ", ".join(f"{a} -> {b}" for a, b in applied.items()))
-        if small:
-            notes.append(f"{name}: all {len(ds)} images are at most {side}x{side} pixels: taken as pre-cropped "
-                         "faces (no face detection)")
-        info.append(dict(name=name, path=str(path), n_images=len(ds), classes=sorted(set(lab.tolist())),
-                         n_subjects=len(set(sub.tolist())), subject_rule=rule, aliases_applied=applied,
-                         precropped=small, largest_side=int(side), skipped_files=len(ds.errors)))
+        small = _describe(name, path, lab, sub, applied, side, len(ds.errors), subject_pattern, precropped_side,
+                          info, notes)
         images += ds.images
         labels.append(lab)
         subjects.append(np.char.add(f"{name}:", sub) if several else sub)
@@ -141,6 +151,98 @@ def load_datasets(
     joined = Dataset(images=images, labels=np.concatenate(labels), subjects=np.concatenate(subjects),
                      paths=files, errors=errors)
     return DataSources(joined, np.concatenate(sources), names, [str(p) for p in plist], precropped, info, notes)
+
+
+@dataclass
+class ListedSources:
+    """The files of one or more data sets, listed without decoding them (as :class:`DataSources`).
+
+    Attributes
+    ----------
+    items : the union's file paths, labels (after aliasing), subjects (prefixed ``NAME:``
+        when there are several data sets) and fingerprints.
+    sources, names, paths, precropped, info, notes : as :class:`DataSources`.
+    """
+
+    items: ImageList
+    sources: np.ndarray
+    names: list[str]
+    paths: list[str]
+    precropped: list[bool]
+    info: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _image_side(path: str) -> int | None:
+    """The longer side of the image file at ``path`` from its header (decoded if the header is
+    not understood), or None if it cannot be read: the extraction then reports the file."""
+    from ._imageheader import image_size
+    from .datasets import read_image
+
+    try:
+        with open(path, "rb") as fh:
+            size = image_size(fh.read(1 << 16))
+            if size is None:  # e.g. a TIFF whose directory follows the pixels
+                fh.seek(0)
+                size = image_size(fh.read())
+        if size is not None:
+            return max(size)
+        return int(max(read_image(path).shape[:2]))
+    except (OSError, ImageError):
+        return None
+
+
+def list_sources(
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    aliases: Mapping[str, str] | None = None,
+    subject_pattern: str | re.Pattern[str] | None = None,
+    precropped_side: int = PRECROPPED_SIDE,
+) -> ListedSources:
+    """List and join data sets as :func:`load_datasets` loads them, without decoding the images.
+
+    Labels are aliased, subjects kept apart per data set, and a data set is pre-cropped
+    when every image is at most ``precropped_side`` on its longer side, read from the file
+    headers; files that cannot be read do not count (they fail at extraction, by name).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`load_datasets`.
+    """
+    plist = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not plist:
+        raise ValueError("no data set given")
+    table = alias_table(aliases)
+    names = _names(plist)
+    several = len(plist) > 1
+    files: list[str] = []
+    labels: list[str] = []
+    subjects: list[str] = []
+    prints: list[str] = []
+    sources: list[np.ndarray] = []
+    precropped: list[bool] = []
+    info: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for k, (path, name) in enumerate(zip(plist, names)):
+        items = list_dataset(path, subject_pattern)
+        lab, applied = apply_aliases(items.labels, table)
+        sub = np.asarray(items.subjects).astype(str)
+        sides = [s for s in map(_image_side, items.names) if s is not None]
+        if not sides:
+            raise ValueError(f"{path}: no readable image ({len(items)} unusable files)")
+        small = _describe(name, path, lab, sub, applied, max(sides), len(items) - len(sides), subject_pattern,
+                          precropped_side, info, notes)
+        files += items.names
+        labels += lab.tolist()
+        subjects += [f"{name}:{x}" if several else str(x) for x in sub.tolist()]
+        prints += items.fingerprints or ["?"] * len(items)
+        sources.append(np.full(len(items), k))
+        precropped.append(small)
+    return ListedSources(ImageList(files, labels, subjects, items.read, prints), np.concatenate(sources), names,
+                         [str(p) for p in plist], precropped, info, notes)
 
 
 def source_model(model: Any, precropped: bool) -> Any:

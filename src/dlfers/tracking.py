@@ -2,9 +2,14 @@
 
 * :class:`Tracker` gives each face a stable integer id.  The boxes of a full detection are
   matched to the tracks' predicted boxes (last box moved by the track's velocity) greedily
-  by intersection over union (IoU), highest first, if at least ``min_iou``; a box left over
-  starts a new track (ids count up from 0 and are never reused); a track matched in none of
-  ``max_unseen`` consecutive analysed frames ends.
+  by intersection over union (IoU), highest first, if at least ``min_iou``.  A fast face
+  overlaps nothing before its track has a velocity (it moved more than its own width since
+  the last analysed frame), so the boxes and tracks left over are then matched greedily by
+  centre distance, nearest first: a box continues a track if its centre is at most
+  ``max_jump`` (default 2) times the track's box side from the predicted box's centre and
+  its side is within ``max_size_ratio`` (default 1.5) of the track's.  A box still left
+  over starts a new track (ids count up from 0 and are never reused); a track matched in
+  none of ``max_unseen`` consecutive analysed frames ends.
 * :func:`search_region` finds a tracked face again in a region around its predicted box,
   between full detections: the single-pass cascade on that region only, at the scale the
   full detector would use on the whole frame (finer for faces under the cascade's window there).
@@ -16,7 +21,7 @@ All boxes here are the δ/γ-cropped boxes a model classifies (frame pixels).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,17 +81,29 @@ class Tracker:
     ----------
     max_unseen : K; a track not found in K consecutive analysed frames ends (>= 1).
     min_iou : least IoU between a box and a track's predicted box to continue the track, in (0, 1].
+    max_jump : the centre-distance fallback for boxes and tracks IoU left unmatched: a box
+        continues a track if its centre is at most ``max_jump`` times the track's box side
+        (its larger dimension) from the predicted box's centre (>= 0; 0: no fallback).
+    max_size_ratio : ... and the larger of the two boxes' sides is at most this times the
+        smaller (>= 1).
 
     Not thread safe: one tracker per video (per thread).
     """
 
-    def __init__(self, max_unseen: int = 5, min_iou: float = 0.3) -> None:
+    def __init__(self, max_unseen: int = 5, min_iou: float = 0.3, max_jump: float = 2.0,
+                 max_size_ratio: float = 1.5) -> None:
         if isinstance(max_unseen, bool) or not isinstance(max_unseen, (int, np.integer)) or max_unseen < 1:
             raise ValueError(f"max_unseen must be an integer >= 1, got {max_unseen!r}")
         if not 0.0 < float(min_iou) <= 1.0:
             raise ValueError(f"min_iou must be in (0, 1], got {min_iou!r}")
+        if not float(max_jump) >= 0.0 or math.isinf(float(max_jump)):
+            raise ValueError(f"max_jump must be a finite number >= 0, got {max_jump!r}")
+        if not float(max_size_ratio) >= 1.0 or math.isinf(float(max_size_ratio)):
+            raise ValueError(f"max_size_ratio must be a finite number >= 1, got {max_size_ratio!r}")
         self.max_unseen = int(max_unseen)
         self.min_iou = float(min_iou)
+        self.max_jump = float(max_jump)
+        self.max_size_ratio = float(max_size_ratio)
         self.tracks: list[Track] = []
         self._next_id = 0
 
@@ -98,8 +115,8 @@ class Tracker:
     def associate(self, boxes: Sequence[FaceBox]) -> list[Track]:
         """Match the boxes of a full detection to the tracks; the track of each box, in the order of ``boxes``.
 
-        Unmatched boxes start tracks; unmatched tracks count one more unseen frame and
-        end after ``max_unseen``.
+        IoU first, then the centre-distance fallback for what is left; unmatched boxes start
+        tracks; unmatched tracks count one more unseen frame and end after ``max_unseen``.
         """
         pairs = sorted(((iou(t.predicted(), b), ti, bi) for ti, t in enumerate(self.tracks)
                         for bi, b in enumerate(boxes)), key=lambda p: (-p[0], p[1], p[2]))
@@ -112,6 +129,9 @@ class Tracker:
                 continue
             used.add(ti)
             of_box[bi] = self.tracks[ti]
+        for ti, bi in self._nearest(boxes, used, of_box.keys()):
+            used.add(ti)
+            of_box[bi] = self.tracks[ti]
         for bi, b in enumerate(boxes):
             if bi in of_box:
                 of_box[bi].moved_to(b)
@@ -121,6 +141,32 @@ class Tracker:
         self._age([t for i, t in enumerate(self.tracks) if i not in used])
         self.tracks.extend(t for t in of_box.values() if t not in self.tracks)
         return [of_box[bi] for bi in range(len(boxes))]
+
+    def _nearest(self, boxes: Sequence[FaceBox], used_tracks: set[int], used_boxes: Iterable[int]
+                 ) -> list[tuple[int, int]]:
+        """(track, box) index pairs of the centre-distance fallback among the unmatched ones, nearest first."""
+        if self.max_jump <= 0.0:
+            return []
+        busy, taken = set(used_tracks), set(used_boxes)
+        pairs = []
+        for ti, t in enumerate(self.tracks):
+            if ti in busy:
+                continue
+            p, side = t.predicted(), max(t.box.w, t.box.h)
+            for bi, b in enumerate(boxes):
+                other = max(b.w, b.h)
+                if bi in taken or max(side, other) > self.max_size_ratio * max(1, min(side, other)):
+                    continue
+                d = math.hypot(b.x + b.w / 2 - p.x - p.w / 2, b.y + b.h / 2 - p.y - p.h / 2) / max(1, side)
+                if d <= self.max_jump:
+                    pairs.append((d, ti, bi))
+        out: list[tuple[int, int]] = []
+        for _, ti, bi in sorted(pairs):
+            if ti not in busy and bi not in taken:
+                busy.add(ti)
+                taken.add(bi)
+                out.append((ti, bi))
+        return out
 
     def follow(self, found: Sequence[tuple[Track, FaceBox]]) -> None:
         """Record boxes found by region search for these tracks; the other tracks count one unseen frame."""

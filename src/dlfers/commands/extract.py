@@ -1,10 +1,11 @@
-"""``dlfers extract DATA_DIR --out FEATURES``: faces, descriptors and encodings of a whole data set."""
+"""``dlfers extract DATA_DIR... --out FEATURES``: faces, descriptors and encodings of whole data sets."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ._datasets import add_dataset_options, dataset_kwargs
 from ._options import add_model_options, add_run_options, check_json_output, model_params, progress_wanted, write_json
 
 
@@ -15,9 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Extract the preprocessed face and dense descriptors of every image of DATA_DIR (and, "
         "with --model, its SPOF encodings) into --out: one batch-NNNNN.npz per --batch-size images, a "
         "manifest.json and errors.jsonl (one line per unusable file). Memory follows the batch size, not "
-        "the data set; run the same command again to resume an interrupted extraction.",
+        "the data set; run the same command again to resume an interrupted extraction. Several DATA_DIRs are "
+        "joined as by 'dlfers evaluate A B' (label aliases, subjects kept apart per data set, pre-cropped face "
+        "sets without detection); each shard records every image's data set, subject and whether eye "
+        "alignment fell back.",
     )
-    p.add_argument("data", metavar="DATA_DIR", help="data set folder (JAFFE, or one folder per class)")
+    p.add_argument("data", metavar="DATA_DIR", nargs="+", help="data set folder(s) (JAFFE, or one folder per class)")
     p.add_argument("--out", "-o", required=True, metavar="FEATURES", help="output folder (created or resumed)")
     p.add_argument("--model", metavar="MODEL_FILE",
                    help="a fitted model (dlfers train): its configuration, and also write its encodings")
@@ -30,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--explain", action="store_true",
                    help="with --model: also store each face's per-region evidence (see 'dlfers explain')")
     p.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-': stdout)")
+    add_dataset_options(p)
     add_model_options(p)
     add_run_options(p)
     p.set_defaults(func=run)
@@ -40,15 +45,21 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline import DLFERS
 
     params = model_params(args)
-    check_json_output(args.json, args.overwrite, (args.data,))
+    inputs = tuple(args.data)
+    check_json_output(args.json, args.overwrite, inputs)
     if args.model and params:
         raise ValueError(f"--model sets the configuration; drop the model options ({', '.join(sorted(params))})")
     summary = extract_dataset(
         args.data, args.out, model=args.model or DLFERS(**params), batch_size=args.batch_size,
         n_jobs=args.jobs, scheduler=args.scheduler, overwrite=args.overwrite, faces=not args.no_faces,
         descriptors=not args.no_descriptors, progress=progress_wanted(args), explain=args.explain,
+        **dataset_kwargs(args),
     )
     out = sys.stderr if args.json == "-" else sys.stdout
+    for note in summary["notes"]:
+        print(note, file=out)
+    if summary["eyes_not_found"]:
+        print(f"eye alignment: eyes not found in {summary['eyes_not_found']} faces (unaligned crops stored)", file=out)
     rate = summary["images_per_second"]
     print(f"{summary['n_extracted']} of {summary['n_items']} images extracted into {summary['out']} "
           f"({summary['faces_found']} faces found, {summary['n_errors']} errors"
@@ -56,5 +67,5 @@ def run(args: argparse.Namespace) -> int:
           f"{summary['batches_computed']} batches computed, {summary['batches_skipped']} already done; "
           f"{summary['seconds']:.1f} s" + (f" ({rate:.1f} images/s" if rate else "")
           + (f" on {summary['executor']})" if rate else ""), file=out)
-    write_json(summary, args.json, args.overwrite, (args.data,))
+    write_json(summary, args.json, args.overwrite, inputs)
     return 0 if summary["n_extracted"] or not summary["n_items"] else 1
