@@ -173,10 +173,7 @@ cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float*
     cdef char ta = b'T', tb = b'N'
     cdef float alpha = -2, zero = 0
     cdef int kk = <int>dim, lda = <int>dim, ldb = <int>dim, nc, ndc
-    cdef Py_ssize_t s = 0, d0, i, j, l
-    cdef double v0, tot, e
-    cdef int r, w
-    cdef const int* reg
+    cdef Py_ssize_t s = 0, d0, i, j
     while s < n:
         nc = <int>(cn if s + cn <= n else n - s)
         for i in range(nc * k):
@@ -190,22 +187,8 @@ cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float*
             for j in range(ndc):
                 _insert_column(g + j * nc, sqnorm[d0 + j], <int>(d0 + j), nc, k, topv, topi)
             d0 += ndc
-        for i in range(nc):
-            v0 = <double>topv[i]
-            tot = 0.0
-            for j in range(k):
-                ex[j] = exp(-beta * (<double>topv[j * nc + i] - v0))
-                tot += ex[j]
-            reg = regions + (s + i) * nlev
-            for j in range(k):
-                e = ex[j] / tot
-                w = topi[j * nc + i]
-                idx[(s + i) * k + j] = w
-                wout[(s + i) * k + j] = <float>e
-                for l in range(nlev):
-                    r = reg[l]
-                    if r >= 0:
-                        hist[r * ncode + w] += <float>e
+        _spread(topv, topi, nc, nc, k, beta, 1.0, regions + s * nlev, nlev, idx + s * k, wout + s * k, hist,
+                ncode, ex)
         s += nc
     free(g)
     free(topi)
@@ -213,9 +196,43 @@ cdef int _encode_soft(const float* x, Py_ssize_t n, Py_ssize_t dim, const float*
     return 1
 
 
-cdef void _insert_column(const float* col, float c2, int jj, Py_ssize_t nc, Py_ssize_t k,
-                         float* topv, int* topi) noexcept nogil:
-    """Insert codeword ``jj`` (values c2 + col[i]) into every descriptor's sorted k smallest.
+ctypedef fused key_t:
+    float
+    int32_t
+
+
+cdef void _spread(const key_t* topv, const int* topi, Py_ssize_t stride, Py_ssize_t nc, Py_ssize_t k, double beta,
+                  double unit, const int* regions, Py_ssize_t nlev, int* idx, float* wout, float* hist,
+                  Py_ssize_t ncode, double* ex) noexcept nogil:
+    """Weights of each descriptor's k selected words (rank p of descriptor i at ``p * stride + i``),
+    exp(-beta (key - key_0) / unit) normalised, into ``idx``/``wout`` and every region's row of
+    ``hist`` (``unit`` 1: float32 squared distances; 127^2: 7-bit integer keys)."""
+    cdef Py_ssize_t i, j, l
+    cdef double v0, tot, e
+    cdef int r, w
+    cdef const int* reg
+    for i in range(nc):
+        v0 = <double>topv[i]
+        tot = 0.0
+        for j in range(k):
+            ex[j] = exp(-beta * ((<double>topv[j * stride + i] - v0) / unit))
+            tot += ex[j]
+        reg = regions + i * nlev
+        for j in range(k):
+            e = ex[j] / tot
+            w = topi[j * stride + i]
+            idx[i * k + j] = w
+            wout[i * k + j] = <float>e
+            for l in range(nlev):
+                r = reg[l]
+                if r >= 0:
+                    hist[r * ncode + w] += <float>e
+
+
+cdef void _insert_column(const key_t* col, key_t c2, int jj, Py_ssize_t nc, Py_ssize_t k,
+                         key_t* topv, int* topi) noexcept nogil:
+    """Insert codeword ``jj`` (values c2 + col[i]: float32 distances, or int32 keys with c2 = 0)
+    into every descriptor's sorted k smallest.
 
     ``topv``/``topi`` hold rank p of descriptor i at p * nc + i.  Rank p takes the new
     value where it is strictly smaller than the old rank p (ties keep the lower index,
@@ -224,11 +241,11 @@ cdef void _insert_column(const float* col, float c2, int jj, Py_ssize_t nc, Py_s
     Every loop is element-wise over descriptors with selects, so it vectorises.
     """
     cdef Py_ssize_t i, p
-    cdef float* tv
-    cdef float* pv
+    cdef key_t* tv
+    cdef key_t* pv
     cdef int* ti
     cdef int* pi
-    cdef float v, a, b
+    cdef key_t v, a, b
     cdef int m, mp, ia, ib
     for p in range(k - 1, 0, -1):
         tv = topv + p * nc
@@ -338,9 +355,6 @@ cdef int _encode_soft_q8(int path, const float* x, Py_ssize_t n, Py_ssize_t dim,
     cdef char ta = b'T', tb = b'N'
     cdef float one = 1, zero = 0
     cdef int kk = <int>dim, lda = <int>dim, ldb = <int>dim, inc, indc, ldc
-    cdef double v0, tot, e
-    cdef int r, w
-    cdef const int* reg
     while s < n:
         nc = cn if s + cn <= n else n - s
         ncp = (nc + DLFERS_Q8_ROWS - 1) // DLFERS_Q8_ROWS * DLFERS_Q8_ROWS
@@ -365,24 +379,11 @@ cdef int _encode_soft_q8(int path, const float* x, Py_ssize_t n, Py_ssize_t dim,
             else:
                 dlfers_q8_keys(path, xp, ncp, dim4, cq + d0 * dim4 * 4, csq + d0, ndc, g)
             for j in range(ndc):
-                _insert_column_i(g + j * ncp, <int>(d0 + j), ncp, k, topv, topi)
+                _insert_column(g + j * ncp, 0, <int>(d0 + j), ncp, k, topv, topi)
             d0 += ndc
-        for i in range(nc):
-            v0 = <double>topv[i]
-            tot = 0.0
-            for j in range(k):
-                ex[j] = exp(-beta * ((<double>topv[j * ncp + i] - v0) / 16129.0))
-                tot += ex[j]
-            reg = regions + (s + i) * nlev
-            for j in range(k):
-                e = ex[j] / tot
-                w = topi[j * ncp + i]
-                idx[(s + i) * k + j] = w
-                wout[(s + i) * k + j] = <float>e
-                for l in range(nlev):
-                    r = reg[l]
-                    if r >= 0:
-                        hist[r * ncode + w] += <float>e
+        # a key difference is a squared distance in units of 1/127^2
+        _spread(topv, topi, ncp, nc, k, beta, 16129.0, regions + s * nlev, nlev, idx + s * k, wout + s * k, hist,
+                ncode, ex)
         s += nc
     free(g)
     free(topi)
@@ -400,36 +401,3 @@ cdef void _quantise_rows(const float* x, Py_ssize_t nc, Py_ssize_t dim, float* o
     cdef Py_ssize_t i
     for i in range(nc * dim):
         out[i] = <float>dlfers_q8_byte(x[i])
-
-
-cdef void _insert_column_i(const int32_t* col, int jj, Py_ssize_t nc, Py_ssize_t k,
-                           int32_t* topv, int* topi) noexcept nogil:
-    """``_insert_column`` on integer keys (codeword ``jj``'s keys are ``col``)."""
-    cdef Py_ssize_t i, p
-    cdef int32_t* tv
-    cdef int32_t* pv
-    cdef int* ti
-    cdef int* pi
-    cdef int32_t v, a, b
-    cdef int m, mp, ib
-    for p in range(k - 1, 0, -1):
-        tv = topv + p * nc
-        ti = topi + p * nc
-        pv = tv - nc
-        pi = ti - nc
-        for i in range(nc):
-            v = col[i]
-            a = tv[i]
-            b = pv[i]
-            m = -(v < a)
-            mp = -(v < b)
-            b = b if mp else v
-            ib = (pi[i] & mp) | (jj & ~mp)
-            tv[i] = b if m else a
-            ti[i] = (ib & m) | (ti[i] & ~m)
-    for i in range(nc):
-        v = col[i]
-        a = topv[i]
-        m = -(v < a)
-        topv[i] = v if m else a
-        topi[i] = (jj & m) | (topi[i] & ~m)

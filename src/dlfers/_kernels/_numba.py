@@ -307,6 +307,40 @@ def intersection(a, b, out):
             out[i, j] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _insert_sorted(topv, topi, i, k, v, jj):
+    """Put value ``v`` of word ``jj`` into row i's ascending k smallest (a value replaces only
+    strictly larger ones: ties keep the lower index, words being visited in increasing order)."""
+    if v < topv[i, k - 1]:
+        p = k - 1
+        while p > 0 and topv[i, p - 1] > v:
+            topv[i, p] = topv[i, p - 1]
+            topi[i, p] = topi[i, p - 1]
+            p -= 1
+        topv[i, p] = v
+        topi[i, p] = jj
+
+
+@njit(cache=True, nogil=True)
+def _spread(topv, topi, nc, k, beta, unit, regions, s, idx_out, w_out, hist_out):
+    """Weights exp(-beta (v_j - v_0) / unit), normalised, of rows [0, nc) of the selected words,
+    written for descriptors s.. and added to their regions' rows of ``hist_out``."""
+    nlev = regions.shape[1]
+    for i in range(nc):
+        v0 = np.float64(topv[i, 0])
+        tot = 0.0
+        for j in range(k):
+            tot += np.exp(-beta * ((np.float64(topv[i, j]) - v0) / unit))
+        for j in range(k):
+            wj = np.float32(np.exp(-beta * ((np.float64(topv[i, j]) - v0) / unit)) / tot)
+            idx_out[s + i, j] = topi[i, j]
+            w_out[s + i, j] = wj
+            for lev in range(nlev):
+                r = regions[s + i, lev]
+                if r >= 0:
+                    hist_out[r, topi[i, j]] += wj
+
+
 @njit(cache=True, nogil=True)
 def encode_soft(x, codebook, code_sqnorm, regions, beta, idx_out, w_out, hist_out):
     """Soft assignment to the k nearest codewords (see ``_reference.encode_soft``).
@@ -318,7 +352,6 @@ def encode_soft(x, codebook, code_sqnorm, regions, beta, idx_out, w_out, hist_ou
     n = x.shape[0]
     k = idx_out.shape[1]
     ncode = codebook.shape[0]
-    nlev = regions.shape[1]
     if n == 0 or ncode == 0:
         return
     cd, cn = _tile_shape(n, ncode)
@@ -338,28 +371,8 @@ def encode_soft(x, codebook, code_sqnorm, regions, beta, idx_out, w_out, hist_ou
                 gj = g[j - d0]
                 jj = np.int32(j)
                 for i in range(nc):
-                    v = c2 - _TWO * gj[i]
-                    if v < topv[i, k - 1]:
-                        p = k - 1
-                        while p > 0 and topv[i, p - 1] > v:
-                            topv[i, p] = topv[i, p - 1]
-                            topi[i, p] = topi[i, p - 1]
-                            p -= 1
-                        topv[i, p] = v
-                        topi[i, p] = jj
-        for i in range(nc):
-            v0 = np.float64(topv[i, 0])
-            tot = 0.0
-            for j in range(k):
-                tot += np.exp(-beta * (np.float64(topv[i, j]) - v0))
-            for j in range(k):
-                wj = np.float32(np.exp(-beta * (np.float64(topv[i, j]) - v0)) / tot)
-                idx_out[s + i, j] = topi[i, j]
-                w_out[s + i, j] = wj
-                for lev in range(nlev):
-                    r = regions[s + i, lev]
-                    if r >= 0:
-                        hist_out[r, topi[i, j]] += wj
+                    _insert_sorted(topv, topi, i, k, c2 - _TWO * gj[i], jj)
+        _spread(topv, topi, nc, k, beta, 1.0, regions, s, idx_out, w_out, hist_out)
 
 
 _Q8 = np.float32(127.0)
@@ -390,7 +403,6 @@ def encode_soft_q8(x, cq, csq, regions, beta, idx_out, w_out, hist_out):
     n, dim = x.shape
     k = idx_out.shape[1]
     ncode = cq.shape[0]
-    nlev = regions.shape[1]
     if n == 0 or ncode == 0:
         return
     cf = np.empty((ncode, dim), np.float32)
@@ -416,27 +428,9 @@ def encode_soft_q8(x, cq, csq, regions, beta, idx_out, w_out, hist_out):
                 gj = g[j - d0]
                 jj = np.int32(j)
                 for i in range(nc):
-                    v = c2 - 2 * np.int64(gj[i])
-                    if v < topv[i, k - 1]:
-                        p = k - 1
-                        while p > 0 and topv[i, p - 1] > v:
-                            topv[i, p] = topv[i, p - 1]
-                            topi[i, p] = topi[i, p - 1]
-                            p -= 1
-                        topv[i, p] = v
-                        topi[i, p] = jj
-        for i in range(nc):
-            tot = 0.0
-            for j in range(k):
-                tot += np.exp(-beta * (np.float64(topv[i, j] - topv[i, 0]) / 16129.0))
-            for j in range(k):
-                wj = np.float32(np.exp(-beta * (np.float64(topv[i, j] - topv[i, 0]) / 16129.0)) / tot)
-                idx_out[s + i, j] = topi[i, j]
-                w_out[s + i, j] = wj
-                for lev in range(nlev):
-                    r = regions[s + i, lev]
-                    if r >= 0:
-                        hist_out[r, topi[i, j]] += wj
+                    _insert_sorted(topv, topi, i, k, c2 - 2 * np.int64(gj[i]), jj)
+        # a key difference is a squared distance in units of 1/127^2 (exact in float64)
+        _spread(topv, topi, nc, k, beta, 16129.0, regions, s, idx_out, w_out, hist_out)
 
 
 @njit(nogil=True, cache=True)

@@ -192,11 +192,17 @@ def encode_soft(
         w = np.exp(-float(beta) * (dk - dk[:, :1]))
         idx_out[s : s + chunk] = idx
         w_out[s : s + chunk] = w / w.sum(axis=1, keepdims=True)
-    for i in range(n):
+    _add_weights(regions, idx_out, w_out, hist_out)
+
+
+def _add_weights(regions: np.ndarray, idx: np.ndarray, w: np.ndarray, hist: np.ndarray) -> None:
+    """Add each point's word weights ``w`` (N, k) at words ``idx`` to its regions' rows of ``hist``
+    (descriptor by descriptor, word by word: the order of the compiled kernels' float32 sums)."""
+    for i in range(idx.shape[0]):
         for r in regions[i]:
             if r >= 0:
-                for j in range(k):
-                    hist_out[r, idx_out[i, j]] += w_out[i, j]
+                for j in range(idx.shape[1]):
+                    hist[r, idx[i, j]] += w[i, j]
 
 
 def intersection(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -325,8 +331,4 @@ def encode_soft_q8(
         w = np.exp(-float(beta) * ((dk - dk[:, :1]).astype(np.float64) / float(Q8_SCALE * Q8_SCALE)))
         idx_out[s : s + 256] = idx
         w_out[s : s + 256] = w / w.sum(axis=1, keepdims=True)
-    for i in range(n):
-        for r in regions[i]:
-            if r >= 0:
-                for j in range(k):
-                    hist_out[r, idx_out[i, j]] += w_out[i, j]
+    _add_weights(regions, idx_out, w_out, hist_out)
