@@ -99,74 +99,53 @@ static inline int32_t dlfers_q8_word(const uint8_t* p)
     return w;
 }
 
-/* The same keys, AVX2: four codewords x sixteen descriptors per block. */
-static void dlfers_q8_keys_avx2(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
-                                const int32_t* csq, ptrdiff_t ndc, int32_t* g)
-{
-    const __m256i ones = _mm256_set1_epi16(1);
-    ptrdiff_t j = 0, i, k, c;
-    for (; j + 4 <= ndc; j += 4) {
-        for (i = 0; i < ncp; i += 16) {
-            __m256i acc[4][2];
-            for (c = 0; c < 4; c++)
-                acc[c][0] = acc[c][1] = _mm256_setzero_si256();
-            for (k = 0; k < dim4; k++) {
-                __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i));
-                __m256i xb = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i + 8));
-                for (c = 0; c < 4; c++) {
-                    __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * k));
-                    acc[c][0] = _mm256_add_epi32(acc[c][0], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, cb), ones));
-                    acc[c][1] = _mm256_add_epi32(acc[c][1], _mm256_madd_epi16(_mm256_maddubs_epi16(xb, cb), ones));
-                }
-            }
-            for (c = 0; c < 4; c++) {
-                __m256i s = _mm256_set1_epi32(csq[j + c]);
-                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i),
-                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][0], acc[c][0])));
-                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i + 8),
-                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][1], acc[c][1])));
-            }
-        }
+/* One block kernel for both instruction sets: four codewords x sixteen descriptors per block,
+   DOT(acc, x, c) adding each lane's four byte products to acc; codewords past the last multiple
+   of four go to TAIL. */
+#define DLFERS_Q8_DEFINE_KEYS(NAME, DOT, TAIL)                                                          \
+    static void NAME(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,              \
+                     const int32_t* csq, ptrdiff_t ndc, int32_t* g)                                     \
+    {                                                                                                   \
+        ptrdiff_t j = 0, i, k, c;                                                                       \
+        for (; j + 4 <= ndc; j += 4) {                                                                  \
+            for (i = 0; i < ncp; i += 16) {                                                             \
+                __m256i acc[4][2];                                                                      \
+                for (c = 0; c < 4; c++)                                                                 \
+                    acc[c][0] = acc[c][1] = _mm256_setzero_si256();                                     \
+                for (k = 0; k < dim4; k++) {                                                            \
+                    __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i));                \
+                    __m256i xb = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i + 8));            \
+                    for (c = 0; c < 4; c++) {                                                           \
+                        __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * k)); \
+                        acc[c][0] = DOT(acc[c][0], xa, cb);                                             \
+                        acc[c][1] = DOT(acc[c][1], xb, cb);                                             \
+                    }                                                                                   \
+                }                                                                                       \
+                for (c = 0; c < 4; c++) {                                                               \
+                    __m256i s = _mm256_set1_epi32(csq[j + c]);                                          \
+                    _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i),                              \
+                                        _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][0], acc[c][0])));   \
+                    _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i + 8),                          \
+                                        _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][1], acc[c][1])));   \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+        if (j < ndc)                                                                                    \
+            TAIL(xp, ncp, dim4, cq + j * dim4 * 4, csq + j, ndc - j, g + j * ncp);                      \
     }
-    if (j < ndc)
-        dlfers_q8_keys_c(xp, ncp, dim4, cq + j * dim4 * 4, csq + j, ndc - j, g + j * ncp);
-}
+
+/* AVX2: vpmaddubsw (pairs of byte products, inside int16 for 7-bit values) + vpmaddwd by ones */
+#define DLFERS_Q8_DOT_AVX2(acc, x, c) \
+    _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((x), (c)), _mm256_set1_epi16(1)))
+DLFERS_Q8_DEFINE_KEYS(dlfers_q8_keys_avx2, DLFERS_Q8_DOT_AVX2, dlfers_q8_keys_c)
 #endif
 
 #if DLFERS_Q8_VNNI
-/* The same keys, AVX-512 VNNI on 256-bit registers (vpdpbusd: four u8 x s8 products summed
-   into each int32 lane); only called where dlfers_q8_has_vnni() says so. */
+/* AVX-512 VNNI on 256-bit registers (vpdpbusd: four u8 x s8 products summed into each int32
+   lane); only called where dlfers_q8_has_vnni() says so. */
+#define DLFERS_Q8_DOT_VNNI(acc, x, c) _mm256_dpbusd_epi32((acc), (x), (c))
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni")))
-static void dlfers_q8_keys_vnni(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
-                                const int32_t* csq, ptrdiff_t ndc, int32_t* g)
-{
-    ptrdiff_t j = 0, i, k, c;
-    for (; j + 4 <= ndc; j += 4) {
-        for (i = 0; i < ncp; i += 16) {
-            __m256i acc[4][2];
-            for (c = 0; c < 4; c++)
-                acc[c][0] = acc[c][1] = _mm256_setzero_si256();
-            for (k = 0; k < dim4; k++) {
-                __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i));
-                __m256i xb = _mm256_loadu_si256((const __m256i*)(xp + k * ncp + i + 8));
-                for (c = 0; c < 4; c++) {
-                    __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * k));
-                    acc[c][0] = _mm256_dpbusd_epi32(acc[c][0], xa, cb);
-                    acc[c][1] = _mm256_dpbusd_epi32(acc[c][1], xb, cb);
-                }
-            }
-            for (c = 0; c < 4; c++) {
-                __m256i s = _mm256_set1_epi32(csq[j + c]);
-                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i),
-                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][0], acc[c][0])));
-                _mm256_storeu_si256((__m256i*)(g + (j + c) * ncp + i + 8),
-                                    _mm256_sub_epi32(s, _mm256_add_epi32(acc[c][1], acc[c][1])));
-            }
-        }
-    }
-    if (j < ndc)
-        dlfers_q8_keys_avx2(xp, ncp, dim4, cq + j * dim4 * 4, csq + j, ndc - j, g + j * ncp);
-}
+DLFERS_Q8_DEFINE_KEYS(dlfers_q8_keys_vnni, DLFERS_Q8_DOT_VNNI, dlfers_q8_keys_avx2)
 
 static int dlfers_q8_has_vnni(void)
 {
