@@ -182,17 +182,24 @@ def encode_soft(
     w_out : (N, k) float32, written in place (each row sums to 1).
     hist_out : (R, D) float32, accumulated into (callers zero it).
     """
-    n, k = idx_out.shape
+    n = idx_out.shape[0]
     chunk = 256
     for s in range(0, n, chunk):
         xs = x[s : s + chunk]
         d = code_sqnorm[None, :] - np.float32(2) * (xs @ codebook.T)
-        idx = np.argsort(d, axis=1, kind="stable")[:, :k]
-        dk = np.take_along_axis(d, idx, axis=1).astype(np.float64)
-        w = np.exp(-float(beta) * (dk - dk[:, :1]))
-        idx_out[s : s + chunk] = idx
-        w_out[s : s + chunk] = w / w.sum(axis=1, keepdims=True)
+        _select_soft(d, beta, 1.0, idx_out[s : s + chunk], w_out[s : s + chunk])
     _add_weights(regions, idx_out, w_out, hist_out)
+
+
+def _select_soft(keys: np.ndarray, beta: float, unit: float, idx: np.ndarray, w: np.ndarray) -> None:
+    """Each row's k = ``idx.shape[1]`` smallest ``keys`` (ties to the lowest index) into ``idx``, and
+    their weights exp(−β (key_j − key_0) / unit), normalised, into ``w`` (``unit`` 1: float32 squared
+    distances; 127²: 7-bit integer keys, whose float64 differences are exact)."""
+    top = np.argsort(keys, axis=1, kind="stable")[:, : idx.shape[1]]
+    kk = np.take_along_axis(keys, top, axis=1).astype(np.float64)
+    e = np.exp(-float(beta) * ((kk - kk[:, :1]) / unit))
+    idx[:] = top
+    w[:] = e / e.sum(axis=1, keepdims=True)
 
 
 def _add_weights(regions: np.ndarray, idx: np.ndarray, w: np.ndarray, hist: np.ndarray) -> None:
@@ -320,15 +327,11 @@ def encode_soft_q8(
     csq : (D,) int32, ``(cq.astype(int32) ** 2).sum(1)``.
     regions, beta, idx_out, w_out, hist_out : as :func:`encode_soft`.
     """
-    n, k = idx_out.shape
+    n = idx_out.shape[0]
     dim = x.shape[1]
     c = cq[:, :dim].astype(np.int64)
     for s in range(0, n, 256):
         xq = quantise_q8(x[s : s + 256]).astype(np.int64)
         key = csq[None, :].astype(np.int64) - 2 * (xq @ c.T)
-        idx = np.argsort(key, axis=1, kind="stable")[:, :k]
-        dk = np.take_along_axis(key, idx, axis=1)
-        w = np.exp(-float(beta) * ((dk - dk[:, :1]).astype(np.float64) / float(Q8_SCALE * Q8_SCALE)))
-        idx_out[s : s + 256] = idx
-        w_out[s : s + 256] = w / w.sum(axis=1, keepdims=True)
+        _select_soft(key, beta, float(Q8_SCALE * Q8_SCALE), idx_out[s : s + 256], w_out[s : s + 256])
     _add_weights(regions, idx_out, w_out, hist_out)
