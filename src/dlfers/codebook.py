@@ -144,8 +144,6 @@ def encode_histograms(
         raise ValueError(f"region ids must lie in [-1, {n_regions}), got [{r.min()}, {r.max()}]")
     if check_finite and not (_all_finite(x) and _all_finite(c)):
         raise ValueError("descriptors and codebook must be finite")
-    if code_sqnorm is None:
-        code_sqnorm = np.einsum("ij,ij->i", c, c).astype(np.float32)
     if not 1 <= int(soft) <= c.shape[0]:
         raise ValueError(f"soft must lie in [1, {c.shape[0]}] (the number of words), got {soft}")
     if precision not in PRECISIONS:
@@ -162,7 +160,7 @@ def encode_histograms(
         with single_threaded_blas():
             k.encode_soft_q8(x, cq, csq, r, float(beta), idx, w, hist)
         return np.ascontiguousarray(idx[:, 0]), hist
-    sqn = np.require(code_sqnorm, np.float32, "C")
+    sqn = np.require(codeword_sqnorms(c) if code_sqnorm is None else code_sqnorm, np.float32, "C")
     if int(soft) == 1:
         labels = np.empty(x.shape[0], np.int32)
         with single_threaded_blas():
@@ -290,9 +288,12 @@ def spof_histograms(
     if words is not None and (int(soft) != 1 or precision != "float32"):
         raise ValueError("cached nearest words can only be pooled for float32 hard assignment (soft=1)")
     k = codebook.shape[0]
-    sq = codeword_sqnorms(codebook) if code_sqnorm is None else code_sqnorm
-    if precision == "int8" and code_q8 is None:
-        code_q8 = quantise_codebook(codebook)
+    # each precision's constant term of the codebook, once for every image
+    if precision == "int8":
+        sq = code_sqnorm
+        code_q8 = quantise_codebook(codebook) if code_q8 is None else code_q8
+    else:
+        sq = codeword_sqnorms(codebook) if code_sqnorm is None else code_sqnorm
     out = np.empty((len(regions), n_regions * k), np.float32)
     with single_threaded_blas():  # entered once here, not once per image
         for i, r in enumerate(regions):
