@@ -127,8 +127,8 @@ def _compute_batch(model: DLFERS, cropped: DLFERS, read: Callable[[str], np.ndar
     """
     feats, index, err_index, err_problem = [], [], [], []
     for j, (name, pre) in enumerate(zip(names, precropped)):
-        try:
-            f = (cropped if pre else model).extract([read(name)], progress=False)[0]
+        try:  # one item at a time, without extract()'s per-call alignment warning (the summary counts)
+            f = (cropped if pre else model)._extract_one((start + j, read(name)))
         except Exception as exc:  # noqa: BLE001 - one bad item never loses the batch
             err_index.append(start + j)
             err_problem.append(_problem(exc))
