@@ -137,6 +137,22 @@ def test_cpu_paths_agree_bitwise(variants, monkeypatch, seed, n, dim, ncode, nle
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("soft", range(1, 10))
+def test_fused_selection_equals_keys_then_insertion(variants, monkeypatch, soft):
+    # VNNI and AVX2 keep each block's k <= 8 best words in registers across all codewords (three
+    # code tiles here, and duplicate words); the baseline build (and k = 9) computes the keys, then
+    # inserts them
+    base, avx2 = variants
+    x, cq, csq, regions = _inputs(soft, 1000, 128, 600, 3, 5, "grid")
+    want = _run(base, x, cq, csq, regions, 5, soft)
+    runs = [_run(avx2, x, cq, csq, regions, 5, soft)]
+    monkeypatch.setenv("DLFERS_NO_VNNI", "1")
+    runs.append(_run(avx2, x, cq, csq, regions, 5, soft))
+    for got in runs:
+        for a, b in zip(want, got):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_cpu_path_names(variants, monkeypatch):
     base, avx2 = variants
     enc = __import__(avx2.encode_soft_q8.__module__, fromlist=["q8_path"])

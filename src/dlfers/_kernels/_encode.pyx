@@ -30,6 +30,8 @@ cdef extern from "_q8.h" nogil:
     int dlfers_q8_path(int allow_vnni)
     void dlfers_q8_keys(int path, const uint32_t* xp, Py_ssize_t ncp, Py_ssize_t dim4, const uint8_t* cq,
                         const int32_t* csq, Py_ssize_t ndc, int32_t* g)
+    int dlfers_q8_select(int path, const uint32_t* xp, Py_ssize_t ncp, Py_ssize_t dim4, const uint8_t* cq,
+                         const int32_t* csq, Py_ssize_t ndc, int32_t j0, Py_ssize_t k, int32_t* topv, int32_t* topi)
 
 #: bytes of one tile of -2 x·c (float32)
 cdef Py_ssize_t TILE_BYTES = 262144
@@ -376,6 +378,10 @@ cdef int _encode_soft_q8(int path, const float* x, Py_ssize_t n, Py_ssize_t dim,
                         g[j * ncp + i] = csq[d0 + j] - 2 * <int32_t>gf[j * ncp + i]
                     for i in range(nc, ncp):
                         g[j * ncp + i] = csq[d0 + j]
+            elif dlfers_q8_select(path, xp, ncp, dim4, cq + d0 * dim4 * 4, csq + d0, ndc, <int32_t>d0, k,
+                                  topv, <int32_t*>topi):
+                d0 += ndc  # keys and selection fused in registers (VNNI), same result
+                continue
             else:
                 dlfers_q8_keys(path, xp, ncp, dim4, cq + d0 * dim4 * 4, csq + d0, ndc, g)
             for j in range(ndc):

@@ -14,7 +14,9 @@
  * rank-major selection in _encode.pyx reads them.
  *
  * Three paths, one answer: AVX-512 VNNI (vpdpbusd on 256-bit registers, chosen at run time
- * where the CPU and OS support it), AVX2 (vpmaddubsw + vpmaddwd), and plain C.
+ * where the CPU and OS support it), AVX2 (vpmaddubsw + vpmaddwd), and plain C.  For up to 8
+ * words per descriptor, the VNNI and AVX2 paths fuse the keys with the selection
+ * (dlfers_q8_select): no key tile is written, each block's best words stay in registers.
  */
 #ifndef DLFERS_Q8_H
 #define DLFERS_Q8_H
@@ -147,6 +149,137 @@ DLFERS_Q8_DEFINE_KEYS(dlfers_q8_keys_avx2, DLFERS_Q8_DOT_AVX2, dlfers_q8_keys_c)
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni")))
 DLFERS_Q8_DEFINE_KEYS(dlfers_q8_keys_vnni, DLFERS_Q8_DOT_VNNI, dlfers_q8_keys_avx2)
 
+/* Keys and selection fused (VNNI path, k <= DLFERS_Q8_MAXK): for each block of 16 descriptors, the
+   running k smallest keys and their words stay in zmm registers while codewords [0, ndc) (global
+   indices j0 + j) are visited in increasing order, four per load of the descriptors.  topv/topi
+   hold rank p of descriptor i at p * ncp + i (read at the start, written at the end), as the
+   rank-major selection in _encode.pyx keeps them, and the update is the same: rank p takes a key
+   strictly smaller than it, the old rank p - 1 moving down where that one is larger too, so ties
+   keep the lower index and the result is identical to keys + _insert_column. */
+#define DLFERS_Q8_MAXK 8
+#define DLFERS_Q8_DEFINE_SELECT(K)                                                                          \
+    __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni")))                                       \
+    static void dlfers_q8_select_vnni_##K(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4,               \
+                                          const uint8_t* cq, const int32_t* csq, ptrdiff_t ndc, int32_t j0, \
+                                          int32_t* topv, int32_t* topi)                                     \
+    {                                                                                                       \
+        ptrdiff_t i, j, c, kk, nw;                                                                          \
+        int p;                                                                                              \
+        for (i = 0; i < ncp; i += 16) {                                                                     \
+            __m512i tv[K], ti[K];                                                                           \
+            for (p = 0; p < K; p++) {                                                                       \
+                tv[p] = _mm512_loadu_si512((const void*)(topv + p * ncp + i));                             \
+                ti[p] = _mm512_loadu_si512((const void*)(topi + p * ncp + i));                             \
+            }                                                                                               \
+            for (j = 0; j < ndc; j += nw) {                                                                 \
+                __m512i acc[4];                                                                             \
+                nw = ndc - j < 4 ? ndc - j : 4;                                                             \
+                for (c = 0; c < 4; c++)                                                                     \
+                    acc[c] = _mm512_setzero_si512();                                                        \
+                if (nw == 4) {                                                                              \
+                    for (kk = 0; kk < dim4; kk++) {                                                         \
+                        __m512i xa = _mm512_loadu_si512((const void*)(xp + kk * ncp + i));                  \
+                        for (c = 0; c < 4; c++)                                                             \
+                            acc[c] = _mm512_dpbusd_epi32(                                                   \
+                                acc[c], xa, _mm512_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * kk))); \
+                    }                                                                                       \
+                } else {                                                                                    \
+                    for (kk = 0; kk < dim4; kk++) {                                                         \
+                        __m512i xa = _mm512_loadu_si512((const void*)(xp + kk * ncp + i));                  \
+                        for (c = 0; c < nw; c++)                                                            \
+                            acc[c] = _mm512_dpbusd_epi32(                                                   \
+                                acc[c], xa, _mm512_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * kk))); \
+                    }                                                                                       \
+                }                                                                                           \
+                for (c = 0; c < nw; c++) {                                                                  \
+                    __m512i v = _mm512_sub_epi32(_mm512_set1_epi32(csq[j + c]), _mm512_add_epi32(acc[c], acc[c])); \
+                    __m512i jv = _mm512_set1_epi32((int32_t)(j0 + j + c));                                  \
+                    for (p = K - 1; p > 0; p--) {                                                           \
+                        __mmask16 m = _mm512_cmplt_epi32_mask(v, tv[p]);                                    \
+                        __mmask16 mp = _mm512_cmplt_epi32_mask(v, tv[p - 1]);                               \
+                        tv[p] = _mm512_mask_blend_epi32(m, tv[p], _mm512_mask_blend_epi32(mp, v, tv[p - 1])); \
+                        ti[p] = _mm512_mask_blend_epi32(m, ti[p], _mm512_mask_blend_epi32(mp, jv, ti[p - 1])); \
+                    }                                                                                       \
+                    {                                                                                       \
+                        __mmask16 m = _mm512_cmplt_epi32_mask(v, tv[0]);                                    \
+                        tv[0] = _mm512_mask_blend_epi32(m, tv[0], v);                                       \
+                        ti[0] = _mm512_mask_blend_epi32(m, ti[0], jv);                                      \
+                    }                                                                                       \
+                }                                                                                           \
+            }                                                                                               \
+            for (p = 0; p < K; p++) {                                                                       \
+                _mm512_storeu_si512((void*)(topv + p * ncp + i), tv[p]);                                   \
+                _mm512_storeu_si512((void*)(topi + p * ncp + i), ti[p]);                                   \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+DLFERS_Q8_DEFINE_SELECT(1)
+DLFERS_Q8_DEFINE_SELECT(2)
+DLFERS_Q8_DEFINE_SELECT(3)
+DLFERS_Q8_DEFINE_SELECT(4)
+DLFERS_Q8_DEFINE_SELECT(5)
+DLFERS_Q8_DEFINE_SELECT(6)
+DLFERS_Q8_DEFINE_SELECT(7)
+DLFERS_Q8_DEFINE_SELECT(8)
+
+/* The same fused selection in AVX2, eight descriptors per block (vpmaddubsw + vpmaddwd products,
+   compare-and-blend insertion). */
+#define DLFERS_Q8_DEFINE_SELECT_AVX2(K)                                                                     \
+    static void dlfers_q8_select_avx2_##K(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4,               \
+                                          const uint8_t* cq, const int32_t* csq, ptrdiff_t ndc, int32_t j0, \
+                                          int32_t* topv, int32_t* topi)                                     \
+    {                                                                                                       \
+        ptrdiff_t i, j, c, kk, nw;                                                                          \
+        int p;                                                                                              \
+        const __m256i ones = _mm256_set1_epi16(1);                                                          \
+        for (i = 0; i < ncp; i += 8) {                                                                      \
+            __m256i tv[K], ti[K];                                                                           \
+            for (p = 0; p < K; p++) {                                                                       \
+                tv[p] = _mm256_loadu_si256((const __m256i*)(topv + p * ncp + i));                          \
+                ti[p] = _mm256_loadu_si256((const __m256i*)(topi + p * ncp + i));                          \
+            }                                                                                               \
+            for (j = 0; j < ndc; j += nw) {                                                                 \
+                __m256i acc[2];                                                                             \
+                nw = ndc - j < 2 ? ndc - j : 2;                                                             \
+                acc[0] = acc[1] = _mm256_setzero_si256();                                                   \
+                for (kk = 0; kk < dim4; kk++) {                                                             \
+                    __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + kk * ncp + i));                   \
+                    for (c = 0; c < nw; c++) {                                                              \
+                        __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * kk));   \
+                        acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, cb), ones)); \
+                    }                                                                                       \
+                }                                                                                           \
+                for (c = 0; c < nw; c++) {                                                                  \
+                    __m256i v = _mm256_sub_epi32(_mm256_set1_epi32(csq[j + c]), _mm256_add_epi32(acc[c], acc[c])); \
+                    __m256i jv = _mm256_set1_epi32((int32_t)(j0 + j + c));                                  \
+                    for (p = K - 1; p > 0; p--) {                                                           \
+                        __m256i m = _mm256_cmpgt_epi32(tv[p], v);                                           \
+                        __m256i mp = _mm256_cmpgt_epi32(tv[p - 1], v);                                      \
+                        tv[p] = _mm256_blendv_epi8(tv[p], _mm256_blendv_epi8(v, tv[p - 1], mp), m);         \
+                        ti[p] = _mm256_blendv_epi8(ti[p], _mm256_blendv_epi8(jv, ti[p - 1], mp), m);        \
+                    }                                                                                       \
+                    {                                                                                       \
+                        __m256i m = _mm256_cmpgt_epi32(tv[0], v);                                           \
+                        tv[0] = _mm256_blendv_epi8(tv[0], v, m);                                            \
+                        ti[0] = _mm256_blendv_epi8(ti[0], jv, m);                                           \
+                    }                                                                                       \
+                }                                                                                           \
+            }                                                                                               \
+            for (p = 0; p < K; p++) {                                                                       \
+                _mm256_storeu_si256((__m256i*)(topv + p * ncp + i), tv[p]);                                 \
+                _mm256_storeu_si256((__m256i*)(topi + p * ncp + i), ti[p]);                                 \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+DLFERS_Q8_DEFINE_SELECT_AVX2(1)
+DLFERS_Q8_DEFINE_SELECT_AVX2(2)
+DLFERS_Q8_DEFINE_SELECT_AVX2(3)
+DLFERS_Q8_DEFINE_SELECT_AVX2(4)
+DLFERS_Q8_DEFINE_SELECT_AVX2(5)
+DLFERS_Q8_DEFINE_SELECT_AVX2(6)
+DLFERS_Q8_DEFINE_SELECT_AVX2(7)
+DLFERS_Q8_DEFINE_SELECT_AVX2(8)
+
 static int dlfers_q8_has_vnni(void)
 {
     static int known = -1;  /* a benign race: every thread computes the same value */
@@ -174,6 +307,48 @@ static int dlfers_q8_path(int allow_vnni)
 #else
     return 0;
 #endif
+}
+
+/* The k smallest keys of codewords [0, ndc) (global indices j0 + j) merged into topv/topi
+   (rank-major, ncp per rank) by the fused kernel: 1 where this path has one (VNNI or AVX2, k <= 8),
+   0 where the caller computes the keys and inserts them itself (plain C, or k > 8). */
+static int dlfers_q8_select(int path, const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
+                            const int32_t* csq, ptrdiff_t ndc, int32_t j0, ptrdiff_t k, int32_t* topv,
+                            int32_t* topi)
+{
+#if DLFERS_Q8_VNNI
+    if (path == 2) {
+        switch (k) {
+        case 1: dlfers_q8_select_vnni_1(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 2: dlfers_q8_select_vnni_2(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 3: dlfers_q8_select_vnni_3(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 4: dlfers_q8_select_vnni_4(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 5: dlfers_q8_select_vnni_5(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 6: dlfers_q8_select_vnni_6(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 7: dlfers_q8_select_vnni_7(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 8: dlfers_q8_select_vnni_8(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        default: return 0;
+        }
+    }
+#endif
+#if defined(__AVX2__)
+    if (path == 1) {
+        switch (k) {
+        case 1: dlfers_q8_select_avx2_1(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 2: dlfers_q8_select_avx2_2(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 3: dlfers_q8_select_avx2_3(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 4: dlfers_q8_select_avx2_4(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 5: dlfers_q8_select_avx2_5(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 6: dlfers_q8_select_avx2_6(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 7: dlfers_q8_select_avx2_7(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        case 8: dlfers_q8_select_avx2_8(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
+        default: return 0;
+        }
+    }
+#endif
+    (void)path; (void)xp; (void)ncp; (void)dim4; (void)cq; (void)csq; (void)ndc; (void)j0; (void)k;
+    (void)topv; (void)topi;
+    return 0;
 }
 
 static void dlfers_q8_keys(int path, const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4, const uint8_t* cq,
