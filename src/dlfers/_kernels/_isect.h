@@ -77,4 +77,36 @@ static inline double isect_row(const float *x, const float *y, ptrdiff_t dim)
     return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
+/* isect_row of x against four rows y[0..3] at once, into out[0..3], with the same bits: the AVX
+   path interleaves the four rows' additions (eight independent chains instead of two, so the
+   loop is no longer bound by the latency of one chain); the other paths call isect_row. */
+static inline void isect_rows4(const float *x, const float *const y[4], ptrdiff_t dim, double out[4])
+{
+#if defined(ISECT_AVX)
+    ptrdiff_t stop = (dim / 8) * 8, d;
+    double s[4][8];
+    __m256d lo[4], hi[4];
+    int r;
+    for (r = 0; r < 4; r++)
+        lo[r] = hi[r] = _mm256_setzero_pd();
+    for (d = 0; d < stop; d += 8) {
+        __m256 xv = _mm256_loadu_ps(x + d);
+        for (r = 0; r < 4; r++) {
+            __m256 m = _mm256_min_ps(xv, _mm256_loadu_ps(y[r] + d));
+            lo[r] = _mm256_add_pd(lo[r], _mm256_cvtps_pd(_mm256_castps256_ps128(m)));
+            hi[r] = _mm256_add_pd(hi[r], _mm256_cvtps_pd(_mm256_extractf128_ps(m, 1)));
+        }
+    }
+    for (r = 0; r < 4; r++) {
+        double *t = s[r];
+        _mm256_storeu_pd(t, lo[r]);
+        _mm256_storeu_pd(t + 4, hi[r]);
+        for (d = stop; d < dim; d++) t[0] += (double)isect_min(x[d], y[r][d]);
+        out[r] = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+    }
+#else
+    for (int r = 0; r < 4; r++) out[r] = isect_row(x, y[r], dim);
+#endif
+}
+
 #endif
