@@ -184,11 +184,14 @@ def normalise_histograms(hist: np.ndarray, power: float = 0.5) -> np.ndarray:
     -------
     (R·K,) float32; each region's block sums to 1 before the power (an empty region is 0).
     """
-    s = hist.sum(axis=1, keepdims=True)
-    h: np.ndarray = np.divide(hist, s, out=np.zeros_like(hist, dtype=np.float32), where=s > 0)
-    if power != 1.0:
-        h = np.power(h, power, dtype=np.float32)
-    return h.reshape(-1).astype(np.float32)
+    hist = np.asarray(hist, np.float32)
+    s = hist.sum(axis=1, keepdims=True, dtype=np.float32)
+    h: np.ndarray = hist / np.where(s > 0, s, np.float32(1))  # an empty region's zeros stay 0
+    if power == 0.5:
+        np.sqrt(h, out=h)  # the same bits as np.power(h, 0.5), in half the time
+    elif power != 1.0:
+        np.power(h, power, out=h, dtype=np.float32)
+    return h.reshape(-1)
 
 
 def codeword_sqnorms(codebook: np.ndarray) -> np.ndarray:
