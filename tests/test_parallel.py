@@ -41,6 +41,26 @@ def test_at_most_max_pending_tasks_are_taken_ahead_of_the_results(prefer):
     assert len(pulled) == 40
 
 
+def _array_kinds(feats: list, i: int) -> tuple[str, str]:
+    """What a worker received for feature set i: its descriptors' and its face's array types."""
+    f = feats[i]
+    return type(f.descriptors["tisf"]).__name__, type(f.face).__name__
+
+
+def test_the_shared_features_of_unbounded_maps_are_memory_mapped_not_pickled_per_task():
+    # a face's descriptors at step 4 (~0.9 MB) are below joblib's default threshold (1 MB):
+    # pickled into every fold, they cost a copy of all features per task in flight
+    import numpy as np
+
+    from dlfers.features import Features
+
+    feats = [Features({"tisf": np.full((1682, 128), i, np.float32)}, np.zeros((1682, 3), np.int32), True, None,
+                      face=np.zeros((128, 128), np.float32)) for i in range(6)]
+    with Executor(2) as ex:
+        got = list(ex.map(_array_kinds, [(i,) for i in range(6)], shared=(feats,), max_pending=0))
+    assert got == [("memmap", "memmap")] * 6
+
+
 def test_worker_counts():
     import os
 

@@ -10,7 +10,8 @@ twice the workers), so memory follows the work in flight, not the number of task
 task function must be a module-level function (pickled by reference); it is called as
 ``fn(*shared, *task)``.  ``shared`` holds the large arguments every task needs (features,
 a model): Dask scatters them to every worker once; locally they go with each task, or,
-unbounded (``max_pending=0``), through one ``joblib.Parallel`` call that memory-maps them.
+unbounded (``max_pending=0``), through one ``joblib.Parallel`` call that memory-maps their
+arrays (any above 16 KiB) once for every worker and task.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def _limit_threads_in_worker() -> None:
 
     if "cv2" in sys.modules:
         sys.modules["cv2"].setNumThreads(1)
+
+
+#: arrays larger than this (bytes) are memory-mapped into worker processes, not pickled
+_MEMMAP_BYTES = 16384
 
 
 def _in_worker(fn: Callable[..., Any], shared: Sequence[Any], task: Sequence[Any]) -> Any:
@@ -193,7 +198,10 @@ class Executor:
             yield from Parallel(n_jobs=self.n_jobs, backend="threading", return_as="generator")(
                 delayed(fn)(*shared, *t) for t in tasks)
             return
-        yield from Parallel(n_jobs=self.n_jobs, backend="loky", return_as="generator")(
+        # every array of the shared arguments above _MEMMAP_BYTES goes to one memory-mapped file
+        # for all workers and tasks (joblib's default, 1 MB, left a face's descriptors, ~0.9 MB at
+        # step 4, to be pickled into every task: a copy of all features per fold in flight)
+        yield from Parallel(n_jobs=self.n_jobs, backend="loky", return_as="generator", max_nbytes=_MEMMAP_BYTES)(
             delayed(_in_worker)(fn, shared, t) for t in tasks)
 
     def _map_dask(self, fn: Callable[..., Any], tasks: Iterable[Sequence[Any]], shared: tuple[Any, ...],
