@@ -38,6 +38,12 @@
 #define DLFERS_Q8_SCALE 127.0f
 #define DLFERS_Q8_ROWS 16
 
+/* fused keys + selection (below): the most words per descriptor kept in registers */
+#define DLFERS_Q8_MAXK 8
+#define DLFERS_Q8_EACH_K(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8)
+typedef void (*dlfers_q8_select_fn)(const uint32_t*, ptrdiff_t, ptrdiff_t, const uint8_t*, const int32_t*, ptrdiff_t,
+                                    int32_t, int32_t*, int32_t*);
+
 /* clamp(rint(127 v), 0, 127), rounding half to even: adding and subtracting 1.5 * 2^23 rounds
    a float in [0, 2^22) to an integer under the default rounding mode (as numpy.rint does); NaN
    fails s > 0 and gives 0.  Branch-free selects, so the loop below vectorises. */
@@ -140,6 +146,58 @@ static inline int32_t dlfers_q8_word(const uint8_t* p)
 #define DLFERS_Q8_DOT_AVX2(acc, x, c) \
     _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((x), (c)), _mm256_set1_epi16(1)))
 DLFERS_Q8_DEFINE_KEYS(dlfers_q8_keys_avx2, DLFERS_Q8_DOT_AVX2, dlfers_q8_keys_c)
+
+/* The fused keys and selection of dlfers_q8_select_vnni_K (below) in AVX2: eight descriptors per
+   block, two codewords per load of them, vpmaddubsw + vpmaddwd products, compare-and-blend
+   insertion. */
+#define DLFERS_Q8_DEFINE_SELECT_AVX2(K)                                                                     \
+    static void dlfers_q8_select_avx2_##K(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4,               \
+                                          const uint8_t* cq, const int32_t* csq, ptrdiff_t ndc, int32_t j0, \
+                                          int32_t* topv, int32_t* topi)                                     \
+    {                                                                                                       \
+        ptrdiff_t i, j, c, kk, nw;                                                                          \
+        int p;                                                                                              \
+        const __m256i ones = _mm256_set1_epi16(1);                                                          \
+        for (i = 0; i < ncp; i += 8) {                                                                      \
+            __m256i tv[K], ti[K];                                                                           \
+            for (p = 0; p < K; p++) {                                                                       \
+                tv[p] = _mm256_loadu_si256((const __m256i*)(topv + p * ncp + i));                          \
+                ti[p] = _mm256_loadu_si256((const __m256i*)(topi + p * ncp + i));                          \
+            }                                                                                               \
+            for (j = 0; j < ndc; j += nw) {                                                                 \
+                __m256i acc[2];                                                                             \
+                nw = ndc - j < 2 ? ndc - j : 2;                                                             \
+                acc[0] = acc[1] = _mm256_setzero_si256();                                                   \
+                for (kk = 0; kk < dim4; kk++) {                                                             \
+                    __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + kk * ncp + i));                   \
+                    for (c = 0; c < nw; c++) {                                                              \
+                        __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * kk));   \
+                        acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, cb), ones)); \
+                    }                                                                                       \
+                }                                                                                           \
+                for (c = 0; c < nw; c++) {                                                                  \
+                    __m256i v = _mm256_sub_epi32(_mm256_set1_epi32(csq[j + c]), _mm256_add_epi32(acc[c], acc[c])); \
+                    __m256i jv = _mm256_set1_epi32((int32_t)(j0 + j + c));                                  \
+                    for (p = K - 1; p > 0; p--) {                                                           \
+                        __m256i m = _mm256_cmpgt_epi32(tv[p], v);                                           \
+                        __m256i mp = _mm256_cmpgt_epi32(tv[p - 1], v);                                      \
+                        tv[p] = _mm256_blendv_epi8(tv[p], _mm256_blendv_epi8(v, tv[p - 1], mp), m);         \
+                        ti[p] = _mm256_blendv_epi8(ti[p], _mm256_blendv_epi8(jv, ti[p - 1], mp), m);        \
+                    }                                                                                       \
+                    {                                                                                       \
+                        __m256i m = _mm256_cmpgt_epi32(tv[0], v);                                           \
+                        tv[0] = _mm256_blendv_epi8(tv[0], v, m);                                            \
+                        ti[0] = _mm256_blendv_epi8(ti[0], jv, m);                                           \
+                    }                                                                                       \
+                }                                                                                           \
+            }                                                                                               \
+            for (p = 0; p < K; p++) {                                                                       \
+                _mm256_storeu_si256((__m256i*)(topv + p * ncp + i), tv[p]);                                 \
+                _mm256_storeu_si256((__m256i*)(topi + p * ncp + i), ti[p]);                                 \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+DLFERS_Q8_EACH_K(DLFERS_Q8_DEFINE_SELECT_AVX2)
 #endif
 
 #if DLFERS_Q8_VNNI
@@ -156,7 +214,6 @@ DLFERS_Q8_DEFINE_KEYS(dlfers_q8_keys_vnni, DLFERS_Q8_DOT_VNNI, dlfers_q8_keys_av
    rank-major selection in _encode.pyx keeps them, and the update is the same: rank p takes a key
    strictly smaller than it, the old rank p - 1 moving down where that one is larger too, so ties
    keep the lower index and the result is identical to keys + _insert_column. */
-#define DLFERS_Q8_MAXK 8
 #define DLFERS_Q8_DEFINE_SELECT(K)                                                                          \
     __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni")))                                       \
     static void dlfers_q8_select_vnni_##K(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4,               \
@@ -213,72 +270,8 @@ DLFERS_Q8_DEFINE_KEYS(dlfers_q8_keys_vnni, DLFERS_Q8_DOT_VNNI, dlfers_q8_keys_av
             }                                                                                               \
         }                                                                                                   \
     }
-DLFERS_Q8_DEFINE_SELECT(1)
-DLFERS_Q8_DEFINE_SELECT(2)
-DLFERS_Q8_DEFINE_SELECT(3)
-DLFERS_Q8_DEFINE_SELECT(4)
-DLFERS_Q8_DEFINE_SELECT(5)
-DLFERS_Q8_DEFINE_SELECT(6)
-DLFERS_Q8_DEFINE_SELECT(7)
-DLFERS_Q8_DEFINE_SELECT(8)
+DLFERS_Q8_EACH_K(DLFERS_Q8_DEFINE_SELECT)
 
-/* The same fused selection in AVX2, eight descriptors per block (vpmaddubsw + vpmaddwd products,
-   compare-and-blend insertion). */
-#define DLFERS_Q8_DEFINE_SELECT_AVX2(K)                                                                     \
-    static void dlfers_q8_select_avx2_##K(const uint32_t* xp, ptrdiff_t ncp, ptrdiff_t dim4,               \
-                                          const uint8_t* cq, const int32_t* csq, ptrdiff_t ndc, int32_t j0, \
-                                          int32_t* topv, int32_t* topi)                                     \
-    {                                                                                                       \
-        ptrdiff_t i, j, c, kk, nw;                                                                          \
-        int p;                                                                                              \
-        const __m256i ones = _mm256_set1_epi16(1);                                                          \
-        for (i = 0; i < ncp; i += 8) {                                                                      \
-            __m256i tv[K], ti[K];                                                                           \
-            for (p = 0; p < K; p++) {                                                                       \
-                tv[p] = _mm256_loadu_si256((const __m256i*)(topv + p * ncp + i));                          \
-                ti[p] = _mm256_loadu_si256((const __m256i*)(topi + p * ncp + i));                          \
-            }                                                                                               \
-            for (j = 0; j < ndc; j += nw) {                                                                 \
-                __m256i acc[2];                                                                             \
-                nw = ndc - j < 2 ? ndc - j : 2;                                                             \
-                acc[0] = acc[1] = _mm256_setzero_si256();                                                   \
-                for (kk = 0; kk < dim4; kk++) {                                                             \
-                    __m256i xa = _mm256_loadu_si256((const __m256i*)(xp + kk * ncp + i));                   \
-                    for (c = 0; c < nw; c++) {                                                              \
-                        __m256i cb = _mm256_set1_epi32(dlfers_q8_word(cq + (j + c) * dim4 * 4 + 4 * kk));   \
-                        acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, cb), ones)); \
-                    }                                                                                       \
-                }                                                                                           \
-                for (c = 0; c < nw; c++) {                                                                  \
-                    __m256i v = _mm256_sub_epi32(_mm256_set1_epi32(csq[j + c]), _mm256_add_epi32(acc[c], acc[c])); \
-                    __m256i jv = _mm256_set1_epi32((int32_t)(j0 + j + c));                                  \
-                    for (p = K - 1; p > 0; p--) {                                                           \
-                        __m256i m = _mm256_cmpgt_epi32(tv[p], v);                                           \
-                        __m256i mp = _mm256_cmpgt_epi32(tv[p - 1], v);                                      \
-                        tv[p] = _mm256_blendv_epi8(tv[p], _mm256_blendv_epi8(v, tv[p - 1], mp), m);         \
-                        ti[p] = _mm256_blendv_epi8(ti[p], _mm256_blendv_epi8(jv, ti[p - 1], mp), m);        \
-                    }                                                                                       \
-                    {                                                                                       \
-                        __m256i m = _mm256_cmpgt_epi32(tv[0], v);                                           \
-                        tv[0] = _mm256_blendv_epi8(tv[0], v, m);                                            \
-                        ti[0] = _mm256_blendv_epi8(ti[0], jv, m);                                           \
-                    }                                                                                       \
-                }                                                                                           \
-            }                                                                                               \
-            for (p = 0; p < K; p++) {                                                                       \
-                _mm256_storeu_si256((__m256i*)(topv + p * ncp + i), tv[p]);                                 \
-                _mm256_storeu_si256((__m256i*)(topi + p * ncp + i), ti[p]);                                 \
-            }                                                                                               \
-        }                                                                                                   \
-    }
-DLFERS_Q8_DEFINE_SELECT_AVX2(1)
-DLFERS_Q8_DEFINE_SELECT_AVX2(2)
-DLFERS_Q8_DEFINE_SELECT_AVX2(3)
-DLFERS_Q8_DEFINE_SELECT_AVX2(4)
-DLFERS_Q8_DEFINE_SELECT_AVX2(5)
-DLFERS_Q8_DEFINE_SELECT_AVX2(6)
-DLFERS_Q8_DEFINE_SELECT_AVX2(7)
-DLFERS_Q8_DEFINE_SELECT_AVX2(8)
 
 static int dlfers_q8_has_vnni(void)
 {
@@ -316,36 +309,23 @@ static int dlfers_q8_select(int path, const uint32_t* xp, ptrdiff_t ncp, ptrdiff
                             const int32_t* csq, ptrdiff_t ndc, int32_t j0, ptrdiff_t k, int32_t* topv,
                             int32_t* topi)
 {
+    dlfers_q8_select_fn fn = NULL;
 #if DLFERS_Q8_VNNI
-    if (path == 2) {
-        switch (k) {
-        case 1: dlfers_q8_select_vnni_1(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 2: dlfers_q8_select_vnni_2(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 3: dlfers_q8_select_vnni_3(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 4: dlfers_q8_select_vnni_4(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 5: dlfers_q8_select_vnni_5(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 6: dlfers_q8_select_vnni_6(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 7: dlfers_q8_select_vnni_7(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 8: dlfers_q8_select_vnni_8(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        default: return 0;
-        }
-    }
+#define DLFERS_Q8_VNNI_ENTRY(K) dlfers_q8_select_vnni_##K,
+    static const dlfers_q8_select_fn vnni[DLFERS_Q8_MAXK] = {DLFERS_Q8_EACH_K(DLFERS_Q8_VNNI_ENTRY)};
+    if (path == 2 && k >= 1 && k <= DLFERS_Q8_MAXK)
+        fn = vnni[k - 1];
 #endif
 #if defined(__AVX2__)
-    if (path == 1) {
-        switch (k) {
-        case 1: dlfers_q8_select_avx2_1(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 2: dlfers_q8_select_avx2_2(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 3: dlfers_q8_select_avx2_3(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 4: dlfers_q8_select_avx2_4(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 5: dlfers_q8_select_avx2_5(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 6: dlfers_q8_select_avx2_6(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 7: dlfers_q8_select_avx2_7(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        case 8: dlfers_q8_select_avx2_8(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi); return 1;
-        default: return 0;
-        }
-    }
+#define DLFERS_Q8_AVX2_ENTRY(K) dlfers_q8_select_avx2_##K,
+    static const dlfers_q8_select_fn avx2[DLFERS_Q8_MAXK] = {DLFERS_Q8_EACH_K(DLFERS_Q8_AVX2_ENTRY)};
+    if (path == 1 && k >= 1 && k <= DLFERS_Q8_MAXK)
+        fn = avx2[k - 1];
 #endif
+    if (fn != NULL) {
+        fn(xp, ncp, dim4, cq, csq, ndc, j0, topv, topi);
+        return 1;
+    }
     (void)path; (void)xp; (void)ncp; (void)dim4; (void)cq; (void)csq; (void)ndc; (void)j0; (void)k;
     (void)topv; (void)topi;
     return 0;
