@@ -273,15 +273,16 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- features -> SVM
     def _encode(self, feats: Sequence[Features], kind: str) -> np.ndarray:
         """SPOF histograms (n, n_regions·K) float32 of one kind (the codebook stage)."""
-        cb = self.codebooks_[kind]
-        cache = self.__dict__.setdefault("_sqnorms", {})  # kind -> (codebook, squared norms, int8 words)
-        if kind not in cache or cache[kind][0] is not cb:
-            cache[kind] = (cb, codeword_sqnorms(cb), quantise_codebook(cb))
+        cb, q8 = self.codebooks_[kind], self.precision == "int8"
+        cache = self.__dict__.setdefault("_sqnorms", {})  # (kind, int8?) -> (codebook, its constant term)
+        if (kind, q8) not in cache or cache[kind, q8][0] is not cb:  # only what this precision uses
+            cache[kind, q8] = (cb, quantise_codebook(cb) if q8 else codeword_sqnorms(cb))
+        const = cache[kind, q8][1]
         return spof_histograms([f.descriptors[kind] for f in feats], [f.regions for f in feats],
-                               self.spec().n_regions, cb, float(self.power), self.backend, cache[kind][1],
+                               self.spec().n_regions, cb, float(self.power), self.backend, None if q8 else const,
                                check_finite=False,  # descriptors of validated faces are finite
                                soft=int(self.soft), beta=float(self.soft_beta), precision=str(self.precision),
-                               code_q8=cache[kind][2])
+                               code_q8=const if q8 else None)
 
     def _encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
         kinds = self.spec().kinds
