@@ -1,4 +1,4 @@
-"""Shared fixtures: the data folder (``$DLFERS_DATA`` or ``../shared/data``) and JAFFE."""
+"""Shared fixtures: the data folder (``$DLFERS_DATA`` or ``../shared/data``), JAFFE, and the CPU variants of the kernels."""
 
 from __future__ import annotations
 
@@ -60,3 +60,22 @@ def model_file(model, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "fast.dlfers"
     model.save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def variants():
+    """(baseline, avx2) Cython kernel namespaces (the CPU variants of runtime dispatch);
+    skipped, saying why, where one cannot run."""
+    from dlfers import _kernels
+
+    try:
+        base = _kernels.cython_variant("")
+    except ImportError as exc:
+        pytest.skip(f"Cython kernels not built: {exc}")
+    if not _kernels.AVX2_NEEDS <= _kernels.cpu_features()[0]:
+        pytest.skip(f"this CPU cannot run the AVX2 variant (features: {sorted(_kernels.cpu_features()[0])})")
+    try:
+        avx2 = _kernels.cython_variant(_kernels.AVX2_SUFFIX)
+    except ImportError as exc:
+        pytest.skip(f"no AVX2 variant in this build ({exc})")
+    return base, avx2

@@ -106,20 +106,6 @@ def test_one_word_is_the_integer_argmin(k, ref):
         np.testing.assert_array_equal(w, 1.0)
 
 
-@pytest.fixture(scope="module")
-def variants():
-    try:
-        base = _kernels.cython_variant("")
-    except ImportError as exc:
-        pytest.skip(f"Cython kernels not built: {exc}")
-    if not _kernels.AVX2_NEEDS <= _kernels.cpu_features()[0]:
-        pytest.skip("this CPU cannot run the AVX2 variant")
-    try:
-        return base, _kernels.cython_variant(_kernels.AVX2_SUFFIX)
-    except ImportError as exc:
-        pytest.skip(f"no AVX2 variant in this build ({exc})")
-
-
 @SETTINGS
 @given(**CASES)
 def test_cpu_paths_agree_bitwise(variants, monkeypatch, seed, n, dim, ncode, nlev, nreg, mode, soft, beta):

@@ -515,22 +515,6 @@ def _avx2_runs_here() -> bool:
     return _kernels.AVX2_NEEDS <= _kernels.cpu_features()[0]
 
 
-@pytest.fixture(scope="module")
-def variants():
-    """(baseline, avx2) kernel namespaces; skipped, saying why, where one cannot run."""
-    try:
-        base = _kernels.cython_variant("")
-    except ImportError as exc:
-        pytest.skip(f"Cython kernels not built: {exc}")
-    if not _avx2_runs_here():
-        pytest.skip(f"this CPU cannot run the AVX2 variant (features: {sorted(_kernels.cpu_features()[0])})")
-    try:
-        avx2 = _kernels.cython_variant(_kernels.AVX2_SUFFIX)
-    except ImportError as exc:
-        pytest.skip(f"no AVX2 variant in this build ({exc})")
-    return base, avx2
-
-
 @SETTINGS
 @given(img=images, sigma=st.floats(0.2, 3.0), nbins=st.integers(1, 12), signed=st.booleans(),
        block=st.integers(1, 8))
