@@ -1,4 +1,5 @@
-"""Shared fixtures: the data folder (``$DLFERS_DATA`` or ``../shared/data``), JAFFE, and the CPU variants of the kernels."""
+"""Shared fixtures: the data folder (``$DLFERS_DATA`` or ``../shared/data``), JAFFE, and the
+CPU variants of the compiled kernels."""
 
 from __future__ import annotations
 
