@@ -126,7 +126,9 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     ``"baseline neon"``; ``DLFERS_CPU_BASELINE=1`` forces the baseline), empty where
     the cython backend is not loaded; ``int8_words``: the instructions of the int8 word
     assignment there (``"avx512-vnni"``, ``"avx2"``, ``"sgemm"``: float32 products, exact;
-    ``DLFERS_NO_VNNI=1`` keeps it off VNNI).
+    ``DLFERS_NO_VNNI=1`` keeps it off VNNI); ``face_cascade``: who evaluates the default face
+    cascade (``"dlfers (avx512)"``, ``"dlfers (avx2)"``, ``"dlfers (c)"``: the ``haar_scan`` kernel, boxes
+    identical to OpenCV's; ``"opencv"`` without the cython backend; ``DLFERS_NO_AVX512=1`` keeps it off AVX-512).
     """
     import os
     import sys
@@ -148,7 +150,7 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     variant = _kernels.variant()
     info = {"version": __version__, "backend": active, "reason": reason, "backends": backends,
             "cpu_variant": variant.get("name", ""), "cpu_variant_reason": variant.get("reason", ""),
-            "int8_words": _kernels.q8_path()}
+            "int8_words": _kernels.q8_path(), "face_cascade": _face_cascade(_kernels)}
     out = sys.stdout if file is None else file
     print(f"dlfers {__version__}", file=out)
     shown = f"{active} ({variant['name']})" if active == "cython" and variant else active
@@ -158,4 +160,15 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     if variant:
         print(f"  cpu variant: {variant['reason']}", file=out)
         print(f"  int8 word assignment: {info['int8_words']}", file=out)
+    print(f"  face cascade: {info['face_cascade']}", file=out)
     return info
+
+
+def _face_cascade(kernels: _typing.Any) -> str:
+    from .face import cascade_engine
+
+    try:
+        engine = cascade_engine()
+    except Exception as exc:  # show_config must always print
+        return f"unknown ({type(exc).__name__}: {exc})"
+    return f"dlfers ({kernels.haar_path()})" if engine == "dlfers" else engine

@@ -158,6 +158,23 @@ def detector_settings(
 _local = threading.local()
 
 
+def cascade_engine(name: str = _FINE_CASCADE) -> str:
+    """Who evaluates OpenCV's cascade ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel, boxes
+    identical to OpenCV's) for stump-based cascades where the cython backend is loaded, else "opencv"."""
+    from ._kernels import resolve
+    from .haar import load_cascade
+
+    try:
+        if resolve() != "cython":
+            return "opencv"
+        import cv2
+
+        load_cascade(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
+    except (ValueError, RuntimeError):
+        return "opencv"
+    return "dlfers"
+
+
 def _cascade(name: str = _FINE_CASCADE) -> Any:
     # CascadeClassifier objects are not safe to share between threads: one per thread and file.
     cache: dict[str, Any] | None = getattr(_local, "cascades", None)
@@ -168,9 +185,14 @@ def _cascade(name: str = _FINE_CASCADE) -> Any:
         import cv2
 
         path = cv2.data.haarcascades + name  # type: ignore[attr-defined]
-        c = cv2.CascadeClassifier(path)
-        if c.empty():
-            raise RuntimeError(f"cannot load the OpenCV face cascade {path}")
+        if cascade_engine(name) == "dlfers":
+            from .haar import HaarCascade
+
+            c = HaarCascade(path, backend="cython")
+        else:
+            c = cv2.CascadeClassifier(path)
+            if c.empty():
+                raise RuntimeError(f"cannot load the OpenCV face cascade {path}")
         cache[name] = c
     return c
 

@@ -2,7 +2,7 @@
 
 Three implementations of one set of kernels (see ``_reference.py`` for the
 definitions): ``cython`` (compiled extensions ``_gradients``, ``_descriptors``,
-``_encode``, ``_histkernels``, ``_chi2``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
+``_encode``, ``_histkernels``, ``_chi2``, ``_haar``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
 Every backend offers the functions of :class:`Kernels`, with the same arguments; each
 fills a caller-allocated output in place.
 The order of preference is an explicit ``backend=`` argument, then the
@@ -33,10 +33,10 @@ import numpy as np
 
 BACKENDS = ("cython", "numba", "numpy")
 KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "encode_soft_q8",
-           "intersection", "chi2", "region_sums")
+           "intersection", "chi2", "region_sums", "haar_scan")
 
 #: the compiled extension modules (setup.py builds one per name)
-_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2")
+_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2", "_haar")
 
 
 class Kernels(Protocol):
@@ -78,6 +78,13 @@ class Kernels(Protocol):
     def region_sums(self, a: np.ndarray, b: np.ndarray, bounds: np.ndarray, op: int, out: np.ndarray) -> None:
         """Per-region additive-kernel sums of (n_a, F), (n_b, F) float32 over (G+1,) int64 bin
         bounds (op 0 min, 1 χ², 2 product) -> (n_a, n_b, G) float64 (explanations)."""
+
+    def haar_scan(self, img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarray, weights: np.ndarray,
+                  thresholds: np.ndarray, leaves: np.ndarray, stage_sizes: np.ndarray, stage_thresholds: np.ndarray,
+                  sums: np.ndarray, squares: np.ndarray, out: np.ndarray) -> None:
+        """One (h, w) uint8 pyramid layer through OpenCV's stump-based Haar cascade: integral images into
+        (h+1, stride) int32 ``sums`` / uint32 ``squares``, 1 in (ny, nx) uint8 ``out`` where OpenCV would
+        accept the window (``dlfers.haar``)."""
 
 
 #: suffix of the AVX2+FMA build of each compiled module (setup.py builds it on x86-64)
@@ -182,6 +189,17 @@ def q8_path() -> str:
     if ns is None or fn is None:
         return ""
     path: str = importlib.import_module(fn).q8_path()
+    return path
+
+
+def haar_path() -> str:
+    """How the cython backend's Haar cascade scan evaluates windows here: "avx512", "avx2" or "c" ("" until the
+    cython backend is loaded, or where it is unavailable).  ``DLFERS_NO_AVX512=1`` keeps it off AVX-512."""
+    ns = _loaded.get("cython")
+    fn = getattr(getattr(ns, "haar_scan", None), "__module__", None)
+    if ns is None or fn is None:
+        return ""
+    path: str = importlib.import_module(fn).haar_path()
     return path
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._numba_haar import haar_scan
+
 __all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums"]
+           "region_sums", "haar_scan"]
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums"]
+           "region_sums", "haar_scan"]
 
 
 def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
@@ -335,3 +335,94 @@ def encode_soft_q8(
         key = csq[None, :].astype(np.int64) - 2 * (xq @ c.T)
         _select_soft(key, beta, float(Q8_SCALE * Q8_SCALE), idx_out[s : s + 256], w_out[s : s + 256])
     _add_weights(regions, idx_out, w_out, hist_out)
+
+
+def _haar_col(c: np.ndarray | int, ystep: int, stride: int) -> np.ndarray | int:
+    """Offset of integral column ``c`` in ``haar_scan``'s layout (ystep 2: even columns, then odd ones)."""
+    return (c & 1) * (stride // 2) + (c >> 1) if ystep == 2 else c
+
+
+def haar_integral(img: np.ndarray, ystep: int, sums: np.ndarray, squares: np.ndarray) -> None:
+    """Integral images of an (h, w) uint8 image in ``haar_scan``'s layout (see ``_haar.h``): (h+1, stride)
+    int32 sums and uint32 sums of squares (modulo 2^32); with ystep 2 the even columns come first, then
+    the odd ones from stride/2; every other int is zero."""
+    h, w = img.shape
+    stride = sums.shape[1]
+    s = np.zeros((h + 1, w + 1), np.int64)
+    s[1:, 1:] = img.astype(np.int64).cumsum(0).cumsum(1)
+    q = np.zeros((h + 1, w + 1), np.int64)
+    q[1:, 1:] = (img.astype(np.int64) ** 2).cumsum(0).cumsum(1)
+    cols = _haar_col(np.arange(w + 1), ystep, stride)
+    sums[: h + 1] = 0
+    squares[: h + 1] = 0
+    sums[: h + 1, cols] = s.astype(np.int32)
+    squares[: h + 1, cols] = (q % (1 << 32)).astype(np.uint32)
+
+
+def haar_scan(img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarray, weights: np.ndarray,
+              thresholds: np.ndarray, leaves: np.ndarray, stage_sizes: np.ndarray, stage_thresholds: np.ndarray,
+              sums: np.ndarray, squares: np.ndarray, out: np.ndarray) -> None:
+    """One pyramid layer of OpenCV's stump-based Haar cascade (``CascadeClassifier::detectMultiScale``).
+
+    Parameters
+    ----------
+    img : (h, w) uint8 layer of the pyramid.
+    win_w, win_h : the cascade's window.  ystep : 1 or 2, OpenCV's step between windows at this scale.
+    ofs : (S, 12) int32 offsets of the 4 corners of each stump's 3 rectangles in the integral layout.
+    weights : (S, 3) float32.  thresholds : (S,) float32.  leaves : (S, 2) float32 (below, not below).
+    stage_sizes : (T,) int32 stumps per stage.  stage_thresholds : (T,) float32.
+    sums, squares : (h+1, stride) int32 / uint32, written (:func:`haar_integral`).
+    out : (ny, nx) uint8: 1 where OpenCV visits window (x, y) = (i·ystep, j·ystep) and the cascade
+        accepts it, else 0; nx = ceil((w+1-win_w)/ystep), ny = ceil((h+1-win_h)/ystep).
+
+    A window is normalised by 1/(area·σ) over its inner rectangle and rejected when flat; each
+    stump's float32 feature w0·s0 + w1·s1 (+ w2·s2), times that factor, picks a leaf that is added
+    to a float64 stage sum in stump order; a window after a first-stage rejection is not visited.
+    """
+    haar_integral(img, ystep, sums, squares)
+    stride = sums.shape[1]
+    ny, nx = out.shape
+    out[...] = 0
+    if ny == 0 or nx == 0:
+        return
+    fs = sums.ravel().astype(np.int64)
+    fq = squares.ravel().astype(np.int64)
+    base = (np.arange(ny)[:, None] * ystep * stride + np.arange(nx)[None, :]).ravel()
+
+    def corners(flat: np.ndarray, b: np.ndarray, o: np.ndarray) -> np.ndarray:
+        return flat[b + o[0]] - flat[b + o[1]] - flat[b + o[2]] + flat[b + o[3]]
+
+    c0, c1 = _haar_col(1, ystep, stride), _haar_col(win_w - 1, ystep, stride)
+    nofs = np.array([c0 + stride, c1 + stride, c0 + stride * (win_h - 1), c1 + stride * (win_h - 1)])
+    area = float((win_w - 2) * (win_h - 2))
+    vs = corners(fs, base, nofs).astype(np.float64)
+    vq = (corners(fq, base, nofs) % (1 << 32)).astype(np.float64)
+    nf = area * vq - vs * vs
+    ok = nf > 0
+    vnf = np.ones(len(base), np.float32)
+    vnf[ok] = (1.0 / np.sqrt(nf[ok])).astype(np.float32)
+    ok &= area * vnf.astype(np.float64) < 0.1
+    verdict = np.full(len(base), -1, np.int8)  # 1 accepted, 0 first-stage rejection, -1 otherwise
+    alive = np.flatnonzero(ok)
+    s0 = 0
+    for t, n in enumerate(stage_sizes):
+        b = base[alive]
+        acc = np.zeros(len(alive), np.float64)
+        for s in range(s0, s0 + int(n)):
+            o, w = ofs[s], weights[s]
+            r = w[0] * corners(fs, b, o[0:4]).astype(np.float32) + w[1] * corners(fs, b, o[4:8]).astype(np.float32)
+            if w[2] != 0:
+                r = r + w[2] * corners(fs, b, o[8:12]).astype(np.float32)
+            acc += np.where(r * vnf[alive] < thresholds[s], leaves[s, 0], leaves[s, 1]).astype(np.float64)
+        s0 += int(n)
+        rejected = acc < np.float64(stage_thresholds[t])
+        verdict[alive[rejected]] = 0 if t == 0 else -1
+        alive = alive[~rejected]
+    verdict[alive] = 1
+    verdict = verdict.reshape(ny, nx)
+    for j in range(ny):  # OpenCV's walk along the row
+        i = 0
+        while i < nx:
+            if verdict[j, i] > 0:
+                out[j, i] = 1
+            i += 2 if verdict[j, i] == 0 else 1

@@ -1,0 +1,342 @@
+/* Haar cascade scan: OpenCV's stump-based cascade evaluation (CascadeClassifier::
+ * detectMultiScale, OpenCV 4) on one layer of its image pyramid, with the same windows and
+ * the same arithmetic, so that it accepts exactly the windows OpenCV accepts.
+ *
+ * A window is normalised by the inverse of area·σ over its inner rectangle `nofs`:
+ * nf = area·Σv² − (Σv)², the window is rejected when nf <= 0 or area / sqrt(nf) >= 0.1 (a
+ * flat window).  Each stump's feature is the weighted sum of its rectangles in float32
+ * (w0·s0 + w1·s1 [+ w2·s2], no fused multiply-add) times that factor; the stump adds its
+ * left leaf when the feature is below its threshold, else its right leaf, to a float64
+ * stage sum, added in stump order; a stage rejects the window when its sum is below the
+ * stage's threshold.  Rows are y = 0, ystep, ...; along a row a window rejected by the
+ * first stage makes OpenCV skip the next one.
+ *
+ * Layout of a layer's integral images (int32 sums, uint32 sums of squares modulo 2^32 as
+ * OpenCV's CV_32S): (h+1) rows of `stride` ints.  With ystep 1 column c sits at c; with
+ * ystep 2 the even columns sit at c/2 and the odd ones at stride/2 + c/2, so that the
+ * windows x = 0, 2, 4, ... of a row read consecutive ints at every corner.  Either way
+ * window i of row y (x = i·ystep) has base offset y·stride + i, and `ofs` holds the
+ * corners' offsets in that layout.
+ *
+ * Paths: plain C (one window at a time), AVX2 (8 windows) and AVX-512F (16 windows).  The
+ * vector paths compute the same float32 and float64 operations per lane, in the same
+ * order, and need stride >= w + 64 (their loads run past a row's last window).
+ */
+#ifndef DLFERS_HAAR_H
+#define DLFERS_HAAR_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
+#define DLFERS_HAAR_AVX512 1
+#else
+#define DLFERS_HAAR_AVX512 0
+#endif
+#else
+#define DLFERS_HAAR_AVX512 0
+#endif
+
+/* Offset of integral column c in the layout of `ystep` (see above). */
+static inline ptrdiff_t dlfers_haar_col(ptrdiff_t c, int ystep, ptrdiff_t stride)
+{
+    return ystep == 2 ? (c & 1) * (stride / 2) + (c >> 1) : c;
+}
+
+/* Integral images of an (h, w) uint8 image into the layout of `ystep`; unused ints zeroed. */
+static void dlfers_haar_integral(const uint8_t* img, ptrdiff_t h, ptrdiff_t w, ptrdiff_t stride, int ystep,
+                                 int32_t* sum, uint32_t* sq)
+{
+    for (ptrdiff_t x = 0; x < stride; x++) { sum[x] = 0; sq[x] = 0; }
+    for (ptrdiff_t y = 0; y < h; y++) {
+        const uint8_t* row = img + y * w;
+        const int32_t* sp = sum + y * stride;
+        const uint32_t* qp = sq + y * stride;
+        int32_t* s = sum + (y + 1) * stride;
+        uint32_t* q = sq + (y + 1) * stride;
+        for (ptrdiff_t x = 0; x < stride; x++) { s[x] = 0; q[x] = 0; }
+        int32_t rs = 0;
+        uint32_t rq = 0;
+        for (ptrdiff_t x = 0; x < w; x++) {
+            uint32_t v = row[x];
+            ptrdiff_t c = dlfers_haar_col(x + 1, ystep, stride);
+            rs += (int32_t)v;
+            rq += v * v;
+            s[c] = sp[c] + rs;
+            q[c] = qp[c] + rq;
+        }
+    }
+}
+
+/* The cascade's verdict on the window at base offset `p`: 1 accepted, 0 rejected by the
+ * first stage, -1 flat or rejected by a later stage. */
+static inline int dlfers_haar_window(const int32_t* sum, const uint32_t* sq, ptrdiff_t p, const int32_t* nofs,
+                                     double area, const int32_t* ofs, const float* wts, const float* thr,
+                                     const float* leaves, const int32_t* stage_n, const float* stage_thr,
+                                     int n_stages)
+{
+    const int32_t* ps = sum + p;
+    const uint32_t* pq = sq + p;
+    int32_t vs = ps[nofs[0]] - ps[nofs[1]] - ps[nofs[2]] + ps[nofs[3]];
+    uint32_t vq = pq[nofs[0]] - pq[nofs[1]] - pq[nofs[2]] + pq[nofs[3]];
+    double nf = area * (double)vq - (double)vs * (double)vs;
+    if (!(nf > 0.0))
+        return -1;
+    float vnf = (float)(1.0 / sqrt(nf));
+    if (!(area * (double)vnf < 1e-1))
+        return -1;
+    ptrdiff_t s = 0;
+    for (int t = 0; t < n_stages; t++) {
+        double acc = 0.0;
+        for (ptrdiff_t e = s + stage_n[t]; s < e; s++) {
+            const int32_t* o = ofs + 12 * s;
+            const float* w = wts + 3 * s;
+            float r0 = w[0] * (float)(ps[o[0]] - ps[o[1]] - ps[o[2]] + ps[o[3]]);
+            float r1 = w[1] * (float)(ps[o[4]] - ps[o[5]] - ps[o[6]] + ps[o[7]]);
+            float r = r0 + r1;
+            if (w[2] != 0.0f) {
+                float r2 = w[2] * (float)(ps[o[8]] - ps[o[9]] - ps[o[10]] + ps[o[11]]);
+                r = r + r2;
+            }
+            float v = r * vnf;
+            acc += (double)(v < thr[s] ? leaves[2 * s] : leaves[2 * s + 1]);
+        }
+        if (acc < (double)stage_thr[t])
+            return t == 0 ? 0 : -1;
+    }
+    return 1;
+}
+
+/* OpenCV's walk over the first-stage verdicts of `lanes` consecutive windows: which ones it
+ * visits (bit l), given whether the window before the first was a visited first-stage
+ * rejection (*skip, updated for the next block).  rej0: first-stage rejections (bit l). */
+static inline unsigned dlfers_haar_visits(unsigned rej0, int lanes, int* skip)
+{
+    unsigned visited = 0;
+    int sk = *skip;
+    for (int l = 0; l < lanes; l++) {
+        if (sk) {
+            sk = 0;
+            continue;
+        }
+        visited |= 1u << l;
+        sk = (int)(rej0 >> l & 1);
+    }
+    *skip = sk;
+    return visited;
+}
+
+#define DLFERS_HAAR_ARGS const int32_t* ps, const int32_t* pq, const int32_t* nofs, double area, \
+    const int32_t* ofs, const float* wts, const float* thr, const float* leaves, const int32_t* stage_n, \
+    const float* stage_thr, int n_stages, int* skip
+
+#if defined(__AVX2__)
+static inline __m256i dlfers_haar_rect8(const int32_t* p, const int32_t* o)
+{
+    __m256i a = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i*)(p + o[0])),
+                                 _mm256_loadu_si256((const __m256i*)(p + o[1])));
+    __m256i b = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i*)(p + o[3])),
+                                 _mm256_loadu_si256((const __m256i*)(p + o[2])));
+    return _mm256_add_epi32(a, b);
+}
+
+/* 8 consecutive windows of a row (AVX2), base pointers ps/pq: accepted and visited ones (bit l). */
+static unsigned dlfers_haar_block8(DLFERS_HAAR_ARGS)
+{
+    __m256i vs = dlfers_haar_rect8(ps, nofs), vq = dlfers_haar_rect8(pq, nofs);
+    __m256d ar = _mm256_set1_pd(area);
+    __m128 vh[2];
+    unsigned alive = 0;
+    for (int h = 0; h < 2; h++) {
+        __m128i s4 = h ? _mm256_extracti128_si256(vs, 1) : _mm256_castsi256_si128(vs);
+        __m128i q4 = h ? _mm256_extracti128_si256(vq, 1) : _mm256_castsi256_si128(vq);
+        /* uint32 -> double: the signed conversion, plus 2^32 where the sign bit is set */
+        __m256d qd = _mm256_cvtepi32_pd(q4);
+        qd = _mm256_add_pd(qd, _mm256_and_pd(_mm256_cmp_pd(qd, _mm256_setzero_pd(), _CMP_LT_OQ),
+                                             _mm256_set1_pd(4294967296.0)));
+        __m256d sd = _mm256_cvtepi32_pd(s4);
+        __m256d nf = _mm256_sub_pd(_mm256_mul_pd(ar, qd), _mm256_mul_pd(sd, sd));
+        __m256d pos = _mm256_cmp_pd(nf, _mm256_setzero_pd(), _CMP_GT_OQ);
+        /* nf is an integer, so max(nf, 1) changes no positive lane */
+        __m256d inv = _mm256_div_pd(_mm256_set1_pd(1.0), _mm256_sqrt_pd(_mm256_max_pd(nf, _mm256_set1_pd(1.0))));
+        vh[h] = _mm256_cvtpd_ps(inv);
+        __m256d flat = _mm256_cmp_pd(_mm256_mul_pd(ar, _mm256_cvtps_pd(vh[h])), _mm256_set1_pd(1e-1), _CMP_LT_OQ);
+        alive |= (unsigned)_mm256_movemask_pd(_mm256_and_pd(pos, flat)) << (4 * h);
+    }
+    __m256 vnf = _mm256_insertf128_ps(_mm256_castps128_ps256(vh[0]), vh[1], 1);
+    ptrdiff_t s = 0;
+    for (int t = 0; t < n_stages; t++) {
+        __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+        for (ptrdiff_t e = s + stage_n[t]; s < e; s++) {
+            const int32_t* o = ofs + 12 * s;
+            const float* w = wts + 3 * s;
+            __m256 r0 = _mm256_mul_ps(_mm256_set1_ps(w[0]), _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o)));
+            __m256 r1 = _mm256_mul_ps(_mm256_set1_ps(w[1]), _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o + 4)));
+            __m256 r = _mm256_add_ps(r0, r1);
+            if (w[2] != 0.0f)
+                r = _mm256_add_ps(r, _mm256_mul_ps(_mm256_set1_ps(w[2]),
+                                                   _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o + 8))));
+            __m256 lt = _mm256_cmp_ps(_mm256_mul_ps(r, vnf), _mm256_set1_ps(thr[s]), _CMP_LT_OQ);
+            __m256 leaf = _mm256_blendv_ps(_mm256_set1_ps(leaves[2 * s + 1]), _mm256_set1_ps(leaves[2 * s]), lt);
+            acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
+            acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(leaf, 1)));
+        }
+        __m256d st = _mm256_set1_pd((double)stage_thr[t]);
+        unsigned rej = ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(acc0, st, _CMP_LT_OQ))
+                        | (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(acc1, st, _CMP_LT_OQ)) << 4) & alive;
+        if (t == 0)  /* OpenCV never visits the window after a first-stage rejection */
+            alive &= dlfers_haar_visits(rej, 8, skip);
+        alive &= ~rej;
+        if (!alive) {
+            if (t == 0)
+                return 0;
+            break;
+        }
+    }
+    if (n_stages == 0)
+        alive &= dlfers_haar_visits(0, 8, skip);
+    return alive;
+}
+
+#if DLFERS_HAAR_AVX512
+#define DLFERS_HAAR_T512 __attribute__((target("avx512f")))
+
+DLFERS_HAAR_T512 static inline __m512i dlfers_haar_rect16(const int32_t* p, const int32_t* o)
+{
+    __m512i a = _mm512_sub_epi32(_mm512_loadu_si512((const void*)(p + o[0])),
+                                 _mm512_loadu_si512((const void*)(p + o[1])));
+    __m512i b = _mm512_sub_epi32(_mm512_loadu_si512((const void*)(p + o[3])),
+                                 _mm512_loadu_si512((const void*)(p + o[2])));
+    return _mm512_add_epi32(a, b);
+}
+
+/* 16 consecutive windows of a row (AVX-512F): accepted and visited ones (bit l). */
+DLFERS_HAAR_T512 static unsigned dlfers_haar_block16(DLFERS_HAAR_ARGS)
+{
+    __m512i vs = dlfers_haar_rect16(ps, nofs), vq = dlfers_haar_rect16(pq, nofs);
+    __m512d ar = _mm512_set1_pd(area);
+    __m256 vh[2];
+    unsigned alive = 0;
+    for (int h = 0; h < 2; h++) {
+        __m256i s8 = _mm512_extracti64x4_epi64(vs, h), q8 = _mm512_extracti64x4_epi64(vq, h);
+        __m512d qd = _mm512_cvtepu32_pd(q8), sd = _mm512_cvtepi32_pd(s8);
+        __m512d nf = _mm512_sub_pd(_mm512_mul_pd(ar, qd), _mm512_mul_pd(sd, sd));
+        __mmask8 pos = _mm512_cmp_pd_mask(nf, _mm512_setzero_pd(), _CMP_GT_OQ);
+        __m512d inv = _mm512_div_pd(_mm512_set1_pd(1.0), _mm512_sqrt_pd(_mm512_max_pd(nf, _mm512_set1_pd(1.0))));
+        vh[h] = _mm512_cvtpd_ps(inv);
+        __mmask8 flat = _mm512_cmp_pd_mask(_mm512_mul_pd(ar, _mm512_cvtps_pd(vh[h])), _mm512_set1_pd(1e-1),
+                                           _CMP_LT_OQ);
+        alive |= (unsigned)(pos & flat) << (8 * h);
+    }
+    __m512 vnf = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(vh[0])),
+                                                      _mm256_castps_pd(vh[1]), 1));
+    ptrdiff_t s = 0;
+    for (int t = 0; t < n_stages; t++) {
+        __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
+        for (ptrdiff_t e = s + stage_n[t]; s < e; s++) {
+            const int32_t* o = ofs + 12 * s;
+            const float* w = wts + 3 * s;
+            __m512 r0 = _mm512_mul_ps(_mm512_set1_ps(w[0]), _mm512_cvtepi32_ps(dlfers_haar_rect16(ps, o)));
+            __m512 r1 = _mm512_mul_ps(_mm512_set1_ps(w[1]), _mm512_cvtepi32_ps(dlfers_haar_rect16(ps, o + 4)));
+            __m512 r = _mm512_add_ps(r0, r1);
+            if (w[2] != 0.0f)
+                r = _mm512_add_ps(r, _mm512_mul_ps(_mm512_set1_ps(w[2]),
+                                                   _mm512_cvtepi32_ps(dlfers_haar_rect16(ps, o + 8))));
+            __mmask16 lt = _mm512_cmp_ps_mask(_mm512_mul_ps(r, vnf), _mm512_set1_ps(thr[s]), _CMP_LT_OQ);
+            __m512 leaf = _mm512_mask_blend_ps(lt, _mm512_set1_ps(leaves[2 * s + 1]), _mm512_set1_ps(leaves[2 * s]));
+            acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(leaf)));
+            acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                           _mm512_castps_pd(leaf), 1))));
+        }
+        __m512d st = _mm512_set1_pd((double)stage_thr[t]);
+        unsigned rej = ((unsigned)_mm512_cmp_pd_mask(acc0, st, _CMP_LT_OQ)
+                        | (unsigned)_mm512_cmp_pd_mask(acc1, st, _CMP_LT_OQ) << 8) & alive;
+        if (t == 0)
+            alive &= dlfers_haar_visits(rej, 16, skip);
+        alive &= ~rej;
+        if (!alive) {
+            if (t == 0)
+                return 0;
+            break;
+        }
+    }
+    if (n_stages == 0)
+        alive &= dlfers_haar_visits(0, 16, skip);
+    return alive;
+}
+#endif
+#endif
+
+/* Which path dlfers_haar_scan takes here: 2 AVX-512F (16 windows), 1 AVX2 (8), 0 plain C. */
+static int dlfers_haar_path(int allow_avx512)
+{
+#if defined(__AVX2__)
+#if DLFERS_HAAR_AVX512
+    if (allow_avx512) {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f"))
+            return 2;
+    }
+#endif
+    (void)allow_avx512;
+    return 1;
+#else
+    (void)allow_avx512;
+    return 0;
+#endif
+}
+
+/* Scan one layer: windows i = 0..nx-1 of rows y = 0, ystep, ... < ny_px; out[(y/ystep)·nx + i]
+ * = 1 where OpenCV's walk visits the window and the cascade accepts it, else 0.  `path` as
+ * dlfers_haar_path (the vector paths need stride >= w + 64).  Returns the number accepted. */
+static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdiff_t stride, ptrdiff_t nx,
+                                  ptrdiff_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
+                                  const float* wts, const float* thr, const float* leaves, const int32_t* stage_n,
+                                  const float* stage_thr, int n_stages, int path, uint8_t* out)
+{
+    ptrdiff_t found = 0;
+    for (ptrdiff_t y = 0, iy = 0; y < ny_px; y += ystep, iy++) {
+        uint8_t* o = out + iy * nx;
+        int skip = 0;
+        ptrdiff_t i = 0;
+#if defined(__AVX2__)
+        int lanes = path == 2 ? 16 : path == 1 ? 8 : 0;
+        for (; lanes && i < nx; i += lanes) {
+            const int32_t* ps = sum + y * stride + i;
+            const int32_t* pq = (const int32_t*)sq + y * stride + i;
+            unsigned acc;
+#if DLFERS_HAAR_AVX512
+            if (lanes == 16)
+                acc = dlfers_haar_block16(ps, pq, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr, n_stages,
+                                          &skip);
+            else
+#endif
+                acc = dlfers_haar_block8(ps, pq, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr, n_stages,
+                                         &skip);
+            for (int l = 0; l < lanes && i + l < nx; l++) {
+                o[i + l] = (uint8_t)(acc >> l & 1);
+                found += (ptrdiff_t)(acc >> l & 1);
+            }
+        }
+#endif
+        (void)path;
+        for (; i < nx; i++) {
+            if (skip) {
+                skip = 0;
+                o[i] = 0;
+                continue;
+            }
+            int v = dlfers_haar_window(sum, sq, y * stride + i, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr,
+                                       n_stages);
+            o[i] = (uint8_t)(v > 0);
+            found += v > 0;
+            skip = v == 0;
+        }
+    }
+    return found;
+}
+
+#endif

@@ -1,0 +1,60 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cython kernel: one pyramid layer of OpenCV's stump-based Haar cascade (``_haar.h``).
+
+Same name, arguments and in-place outputs as ``_reference.haar_scan``: the integral
+images of the layer, then the cascade's verdict on every window OpenCV's
+``detectMultiScale`` visits, with its arithmetic (float32 features, float64 stage sums),
+so that exactly the same windows are accepted.
+"""
+
+from libc.stdint cimport int32_t, uint8_t, uint32_t
+
+import os
+
+
+cdef extern from "_haar.h" nogil:
+    Py_ssize_t dlfers_haar_col(Py_ssize_t c, int ystep, Py_ssize_t stride)
+    void dlfers_haar_integral(const uint8_t* img, Py_ssize_t h, Py_ssize_t w, Py_ssize_t stride, int ystep,
+                              int32_t* sum, uint32_t* sq)
+    Py_ssize_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, Py_ssize_t stride, Py_ssize_t nx,
+                                Py_ssize_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
+                                const float* wts, const float* thr, const float* leaves, const int32_t* stage_n,
+                                const float* stage_thr, int n_stages, int path, uint8_t* out)
+    int dlfers_haar_path(int allow_avx512)
+
+#: environment variable that keeps the scan off AVX-512 (its AVX2 path instead, where built)
+NO_AVX512_ENV = "DLFERS_NO_AVX512"
+_PATHS = ("c", "avx2", "avx512")
+
+
+def haar_path():
+    """How ``haar_scan`` evaluates windows here: "avx512" (16 at once), "avx2" (8) or "c" (one by one)."""
+    return _PATHS[dlfers_haar_path(_allow_avx512())]
+
+
+cdef int _allow_avx512():
+    return 0 if os.environ.get(NO_AVX512_ENV, "") not in ("", "0") else 1
+
+
+def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const int32_t[:, ::1] ofs,
+              const float[:, ::1] weights, const float[::1] thresholds, const float[:, ::1] leaves,
+              const int32_t[::1] stage_sizes, const float[::1] stage_thresholds, int32_t[:, ::1] sums,
+              uint32_t[:, ::1] squares, uint8_t[:, ::1] out):
+    """Integral images of ``img`` into ``sums``/``squares``; 1 in ``out`` where a window is accepted."""
+    cdef Py_ssize_t h = img.shape[0], w = img.shape[1], stride = sums.shape[1]
+    cdef Py_ssize_t ny_px = h + 1 - win_h, nx = out.shape[1]
+    cdef int32_t nofs[4]
+    cdef Py_ssize_t c0 = dlfers_haar_col(1, ystep, stride), c1 = dlfers_haar_col(win_w - 1, ystep, stride)
+    nofs[0] = <int32_t>(c0 + stride)
+    nofs[1] = <int32_t>(c1 + stride)
+    nofs[2] = <int32_t>(c0 + stride * (win_h - 1))
+    nofs[3] = <int32_t>(c1 + stride * (win_h - 1))
+    cdef double area = <double>((win_w - 2) * (win_h - 2))
+    # the vector paths read up to 16 windows past a row's last one: padded rows only
+    cdef int path = dlfers_haar_path(_allow_avx512()) if stride >= w + 64 else 0
+    with nogil:
+        dlfers_haar_integral(&img[0, 0], h, w, stride, ystep, &sums[0, 0], &squares[0, 0])
+        if nx > 0 and ny_px > 0 and out.shape[0] > 0:
+            dlfers_haar_scan(&sums[0, 0], &squares[0, 0], stride, nx, ny_px, ystep, nofs, area, &ofs[0, 0],
+                             &weights[0, 0], &thresholds[0], &leaves[0, 0], &stage_sizes[0], &stage_thresholds[0],
+                             <int>stage_sizes.shape[0], path, &out[0, 0])

@@ -1,0 +1,213 @@
+"""dlfers' Haar cascade (``dlfers.haar``, kernel ``haar_scan``) gives OpenCV's boxes, exactly.
+
+Three checks: every implementation of the kernel (NumPy reference, Numba, Cython in its plain C,
+AVX2 and AVX-512 paths and both CPU builds) gives the same verdicts and integral images on random
+cascades and images; ``HaarCascade.detectMultiScale`` gives the boxes of
+``cv2.CascadeClassifier.detectMultiScale`` on the synthetic detection set, for the settings the
+detectors use; and files the kernel cannot evaluate are refused with their path named.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dlfers import _kernels
+from dlfers.haar import Cascade, HaarCascade, detect_multiscale, load_cascade
+
+cv2 = pytest.importorskip("cv2")
+DEFAULT = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+ALT2 = cv2.data.haarcascades + "haarcascade_frontalface_alt2.xml"
+
+
+def _random_cascade(rng: np.random.Generator, n_stages: int, per_stage: int, window: int = 24) -> Cascade:
+    """Stumps on random rectangles inside the window, thresholds spread so that windows fail at every stage."""
+    n = n_stages * per_stage
+    rects = np.zeros((n, 3, 4), np.int32)
+    weights = np.zeros((n, 3), np.float32)
+    for s in range(n):
+        for j in range(int(rng.integers(1, 4))):
+            x, y = rng.integers(0, window - 1, 2)
+            w, h = rng.integers(1, window - x + 1), rng.integers(1, window - y + 1)
+            rects[s, j] = (x, y, w, h)
+            weights[s, j] = rng.choice([-1.0, 2.0, 3.0, -0.5])
+    thresholds = rng.normal(0, 0.02, n).astype(np.float32)
+    leaves = rng.normal(0, 1, (n, 2)).astype(np.float32)
+    sizes = np.full(n_stages, per_stage, np.int32)
+    stage_thr = rng.normal(-0.3, 0.5, n_stages).astype(np.float32)
+    return Cascade((window, window), rects, weights, thresholds, leaves, sizes, stage_thr)
+
+
+def _scan(kern, img, cas: Cascade, ystep: int, stride: int):
+    h, w = img.shape
+    nx, ny = -(-(w + 1 - cas.window[0]) // ystep), -(-(h + 1 - cas.window[1]) // ystep)
+    sums = np.full((h + 1, stride), 7, np.int32)
+    squares = np.full((h + 1, stride), 7, np.uint32)
+    out = np.full((ny, nx), 9, np.uint8)
+    kern.haar_scan(img, cas.window[0], cas.window[1], ystep, cas.offsets(stride, ystep), cas.weights,
+                   cas.thresholds, cas.leaves, cas.stage_sizes, cas.stage_thresholds, sums, squares, out)
+    return out, sums, squares
+
+
+def _implementations(monkeypatch_env):
+    """(name, kernel namespace, DLFERS_NO_AVX512 value) of every implementation that can run here."""
+    impls = [("numpy", _kernels.load("numpy"), "")]
+    for name in ("numba", "cython"):
+        ns = _kernels.load(name)
+        if ns is not None:
+            impls.append((name, ns, ""))
+    try:
+        base = _kernels.cython_variant("")
+        impls.append(("cython baseline", base, ""))
+        if _kernels.AVX2_NEEDS <= _kernels.cpu_features()[0]:
+            avx2 = _kernels.cython_variant(_kernels.AVX2_SUFFIX)
+            impls += [("cython avx2 build", avx2, ""), ("cython avx2 build, no AVX-512", avx2, "1")]
+    except ImportError:
+        pass
+    return impls
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31 - 1), h=st.integers(24, 70), w=st.integers(24, 90), ystep=st.sampled_from([1, 2]),
+       pad=st.sampled_from([1, 9, 64, 80]), flat=st.booleans(), stages=st.integers(1, 4), per=st.integers(1, 6))
+def test_every_implementation_gives_the_same_verdicts(monkeypatch, seed, h, w, ystep, pad, flat, stages, per):
+    rng = np.random.default_rng(seed)
+    cas = _random_cascade(rng, stages, per)
+    img = rng.integers(0, 256, (h, w)).astype(np.uint8)
+    if flat:  # flat patches: windows the normalisation rejects
+        img[: h // 2] = 100 + rng.integers(0, 3, (h // 2, w)).astype(np.uint8)
+    stride = w + 1 + pad
+    stride += stride & 1 if ystep == 2 else 0  # the ystep-2 layout halves an even stride
+    want = None
+    for name, kern, no512 in _implementations(monkeypatch):
+        monkeypatch.setenv("DLFERS_NO_AVX512", no512)
+        got = _scan(kern, img, cas, ystep, stride)
+        if want is None:
+            want = got
+            continue
+        for a, b, what in zip(want, got, ("verdicts", "sums", "squares")):
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}: {what} differ from the NumPy reference")
+
+
+def test_the_vector_paths_run_and_the_kernel_accepts_faces(monkeypatch, jaffe_file):
+    """The default cascade accepts windows on a JAFFE face, in every path, and the paths are the ones named."""
+    ns = _kernels.load("cython")
+    if ns is None:
+        pytest.skip(f"cython backend unavailable: {_kernels.status()['cython']}")
+    cas = load_cascade(DEFAULT)
+    img = cv2.resize(cv2.imread(str(jaffe_file), cv2.IMREAD_GRAYSCALE), (40, 40), interpolation=cv2.INTER_AREA)
+    mod = __import__(ns.haar_scan.__module__, fromlist=["haar_path"])
+    results = {}
+    for no512 in ("", "1"):
+        monkeypatch.setenv("DLFERS_NO_AVX512", no512)
+        for stride in (42, 42 + 64):  # too narrow for the vector paths: plain C
+            results[(mod.haar_path() if stride > 64 else "c", no512)] = _scan(ns, img, cas, 2, stride)[0]
+    outs = list(results.values())
+    assert outs[0].sum() > 0, "the default cascade accepts no window on a face"
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o, outs[0])
+    if _kernels.variant().get("name") == "avx2+fma":
+        assert {p for p, _ in results} >= {"c", "avx2"}
+
+
+def _frames(jaffe_dir):
+    from _detection_set import jaffe_sources, make_set
+
+    images, names, boxes = jaffe_sources(jaffe_dir, every=9)
+    return make_set(images, names, boxes, n_faces=5, n_empty=2, seed=11)
+
+
+def _boxes(found) -> list[tuple[int, ...]]:
+    return sorted(map(tuple, np.asarray(found, np.int64).reshape(-1, 4).tolist()))
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_boxes_equal_opencv(jaffe_dir, backend):
+    """The boxes of the calls the detectors make (a copy with longest side 160, minNeighbors 4, minSize),
+    raw candidates (minNeighbors 0), a maxSize, and a whole VGA frame."""
+    if _kernels.load(backend) is None:
+        pytest.skip(f"{backend} backend unavailable: {_kernels.status()[backend]}")
+    ours = HaarCascade(DEFAULT, backend=backend)
+    theirs = cv2.CascadeClassifier(DEFAULT)
+    checked = found = 0
+    for k, fr in enumerate(_frames(jaffe_dir)):
+        g = fr.image
+        s = 160 / max(g.shape)
+        small = cv2.resize(g, (round(g.shape[1] * s), round(g.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        m = max(12, int(0.15 * min(small.shape)))
+        calls = [dict(scaleFactor=1.1, minNeighbors=4, minSize=(m, m)), dict(scaleFactor=1.1, minNeighbors=0),
+                 dict(scaleFactor=1.25, minNeighbors=3, minSize=(30, 30), maxSize=(90, 90))]
+        for kw in calls:
+            want = _boxes(theirs.detectMultiScale(small, **kw))
+            assert _boxes(ours.detectMultiScale(small, **kw)) == want, f"frame {k} {g.shape}, {kw}"
+            checked += 1
+            found += len(want) > 0
+        if k == 0 and backend == "cython":  # the full-size frame, as the benchmarks' OpenCV reference call
+            kw = dict(scaleFactor=1.1, minNeighbors=5)
+            assert _boxes(ours.detectMultiScale(g, **kw)) == _boxes(theirs.detectMultiScale(g, **kw))
+    assert found >= checked // 3, "too few frames with a detection to compare"
+
+
+def test_numpy_reference_gives_opencv_boxes(jaffe_file):
+    """The NumPy reference kernel, end to end, on one small copy of a JAFFE image."""
+    g = cv2.resize(cv2.imread(str(jaffe_file), cv2.IMREAD_GRAYSCALE), (64, 64), interpolation=cv2.INTER_AREA)
+    want = _boxes(cv2.CascadeClassifier(DEFAULT).detectMultiScale(g, scaleFactor=1.1, minNeighbors=2))
+    assert want, "OpenCV finds no face in the 64x64 copy"
+    assert _boxes(detect_multiscale(g, load_cascade(DEFAULT), 1.1, 2, backend="numpy")) == want
+
+
+def test_threads_share_one_cascade(jaffe_dir):
+    if _kernels.load("cython") is None:
+        pytest.skip("cython backend unavailable")
+    ours = HaarCascade(DEFAULT, backend="cython")
+    frames = [fr.image for fr in _frames(jaffe_dir)]
+    serial = [_boxes(ours.detectMultiScale(g, scaleFactor=1.2, minNeighbors=3, minSize=(40, 40))) for g in frames]
+    barrier = threading.Barrier(4)
+
+    def run(i: int) -> list[tuple[int, ...]]:
+        if i < 4:
+            barrier.wait()
+        g = frames[i % len(frames)]
+        return _boxes(ours.detectMultiScale(g, scaleFactor=1.2, minNeighbors=3, minSize=(40, 40)))
+
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(run, range(3 * len(frames))))
+    assert threaded == [serial[i % len(frames)] for i in range(3 * len(frames))]
+
+
+def test_cascades_the_kernel_cannot_evaluate_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="stump"):
+        load_cascade(ALT2)  # two-node trees: OpenCV evaluates it
+    bad = tmp_path / "not_a_cascade.xml"
+    bad.write_text("this is not XML")
+    with pytest.raises(ValueError, match="not_a_cascade.xml"):
+        load_cascade(str(bad))
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_text(open(DEFAULT).read()[:5000])
+    with pytest.raises(ValueError, match="truncated.xml"):
+        load_cascade(str(truncated))
+
+
+def test_bad_images_are_refused():
+    cas = load_cascade(DEFAULT)
+    with pytest.raises(ValueError, match="uint8"):
+        detect_multiscale(np.zeros((50, 50), np.float32), cas)
+    with pytest.raises(ValueError, match="2-D"):
+        detect_multiscale(np.zeros((50, 50, 3), np.uint8), cas)
+    assert detect_multiscale(np.zeros((10, 50), np.uint8), cas).shape == (0, 4)  # smaller than the window
+
+
+def test_the_face_detector_uses_the_kernel_where_cython_is_loaded():
+    import dlfers
+    from dlfers.face import cascade_engine
+
+    engine = cascade_engine()
+    assert engine == ("dlfers" if _kernels.resolve() == "cython" else "opencv")
+    shown = dlfers.show_config(file=open("/dev/null", "w"))["face_cascade"]
+    assert shown.startswith(engine)
+    assert cascade_engine("haarcascade_frontalface_alt2.xml") == "opencv"
