@@ -127,8 +127,8 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     the cython backend is not loaded; ``int8_words``: the instructions of the int8 word
     assignment there (``"avx512-vnni"``, ``"avx2"``, ``"sgemm"``: float32 products, exact;
     ``DLFERS_NO_VNNI=1`` keeps it off VNNI); ``face_cascade``: who evaluates the default face
-    cascade (``"dlfers (avx512)"``, ``"dlfers (avx2)"``, ``"dlfers (c)"``: the ``haar_scan`` kernel, boxes
-    identical to OpenCV's; ``"opencv"`` without the cython backend; ``DLFERS_NO_AVX512=1`` keeps it off AVX-512).
+    cascade (``"dlfers (avx2)"``, ``"dlfers (c)"``: the ``haar_scan`` kernel, boxes identical to OpenCV's;
+    ``"opencv"`` without the cython backend).
     """
     import os
     import sys

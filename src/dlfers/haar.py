@@ -8,7 +8,7 @@ window after a first-stage rejection skipped), the same arithmetic (float32 feat
 float64 stage sums; the ``haar_scan`` kernel), then OpenCV's own ``groupRectangles`` and the
 clip to the frame.  The tests compare its boxes with OpenCV's, frame by frame.
 
-What makes it faster is the kernel: 8 (AVX2) or 16 (AVX-512) windows of a row at a time.
+What makes it faster is the kernel: 8 windows of a row at a time with AVX2.
 Only stump-based cascades without tilted features are supported (e.g.
 ``haarcascade_frontalface_default.xml``); :func:`load_cascade` refuses others (``alt2`` has
 two-node trees), and callers keep ``cv2.CascadeClassifier`` for them.
@@ -209,7 +209,8 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
         return empty
     rects = np.concatenate(found)
     if min_neighbors > 0:
-        rects = np.asarray(cv2.groupRectangles(rects.tolist(), int(min_neighbors), _GROUP_EPS)[0], np.int32).reshape(-1, 4)
+        grouped = cv2.groupRectangles(rects.tolist(), int(min_neighbors), _GROUP_EPS)[0]
+        rects = np.asarray(grouped, np.int32).reshape(-1, 4)
     rects[:, 2] = np.minimum(rects[:, 2], w - rects[:, 0])  # OpenCV clips the grouped boxes to the frame
     rects[:, 3] = np.minimum(rects[:, 3], h - rects[:, 1])
     return rects

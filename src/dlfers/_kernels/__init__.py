@@ -193,8 +193,8 @@ def q8_path() -> str:
 
 
 def haar_path() -> str:
-    """How the cython backend's Haar cascade scan evaluates windows here: "avx512", "avx2" or "c" ("" until the
-    cython backend is loaded, or where it is unavailable).  ``DLFERS_NO_AVX512=1`` keeps it off AVX-512."""
+    """How the cython backend's Haar cascade scan evaluates windows here: "avx2" or "c" ("" until the cython
+    backend is loaded, or where it is unavailable)."""
     ns = _loaded.get("cython")
     fn = getattr(getattr(ns, "haar_scan", None), "__module__", None)
     if ns is None or fn is None:

@@ -18,9 +18,11 @@
  * window i of row y (x = i·ystep) has base offset y·stride + i, and `ofs` holds the
  * corners' offsets in that layout.
  *
- * Paths: plain C (one window at a time), AVX2 (8 windows) and AVX-512F (16 windows).  The
- * vector paths compute the same float32 and float64 operations per lane, in the same
- * order, and need stride >= w + 64 (their loads run past a row's last window).
+ * Paths: plain C (one window at a time) and AVX2 (8 windows of a row at a time, the same
+ * float32 and float64 operations per lane in the same order; it needs stride >= w + 64, as
+ * its loads run past a row's last window).  An AVX-512 path (16 windows) was slower on
+ * Zen 4: more lanes idle once most windows of a block are rejected, and every unaligned
+ * 64-byte load splits across cache lines.
  */
 #ifndef DLFERS_HAAR_H
 #define DLFERS_HAAR_H
@@ -31,13 +33,6 @@
 
 #if defined(__AVX2__)
 #include <immintrin.h>
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
-#define DLFERS_HAAR_AVX512 1
-#else
-#define DLFERS_HAAR_AVX512 0
-#endif
-#else
-#define DLFERS_HAAR_AVX512 0
 #endif
 
 /* Offset of integral column c in the layout of `ystep` (see above). */
@@ -201,97 +196,21 @@ static unsigned dlfers_haar_block8(DLFERS_HAAR_ARGS)
     return alive;
 }
 
-#if DLFERS_HAAR_AVX512
-#define DLFERS_HAAR_T512 __attribute__((target("avx512f")))
-
-DLFERS_HAAR_T512 static inline __m512i dlfers_haar_rect16(const int32_t* p, const int32_t* o)
-{
-    __m512i a = _mm512_sub_epi32(_mm512_loadu_si512((const void*)(p + o[0])),
-                                 _mm512_loadu_si512((const void*)(p + o[1])));
-    __m512i b = _mm512_sub_epi32(_mm512_loadu_si512((const void*)(p + o[3])),
-                                 _mm512_loadu_si512((const void*)(p + o[2])));
-    return _mm512_add_epi32(a, b);
-}
-
-/* 16 consecutive windows of a row (AVX-512F): accepted and visited ones (bit l). */
-DLFERS_HAAR_T512 static unsigned dlfers_haar_block16(DLFERS_HAAR_ARGS)
-{
-    __m512i vs = dlfers_haar_rect16(ps, nofs), vq = dlfers_haar_rect16(pq, nofs);
-    __m512d ar = _mm512_set1_pd(area);
-    __m256 vh[2];
-    unsigned alive = 0;
-    for (int h = 0; h < 2; h++) {
-        __m256i s8 = _mm512_extracti64x4_epi64(vs, h), q8 = _mm512_extracti64x4_epi64(vq, h);
-        __m512d qd = _mm512_cvtepu32_pd(q8), sd = _mm512_cvtepi32_pd(s8);
-        __m512d nf = _mm512_sub_pd(_mm512_mul_pd(ar, qd), _mm512_mul_pd(sd, sd));
-        __mmask8 pos = _mm512_cmp_pd_mask(nf, _mm512_setzero_pd(), _CMP_GT_OQ);
-        __m512d inv = _mm512_div_pd(_mm512_set1_pd(1.0), _mm512_sqrt_pd(_mm512_max_pd(nf, _mm512_set1_pd(1.0))));
-        vh[h] = _mm512_cvtpd_ps(inv);
-        __mmask8 flat = _mm512_cmp_pd_mask(_mm512_mul_pd(ar, _mm512_cvtps_pd(vh[h])), _mm512_set1_pd(1e-1),
-                                           _CMP_LT_OQ);
-        alive |= (unsigned)(pos & flat) << (8 * h);
-    }
-    __m512 vnf = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(vh[0])),
-                                                      _mm256_castps_pd(vh[1]), 1));
-    ptrdiff_t s = 0;
-    for (int t = 0; t < n_stages; t++) {
-        __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
-        for (ptrdiff_t e = s + stage_n[t]; s < e; s++) {
-            const int32_t* o = ofs + 12 * s;
-            const float* w = wts + 3 * s;
-            __m512 r0 = _mm512_mul_ps(_mm512_set1_ps(w[0]), _mm512_cvtepi32_ps(dlfers_haar_rect16(ps, o)));
-            __m512 r1 = _mm512_mul_ps(_mm512_set1_ps(w[1]), _mm512_cvtepi32_ps(dlfers_haar_rect16(ps, o + 4)));
-            __m512 r = _mm512_add_ps(r0, r1);
-            if (w[2] != 0.0f)
-                r = _mm512_add_ps(r, _mm512_mul_ps(_mm512_set1_ps(w[2]),
-                                                   _mm512_cvtepi32_ps(dlfers_haar_rect16(ps, o + 8))));
-            __mmask16 lt = _mm512_cmp_ps_mask(_mm512_mul_ps(r, vnf), _mm512_set1_ps(thr[s]), _CMP_LT_OQ);
-            __m512 leaf = _mm512_mask_blend_ps(lt, _mm512_set1_ps(leaves[2 * s + 1]), _mm512_set1_ps(leaves[2 * s]));
-            acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(leaf)));
-            acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(
-                                           _mm512_castps_pd(leaf), 1))));
-        }
-        __m512d st = _mm512_set1_pd((double)stage_thr[t]);
-        unsigned rej = ((unsigned)_mm512_cmp_pd_mask(acc0, st, _CMP_LT_OQ)
-                        | (unsigned)_mm512_cmp_pd_mask(acc1, st, _CMP_LT_OQ) << 8) & alive;
-        if (t == 0)
-            alive &= dlfers_haar_visits(rej, 16, skip);
-        alive &= ~rej;
-        if (!alive) {
-            if (t == 0)
-                return 0;
-            break;
-        }
-    }
-    if (n_stages == 0)
-        alive &= dlfers_haar_visits(0, 16, skip);
-    return alive;
-}
-#endif
 #endif
 
-/* Which path dlfers_haar_scan takes here: 2 AVX-512F (16 windows), 1 AVX2 (8), 0 plain C. */
-static int dlfers_haar_path(int allow_avx512)
+/* Which path dlfers_haar_scan takes in this build: 1 AVX2 (8 windows at a time), 0 plain C. */
+static int dlfers_haar_path(void)
 {
 #if defined(__AVX2__)
-#if DLFERS_HAAR_AVX512
-    if (allow_avx512) {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f"))
-            return 2;
-    }
-#endif
-    (void)allow_avx512;
     return 1;
 #else
-    (void)allow_avx512;
     return 0;
 #endif
 }
 
 /* Scan one layer: windows i = 0..nx-1 of rows y = 0, ystep, ... < ny_px; out[(y/ystep)·nx + i]
  * = 1 where OpenCV's walk visits the window and the cascade accepts it, else 0.  `path` as
- * dlfers_haar_path (the vector paths need stride >= w + 64).  Returns the number accepted. */
+ * dlfers_haar_path (the AVX2 path needs stride >= w + 64).  Returns the number accepted. */
 static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdiff_t stride, ptrdiff_t nx,
                                   ptrdiff_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
                                   const float* wts, const float* thr, const float* leaves, const int32_t* stage_n,
@@ -303,20 +222,12 @@ static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdif
         int skip = 0;
         ptrdiff_t i = 0;
 #if defined(__AVX2__)
-        int lanes = path == 2 ? 16 : path == 1 ? 8 : 0;
-        for (; lanes && i < nx; i += lanes) {
+        for (; path == 1 && i < nx; i += 8) {
             const int32_t* ps = sum + y * stride + i;
             const int32_t* pq = (const int32_t*)sq + y * stride + i;
-            unsigned acc;
-#if DLFERS_HAAR_AVX512
-            if (lanes == 16)
-                acc = dlfers_haar_block16(ps, pq, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr, n_stages,
-                                          &skip);
-            else
-#endif
-                acc = dlfers_haar_block8(ps, pq, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr, n_stages,
-                                         &skip);
-            for (int l = 0; l < lanes && i + l < nx; l++) {
+            unsigned acc = dlfers_haar_block8(ps, pq, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr,
+                                              n_stages, &skip);
+            for (int l = 0; l < 8 && i + l < nx; l++) {
                 o[i + l] = (uint8_t)(acc >> l & 1);
                 found += (ptrdiff_t)(acc >> l & 1);
             }

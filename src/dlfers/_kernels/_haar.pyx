@@ -9,8 +9,6 @@ so that exactly the same windows are accepted.
 
 from libc.stdint cimport int32_t, uint8_t, uint32_t
 
-import os
-
 
 cdef extern from "_haar.h" nogil:
     Py_ssize_t dlfers_haar_col(Py_ssize_t c, int ystep, Py_ssize_t stride)
@@ -20,20 +18,12 @@ cdef extern from "_haar.h" nogil:
                                 Py_ssize_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
                                 const float* wts, const float* thr, const float* leaves, const int32_t* stage_n,
                                 const float* stage_thr, int n_stages, int path, uint8_t* out)
-    int dlfers_haar_path(int allow_avx512)
-
-#: environment variable that keeps the scan off AVX-512 (its AVX2 path instead, where built)
-NO_AVX512_ENV = "DLFERS_NO_AVX512"
-_PATHS = ("c", "avx2", "avx512")
+    int dlfers_haar_path()
 
 
 def haar_path():
-    """How ``haar_scan`` evaluates windows here: "avx512" (16 at once), "avx2" (8) or "c" (one by one)."""
-    return _PATHS[dlfers_haar_path(_allow_avx512())]
-
-
-cdef int _allow_avx512():
-    return 0 if os.environ.get(NO_AVX512_ENV, "") not in ("", "0") else 1
+    """How ``haar_scan`` evaluates windows in this build: "avx2" (8 at once) or "c" (one by one)."""
+    return ("c", "avx2")[dlfers_haar_path()]
 
 
 def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const int32_t[:, ::1] ofs,
@@ -50,8 +40,8 @@ def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const 
     nofs[2] = <int32_t>(c0 + stride * (win_h - 1))
     nofs[3] = <int32_t>(c1 + stride * (win_h - 1))
     cdef double area = <double>((win_w - 2) * (win_h - 2))
-    # the vector paths read up to 16 windows past a row's last one: padded rows only
-    cdef int path = dlfers_haar_path(_allow_avx512()) if stride >= w + 64 else 0
+    # the AVX2 path reads up to 8 windows past a row's last one: padded rows only
+    cdef int path = dlfers_haar_path() if stride >= w + 64 else 0
     with nogil:
         dlfers_haar_integral(&img[0, 0], h, w, stride, ystep, &sums[0, 0], &squares[0, 0])
         if nx > 0 and ny_px > 0 and out.shape[0] > 0:
