@@ -22,12 +22,15 @@ from dlfers.haar import Cascade, HaarCascade, detect_multiscale, load_cascade
 
 cv2 = pytest.importorskip("cv2")
 DEFAULT = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
-ALT2 = cv2.data.haarcascades + "haarcascade_frontalface_alt2.xml"
+ALT2 = cv2.data.haarcascades + "haarcascade_frontalface_alt2.xml"  # two-node trees, 20x20
 
 
-def _random_cascade(rng: np.random.Generator, n_stages: int, per_stage: int, window: int = 24) -> Cascade:
-    """Stumps on random rectangles inside the window, thresholds spread so that windows fail at every stage."""
-    n = n_stages * per_stage
+def _random_cascade(rng: np.random.Generator, n_stages: int, per_stage: int, trees: bool, window: int = 24) -> Cascade:
+    """Random rectangles inside the window, stumps (and alt2's two-node trees), thresholds spread so that
+    windows fail at every stage."""
+    n_weak = n_stages * per_stage
+    shapes = rng.integers(0, 3, n_weak).astype(np.uint8) if trees else np.zeros(n_weak, np.uint8)
+    n = int(np.where(shapes == 0, 1, 2).sum())
     rects = np.zeros((n, 3, 4), np.int32)
     weights = np.zeros((n, 3), np.float32)
     for s in range(n):
@@ -37,10 +40,10 @@ def _random_cascade(rng: np.random.Generator, n_stages: int, per_stage: int, win
             rects[s, j] = (x, y, w, h)
             weights[s, j] = rng.choice([-1.0, 2.0, 3.0, -0.5])
     thresholds = rng.normal(0, 0.02, n).astype(np.float32)
-    leaves = rng.normal(0, 1, (n, 2)).astype(np.float32)
+    leaves = rng.normal(0, 1, (n_weak, 3)).astype(np.float32)
     sizes = np.full(n_stages, per_stage, np.int32)
     stage_thr = rng.normal(-0.3, 0.5, n_stages).astype(np.float32)
-    return Cascade((window, window), rects, weights, thresholds, leaves, sizes, stage_thr)
+    return Cascade((window, window), rects, weights, thresholds, shapes, leaves, sizes, stage_thr)
 
 
 def _scan(kern, img, cas: Cascade, ystep: int, stride: int):
@@ -50,7 +53,7 @@ def _scan(kern, img, cas: Cascade, ystep: int, stride: int):
     squares = np.full((h + 1, stride), 7, np.uint32)
     out = np.full((ny, nx), 9, np.uint8)
     kern.haar_scan(img, cas.window[0], cas.window[1], ystep, cas.offsets(stride, ystep), cas.weights,
-                   cas.thresholds, cas.leaves, cas.stage_sizes, cas.stage_thresholds, sums, squares, out)
+                   cas.thresholds, cas.shapes, cas.leaves, cas.stage_sizes, cas.stage_thresholds, sums, squares, out)
     return out, sums, squares
 
 
@@ -72,10 +75,11 @@ def _implementations():
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), h=st.integers(24, 70), w=st.integers(24, 90), ystep=st.sampled_from([1, 2]),
-       pad=st.sampled_from([1, 9, 64, 80]), flat=st.booleans(), stages=st.integers(1, 4), per=st.integers(1, 6))
-def test_every_implementation_gives_the_same_verdicts(seed, h, w, ystep, pad, flat, stages, per):
+       pad=st.sampled_from([1, 9, 64, 80]), flat=st.booleans(), stages=st.integers(1, 4), per=st.integers(1, 6),
+       trees=st.booleans())
+def test_every_implementation_gives_the_same_verdicts(seed, h, w, ystep, pad, flat, stages, per, trees):
     rng = np.random.default_rng(seed)
-    cas = _random_cascade(rng, stages, per)
+    cas = _random_cascade(rng, stages, per, trees)
     img = rng.integers(0, 256, (h, w)).astype(np.uint8)
     if flat:  # flat patches: windows the normalisation rejects
         img[: h // 2] = 100 + rng.integers(0, 3, (h // 2, w)).astype(np.uint8)
@@ -117,13 +121,14 @@ def _boxes(found) -> list[tuple[int, ...]]:
 
 
 @pytest.mark.parametrize("backend", ["cython", "numba"])
-def test_boxes_equal_opencv(jaffe_dir, backend):
+@pytest.mark.parametrize("path", [DEFAULT, ALT2], ids=["default", "alt2"])
+def test_boxes_equal_opencv(jaffe_dir, backend, path):
     """The boxes of the calls the detectors make (a copy with longest side 160, minNeighbors 4, minSize),
     raw candidates (minNeighbors 0), a maxSize, and a whole VGA frame."""
     if _kernels.load(backend) is None:
         pytest.skip(f"{backend} backend unavailable: {_kernels.status()[backend]}")
-    ours = HaarCascade(DEFAULT, backend=backend)
-    theirs = cv2.CascadeClassifier(DEFAULT)
+    ours = HaarCascade(path, backend=backend)
+    theirs = cv2.CascadeClassifier(path)
     checked = found = 0
     for k, fr in enumerate(_frames(jaffe_dir)):
         g = fr.image
@@ -171,8 +176,8 @@ def test_threads_share_one_cascade(jaffe_dir):
 
 
 def test_cascades_the_kernel_cannot_evaluate_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="stump"):
-        load_cascade(ALT2)  # two-node trees: OpenCV evaluates it
+    with pytest.raises(ValueError, match="tilted|trees"):  # three-node trees, tilted features: OpenCV evaluates it
+        load_cascade(cv2.data.haarcascades + "haarcascade_eye_tree_eyeglasses.xml")
     bad = tmp_path / "not_a_cascade.xml"
     bad.write_text("this is not XML")
     with pytest.raises(ValueError, match="not_a_cascade.xml"):
@@ -200,4 +205,5 @@ def test_the_face_detector_uses_the_kernel_where_cython_is_loaded():
     assert engine == ("dlfers" if _kernels.resolve() == "cython" else "opencv")
     shown = dlfers.show_config(file=open("/dev/null", "w"))["face_cascade"]
     assert shown.startswith(engine)
-    assert cascade_engine("haarcascade_frontalface_alt2.xml") == "opencv"
+    assert cascade_engine("haarcascade_frontalface_alt2.xml") == engine
+    assert cascade_engine("haarcascade_eye_tree_eyeglasses.xml") == "opencv"

@@ -160,7 +160,8 @@ _local = threading.local()
 
 def cascade_engine(name: str = _FINE_CASCADE) -> str:
     """Who evaluates OpenCV's cascade ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel, boxes
-    identical to OpenCV's) for stump-based cascades where the cython backend is loaded, else "opencv"."""
+    identical to OpenCV's) where the cython backend is loaded and the kernel supports the cascade (both
+    frontal-face cascades the detectors use), else "opencv"."""
     from ._kernels import resolve
     from .haar import load_cascade
 

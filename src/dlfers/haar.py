@@ -1,4 +1,4 @@
-"""OpenCV's stump-based Haar cascades, evaluated by dlfers' kernels: the same windows, the same boxes.
+"""OpenCV's Haar cascades, evaluated by dlfers' kernels: the same windows, the same boxes.
 
 :class:`HaarCascade` reads a cascade file of OpenCV's format (``cv2.data`` ships them) and
 answers ``detectMultiScale`` exactly as ``cv2.CascadeClassifier`` does (OpenCV 4): the same
@@ -9,9 +9,10 @@ float64 stage sums; the ``haar_scan`` kernel), then OpenCV's own ``groupRectangl
 clip to the frame.  The tests compare its boxes with OpenCV's, frame by frame.
 
 What makes it faster is the kernel: 8 windows of a row at a time with AVX2.
-Only stump-based cascades without tilted features are supported (e.g.
-``haarcascade_frontalface_default.xml``); :func:`load_cascade` refuses others (``alt2`` has
-two-node trees), and callers keep ``cv2.CascadeClassifier`` for them.
+Supported: Haar cascades without tilted features whose weak classifiers are stumps (e.g.
+``haarcascade_frontalface_default.xml``, ``haarcascade_eye.xml``) or the two-node trees of
+``haarcascade_frontalface_alt2.xml``; :func:`load_cascade` refuses others (LBP, deeper trees,
+tilted features), and callers keep ``cv2.CascadeClassifier`` for them.
 """
 
 from __future__ import annotations
@@ -37,16 +38,18 @@ _PAD = 64
 
 @dataclass(frozen=True, eq=False)
 class Cascade:
-    """A stump-based Haar cascade as flat arrays (S stumps in T stages).
+    """A Haar cascade as flat arrays: C weak classifiers of N nodes in T stages.
 
     Attributes
     ----------
     window : (width, height) of the detection window, pixels.
-    rects : (S, 3, 4) int32 rectangles (x, y, w, h) of each stump's feature (zeros: unused).
-    weights : (S, 3) float32 rectangle weights.
-    thresholds : (S,) float32 feature thresholds.
-    leaves : (S, 2) float32 values added below / not below the threshold.
-    stage_sizes : (T,) int32 stumps per stage.
+    rects : (N, 3, 4) int32 rectangles (x, y, w, h) of each node's feature (zeros: unused).
+    weights : (N, 3) float32 rectangle weights.
+    thresholds : (N,) float32 node thresholds.
+    shapes : (C,) uint8: 0 a stump (one node), 1 or 2 a two-node tree whose first node leads to leaf 0
+        where its feature is below (1) or not below (2) its threshold, else to its second node.
+    leaves : (C, 3) float32 leaf values (a stump: below, not below, unused).
+    stage_sizes : (T,) int32 weak classifiers per stage.
     stage_thresholds : (T,) float32 stage thresholds (OpenCV's, minus 1e-5).
     """
 
@@ -54,13 +57,14 @@ class Cascade:
     rects: np.ndarray
     weights: np.ndarray
     thresholds: np.ndarray
+    shapes: np.ndarray
     leaves: np.ndarray
     stage_sizes: np.ndarray
     stage_thresholds: np.ndarray
 
     @functools.lru_cache(maxsize=32)  # noqa: B019 - one table per (row stride, step); the cascade lives forever
     def offsets(self, stride: int, ystep: int) -> np.ndarray:
-        """(S, 12) int32 corner offsets of every stump's rectangles in the integral layout of ``ystep``."""
+        """(N, 12) int32 corner offsets of every node's rectangles in the integral layout of ``ystep``."""
         r = self.rects.astype(np.int64)
         x, y, w, h = r[..., 0], r[..., 1], r[..., 2], r[..., 3]
         a, b = _column(x, ystep, stride), _column(x + w, ystep, stride)
@@ -79,14 +83,19 @@ def _numbers(node: ET.Element | None, path: str) -> list[str]:
     return node.text.split()
 
 
+#: internalNodes (left, right) pairs of the weak classifiers the kernel evaluates -> their shape
+_SHAPES = {(("0", "-1"),): 0, (("0", "1"), ("-1", "-2")): 1, (("1", "0"), ("-1", "-2")): 2}
+
+
 @functools.lru_cache(maxsize=8)
 def load_cascade(path: str) -> Cascade:
-    """Read an OpenCV cascade file (new format: ``opencv-cascade-classifier``), stump-based Haar only.
+    """Read an OpenCV cascade file (new format: ``opencv-cascade-classifier``) of Haar features.
 
     Raises
     ------
     ValueError
-        For another kind of cascade (LBP, trees, tilted features, the old format) or a malformed file.
+        For another kind of cascade (LBP, trees other than alt2's, tilted features, the old format)
+        or a malformed file; the message names the file.
     """
     try:
         root = ET.parse(path).getroot()
@@ -106,32 +115,36 @@ def load_cascade(path: str) -> Cascade:
         if not 1 <= len(rs) <= 3 or any(len(r) != 5 for r in rs):
             raise ValueError(f"{path}: a feature needs 1-3 rectangles of 5 values")
         features.append([(int(a), int(b), int(w), int(h), float(v)) for a, b, w, h, v in rs])
-    sizes, stage_thr, fidx, thr, leaves = [], [], [], [], []
+    sizes, stage_thr, shapes, leaves, nodes = [], [], [], [], []
     for st in c.iterfind("stages/_"):
         weak = st.findall("weakClassifiers/_")
         sizes.append(len(weak))
         stage_thr.append(np.float32(float(st.findtext("stageThreshold", "nan"))) - _THRESHOLD_EPS)
         for wc in weak:
             node, leaf = _numbers(wc.find("internalNodes"), path), _numbers(wc.find("leafValues"), path)
-            if len(node) != 4 or len(leaf) != 2 or int(node[0]) != 0 or int(node[1]) != -1:
-                raise ValueError(f"{path}: only stump-based cascades are supported")
-            if not 0 <= int(node[2]) < len(features):
-                raise ValueError(f"{path}: feature index {node[2]} out of range")
-            fidx.append(int(node[2]))
-            thr.append(float(node[3]))
-            leaves.append((float(leaf[0]), float(leaf[1])))
-    if not sizes or not fidx:
+            tree = tuple((node[i], node[i + 1]) for i in range(0, len(node) - 3, 4))
+            shape = _SHAPES.get(tree) if len(node) == 4 * len(tree) else None
+            if shape is None or len(leaf) != len(tree) + 1:
+                raise ValueError(f"{path}: only stumps and alt2's two-node trees are supported")
+            for i in range(0, len(node), 4):
+                if not 0 <= int(node[i + 2]) < len(features):
+                    raise ValueError(f"{path}: feature index {node[i + 2]} out of range")
+                nodes.append((int(node[i + 2]), float(node[i + 3])))
+            shapes.append(shape)
+            leaves.append([float(v) for v in leaf] + [0.0] * (3 - len(leaf)))
+    if not sizes or not nodes:
         raise ValueError(f"{path}: no stages")
-    rects = np.zeros((len(fidx), 3, 4), np.int32)
-    weights = np.zeros((len(fidx), 3), np.float32)
-    for i, fi in enumerate(fidx):
+    rects = np.zeros((len(nodes), 3, 4), np.int32)
+    weights = np.zeros((len(nodes), 3), np.float32)
+    for i, (fi, _) in enumerate(nodes):
         for j, (a, b, w, h, v) in enumerate(features[fi]):
             if a < 0 or b < 0 or w < 0 or h < 0 or a + w > window[0] or b + h > window[1]:
                 raise ValueError(f"{path}: a rectangle leaves the {window} window")
             rects[i, j] = (a, b, w, h)
             weights[i, j] = v
-    return Cascade(window, rects, weights, np.asarray(thr, np.float32), np.asarray(leaves, np.float32),
-                   np.asarray(sizes, np.int32), np.asarray(stage_thr, np.float32))
+    return Cascade(window, rects, weights, np.asarray([t for _, t in nodes], np.float32),
+                   np.asarray(shapes, np.uint8), np.asarray(leaves, np.float32), np.asarray(sizes, np.int32),
+                   np.asarray(stage_thr, np.float32))
 
 
 def _scales(size: tuple[int, int], window: tuple[int, int], scale_factor: float, min_size: tuple[int, int],
@@ -186,7 +199,8 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
     squares = np.empty((int(lh[0]) + 1, stride), np.uint32)
     pyramid = np.empty(int(lh[0]) * int(lw[0]), np.uint8)
     found = []
-    args = (cascade.weights, cascade.thresholds, cascade.leaves, cascade.stage_sizes, cascade.stage_thresholds)
+    args = (cascade.weights, cascade.thresholds, cascade.shapes, cascade.leaves, cascade.stage_sizes,
+            cascade.stage_thresholds)
     for i, sc in enumerate(scales):
         ystep = 1 if sc >= 2 else 2
         sw, sh = int(lw[i]), int(lh[i])
@@ -217,7 +231,7 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
 
 
 class HaarCascade:
-    """A stump-based cascade file with ``cv2.CascadeClassifier``'s ``detectMultiScale`` (see the module).
+    """A Haar cascade file with ``cv2.CascadeClassifier``'s ``detectMultiScale`` (see the module).
 
     Safe to share between threads (it holds no per-call state).
     """

@@ -80,9 +80,9 @@ class Kernels(Protocol):
         bounds (op 0 min, 1 χ², 2 product) -> (n_a, n_b, G) float64 (explanations)."""
 
     def haar_scan(self, img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarray, weights: np.ndarray,
-                  thresholds: np.ndarray, leaves: np.ndarray, stage_sizes: np.ndarray, stage_thresholds: np.ndarray,
-                  sums: np.ndarray, squares: np.ndarray, out: np.ndarray) -> None:
-        """One (h, w) uint8 pyramid layer through OpenCV's stump-based Haar cascade: integral images into
+                  thresholds: np.ndarray, shapes: np.ndarray, leaves: np.ndarray, stage_sizes: np.ndarray,
+                  stage_thresholds: np.ndarray, sums: np.ndarray, squares: np.ndarray, out: np.ndarray) -> None:
+        """One (h, w) uint8 pyramid layer through OpenCV's Haar cascade (stumps, alt2's trees): integral images into
         (h+1, stride) int32 ``sums`` / uint32 ``squares``, 1 in (ny, nx) uint8 ``out`` where OpenCV would
         accept the window (``dlfers.haar``)."""
 

@@ -4,11 +4,13 @@
  *
  * A window is normalised by the inverse of area·σ over its inner rectangle `nofs`:
  * nf = area·Σv² − (Σv)², the window is rejected when nf <= 0 or area / sqrt(nf) >= 0.1 (a
- * flat window).  Each stump's feature is the weighted sum of its rectangles in float32
- * (w0·s0 + w1·s1 [+ w2·s2], no fused multiply-add) times that factor; the stump adds its
- * left leaf when the feature is below its threshold, else its right leaf, to a float64
- * stage sum, added in stump order; a stage rejects the window when its sum is below the
- * stage's threshold.  Rows are y = 0, ystep, ...; along a row a window rejected by the
+ * flat window).  A node's feature is the weighted sum of its rectangles in float32
+ * (w0·s0 + w1·s1 [+ w2·s2], no fused multiply-add) times that factor, compared with the
+ * node's threshold.  A weak classifier is a stump (shape 0: its leaf 0 when the feature is
+ * below the threshold, else leaf 1) or one of the two-node trees of OpenCV's "alt2"
+ * cascades (shape 1: leaf 0 below, else node 2 picks leaf 1 or 2; shape 2: leaf 0 not
+ * below, else node 2 picks); its leaf is added to a float64 stage sum in classifier order,
+ * and a stage rejects the window when its sum is below the stage's threshold.  Rows are y = 0, ystep, ...; along a row a window rejected by the
  * first stage makes OpenCV skip the next one.
  *
  * Layout of a layer's integral images (int32 sums, uint32 sums of squares modulo 2^32 as
@@ -16,7 +18,7 @@
  * ystep 2 the even columns sit at c/2 and the odd ones at stride/2 + c/2, so that the
  * windows x = 0, 2, 4, ... of a row read consecutive ints at every corner.  Either way
  * window i of row y (x = i·ystep) has base offset y·stride + i, and `ofs` holds the
- * corners' offsets in that layout.
+ * corners' offsets in that layout, 12 per node (a classifier's nodes are consecutive).
  *
  * Paths: plain C (one window at a time) and AVX2 (8 windows of a row at a time, the same
  * float32 and float64 operations per lane in the same order; it needs stride >= w + 64, as
@@ -66,11 +68,24 @@ static void dlfers_haar_integral(const uint8_t* img, ptrdiff_t h, ptrdiff_t w, p
     }
 }
 
+/* A node's normalised feature: (w0·s0 + w1·s1 [+ w2·s2]) · vnf, in float32. */
+static inline float dlfers_haar_feature(const int32_t* ps, const int32_t* o, const float* w, float vnf)
+{
+    float r0 = w[0] * (float)(ps[o[0]] - ps[o[1]] - ps[o[2]] + ps[o[3]]);
+    float r1 = w[1] * (float)(ps[o[4]] - ps[o[5]] - ps[o[6]] + ps[o[7]]);
+    float r = r0 + r1;
+    if (w[2] != 0.0f) {
+        float r2 = w[2] * (float)(ps[o[8]] - ps[o[9]] - ps[o[10]] + ps[o[11]]);
+        r = r + r2;
+    }
+    return r * vnf;
+}
+
 /* The cascade's verdict on the window at base offset `p`: 1 accepted, 0 rejected by the
  * first stage, -1 flat or rejected by a later stage. */
 static inline int dlfers_haar_window(const int32_t* sum, const uint32_t* sq, ptrdiff_t p, const int32_t* nofs,
                                      double area, const int32_t* ofs, const float* wts, const float* thr,
-                                     const float* leaves, const int32_t* stage_n, const float* stage_thr,
+                                     const uint8_t* shape, const float* leaves, const int32_t* stage_n, const float* stage_thr,
                                      int n_stages)
 {
     const int32_t* ps = sum + p;
@@ -83,21 +98,25 @@ static inline int dlfers_haar_window(const int32_t* sum, const uint32_t* sq, ptr
     float vnf = (float)(1.0 / sqrt(nf));
     if (!(area * (double)vnf < 1e-1))
         return -1;
-    ptrdiff_t s = 0;
+    ptrdiff_t s = 0, n = 0;
     for (int t = 0; t < n_stages; t++) {
         double acc = 0.0;
         for (ptrdiff_t e = s + stage_n[t]; s < e; s++) {
-            const int32_t* o = ofs + 12 * s;
-            const float* w = wts + 3 * s;
-            float r0 = w[0] * (float)(ps[o[0]] - ps[o[1]] - ps[o[2]] + ps[o[3]]);
-            float r1 = w[1] * (float)(ps[o[4]] - ps[o[5]] - ps[o[6]] + ps[o[7]]);
-            float r = r0 + r1;
-            if (w[2] != 0.0f) {
-                float r2 = w[2] * (float)(ps[o[8]] - ps[o[9]] - ps[o[10]] + ps[o[11]]);
-                r = r + r2;
+            const float* lv = leaves + 3 * s;
+            int below = dlfers_haar_feature(ps, ofs + 12 * n, wts + 3 * n, vnf) < thr[n];
+            float leaf;
+            if (shape[s] == 0) {
+                leaf = below ? lv[0] : lv[1];
+                n += 1;
+            } else {
+                if (below == (shape[s] == 1))
+                    leaf = lv[0];
+                else
+                    leaf = dlfers_haar_feature(ps, ofs + 12 * (n + 1), wts + 3 * (n + 1), vnf) < thr[n + 1] ? lv[1]
+                                                                                                            : lv[2];
+                n += 2;
             }
-            float v = r * vnf;
-            acc += (double)(v < thr[s] ? leaves[2 * s] : leaves[2 * s + 1]);
+            acc += (double)leaf;
         }
         if (acc < (double)stage_thr[t])
             return t == 0 ? 0 : -1;
@@ -125,8 +144,8 @@ static inline unsigned dlfers_haar_visits(unsigned rej0, int lanes, int* skip)
 }
 
 #define DLFERS_HAAR_ARGS const int32_t* ps, const int32_t* pq, const int32_t* nofs, double area, \
-    const int32_t* ofs, const float* wts, const float* thr, const float* leaves, const int32_t* stage_n, \
-    const float* stage_thr, int n_stages, int* skip
+    const int32_t* ofs, const float* wts, const float* thr, const uint8_t* shape, const float* leaves, \
+    const int32_t* stage_n, const float* stage_thr, int n_stages, int* skip
 
 #if defined(__AVX2__)
 static inline __m256i dlfers_haar_rect8(const int32_t* p, const int32_t* o)
@@ -136,6 +155,17 @@ static inline __m256i dlfers_haar_rect8(const int32_t* p, const int32_t* o)
     __m256i b = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i*)(p + o[3])),
                                  _mm256_loadu_si256((const __m256i*)(p + o[2])));
     return _mm256_add_epi32(a, b);
+}
+
+/* Whether each of 8 windows' normalised feature of one node is below `thr` (all-ones lanes). */
+static inline __m256 dlfers_haar_below8(const int32_t* ps, const int32_t* o, const float* w, float thr, __m256 vnf)
+{
+    __m256 r0 = _mm256_mul_ps(_mm256_set1_ps(w[0]), _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o)));
+    __m256 r1 = _mm256_mul_ps(_mm256_set1_ps(w[1]), _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o + 4)));
+    __m256 r = _mm256_add_ps(r0, r1);
+    if (w[2] != 0.0f)
+        r = _mm256_add_ps(r, _mm256_mul_ps(_mm256_set1_ps(w[2]), _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o + 8))));
+    return _mm256_cmp_ps(_mm256_mul_ps(r, vnf), _mm256_set1_ps(thr), _CMP_LT_OQ);
 }
 
 /* 8 consecutive windows of a row (AVX2), base pointers ps/pq: accepted and visited ones (bit l). */
@@ -162,20 +192,22 @@ static unsigned dlfers_haar_block8(DLFERS_HAAR_ARGS)
         alive |= (unsigned)_mm256_movemask_pd(_mm256_and_pd(pos, flat)) << (4 * h);
     }
     __m256 vnf = _mm256_insertf128_ps(_mm256_castps128_ps256(vh[0]), vh[1], 1);
-    ptrdiff_t s = 0;
+    ptrdiff_t s = 0, n = 0;
     for (int t = 0; t < n_stages; t++) {
         __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
         for (ptrdiff_t e = s + stage_n[t]; s < e; s++) {
-            const int32_t* o = ofs + 12 * s;
-            const float* w = wts + 3 * s;
-            __m256 r0 = _mm256_mul_ps(_mm256_set1_ps(w[0]), _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o)));
-            __m256 r1 = _mm256_mul_ps(_mm256_set1_ps(w[1]), _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o + 4)));
-            __m256 r = _mm256_add_ps(r0, r1);
-            if (w[2] != 0.0f)
-                r = _mm256_add_ps(r, _mm256_mul_ps(_mm256_set1_ps(w[2]),
-                                                   _mm256_cvtepi32_ps(dlfers_haar_rect8(ps, o + 8))));
-            __m256 lt = _mm256_cmp_ps(_mm256_mul_ps(r, vnf), _mm256_set1_ps(thr[s]), _CMP_LT_OQ);
-            __m256 leaf = _mm256_blendv_ps(_mm256_set1_ps(leaves[2 * s + 1]), _mm256_set1_ps(leaves[2 * s]), lt);
+            const float* lv = leaves + 3 * s;
+            __m256 below = dlfers_haar_below8(ps, ofs + 12 * n, wts + 3 * n, thr[n], vnf), leaf;
+            if (shape[s] == 0) {
+                leaf = _mm256_blendv_ps(_mm256_set1_ps(lv[1]), _mm256_set1_ps(lv[0]), below);
+                n += 1;
+            } else {  /* both nodes for every lane, then OpenCV's path through the tree */
+                __m256 below2 = dlfers_haar_below8(ps, ofs + 12 * (n + 1), wts + 3 * (n + 1), thr[n + 1], vnf);
+                __m256 deep = _mm256_blendv_ps(_mm256_set1_ps(lv[2]), _mm256_set1_ps(lv[1]), below2);
+                leaf = shape[s] == 1 ? _mm256_blendv_ps(deep, _mm256_set1_ps(lv[0]), below)
+                                     : _mm256_blendv_ps(_mm256_set1_ps(lv[0]), deep, below);
+                n += 2;
+            }
             acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
             acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(leaf, 1)));
         }
@@ -213,7 +245,8 @@ static int dlfers_haar_path(void)
  * dlfers_haar_path (the AVX2 path needs stride >= w + 64).  Returns the number accepted. */
 static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdiff_t stride, ptrdiff_t nx,
                                   ptrdiff_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
-                                  const float* wts, const float* thr, const float* leaves, const int32_t* stage_n,
+                                  const float* wts, const float* thr, const uint8_t* shape, const float* leaves,
+                                  const int32_t* stage_n,
                                   const float* stage_thr, int n_stages, int path, uint8_t* out)
 {
     ptrdiff_t found = 0;
@@ -225,7 +258,7 @@ static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdif
         for (; path == 1 && i < nx; i += 8) {
             const int32_t* ps = sum + y * stride + i;
             const int32_t* pq = (const int32_t*)sq + y * stride + i;
-            unsigned acc = dlfers_haar_block8(ps, pq, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr,
+            unsigned acc = dlfers_haar_block8(ps, pq, nofs, area, ofs, wts, thr, shape, leaves, stage_n, stage_thr,
                                               n_stages, &skip);
             for (int l = 0; l < 8 && i + l < nx; l++) {
                 o[i + l] = (uint8_t)(acc >> l & 1);
@@ -240,8 +273,8 @@ static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdif
                 o[i] = 0;
                 continue;
             }
-            int v = dlfers_haar_window(sum, sq, y * stride + i, nofs, area, ofs, wts, thr, leaves, stage_n, stage_thr,
-                                       n_stages);
+            int v = dlfers_haar_window(sum, sq, y * stride + i, nofs, area, ofs, wts, thr, shape, leaves, stage_n,
+                                       stage_thr, n_stages);
             o[i] = (uint8_t)(v > 0);
             found += v > 0;
             skip = v == 0;

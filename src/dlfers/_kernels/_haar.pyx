@@ -1,5 +1,5 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Cython kernel: one pyramid layer of OpenCV's stump-based Haar cascade (``_haar.h``).
+"""Cython kernel: one pyramid layer of OpenCV's Haar cascade, stumps or alt2's trees (``_haar.h``).
 
 Same name, arguments and in-place outputs as ``_reference.haar_scan``: the integral
 images of the layer, then the cascade's verdict on every window OpenCV's
@@ -16,8 +16,8 @@ cdef extern from "_haar.h" nogil:
                               int32_t* sum, uint32_t* sq)
     Py_ssize_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, Py_ssize_t stride, Py_ssize_t nx,
                                 Py_ssize_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
-                                const float* wts, const float* thr, const float* leaves, const int32_t* stage_n,
-                                const float* stage_thr, int n_stages, int path, uint8_t* out)
+                                const float* wts, const float* thr, const uint8_t* shape, const float* leaves,
+                                const int32_t* stage_n, const float* stage_thr, int n_stages, int path, uint8_t* out)
     int dlfers_haar_path()
 
 
@@ -27,7 +27,8 @@ def haar_path():
 
 
 def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const int32_t[:, ::1] ofs,
-              const float[:, ::1] weights, const float[::1] thresholds, const float[:, ::1] leaves,
+              const float[:, ::1] weights, const float[::1] thresholds, const uint8_t[::1] shapes,
+              const float[:, ::1] leaves,
               const int32_t[::1] stage_sizes, const float[::1] stage_thresholds, int32_t[:, ::1] sums,
               uint32_t[:, ::1] squares, uint8_t[:, ::1] out):
     """Integral images of ``img`` into ``sums``/``squares``; 1 in ``out`` where a window is accepted."""
@@ -46,5 +47,5 @@ def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const 
         dlfers_haar_integral(&img[0, 0], h, w, stride, ystep, &sums[0, 0], &squares[0, 0])
         if nx > 0 and ny_px > 0 and out.shape[0] > 0:
             dlfers_haar_scan(&sums[0, 0], &squares[0, 0], stride, nx, ny_px, ystep, nofs, area, &ofs[0, 0],
-                             &weights[0, 0], &thresholds[0], &leaves[0, 0], &stage_sizes[0], &stage_thresholds[0],
-                             <int>stage_sizes.shape[0], path, &out[0, 0])
+                             &weights[0, 0], &thresholds[0], &shapes[0], &leaves[0, 0], &stage_sizes[0],
+                             &stage_thresholds[0], <int>stage_sizes.shape[0], path, &out[0, 0])

@@ -1,7 +1,8 @@
-"""Numba kernel ``haar_scan``: OpenCV's stump-based Haar cascade on one pyramid layer, one window at a time.
+"""Numba kernel ``haar_scan``: OpenCV's Haar cascade (stumps or alt2's trees) on one pyramid layer.
 
-Same arguments and in-place outputs as ``_reference.haar_scan`` (and the C scalar path of ``_haar.h``):
-float32 features, float64 stage sums in stump order, OpenCV's walk along each row.
+Same arguments and in-place outputs as ``_reference.haar_scan`` (and the C scalar path of ``_haar.h``),
+one window at a time: float32 features, float64 stage sums in classifier order, OpenCV's walk along
+each row.
 """
 
 from __future__ import annotations
@@ -43,7 +44,17 @@ def _rect(fs, p, o, k):
 
 
 @njit(cache=True, nogil=True)
-def _window(fs, fq, p, nofs, area, ofs, weights, thresholds, leaves, stage_sizes, stage_thresholds):
+def _below(fs, p, ofs, weights, thresholds, node, vnf):
+    o = ofs[node]
+    w = weights[node]
+    r = w[0] * np.float32(_rect(fs, p, o, 0)) + w[1] * np.float32(_rect(fs, p, o, 4))
+    if w[2] != 0:
+        r = r + w[2] * np.float32(_rect(fs, p, o, 8))
+    return r * vnf < thresholds[node]
+
+
+@njit(cache=True, nogil=True)
+def _window(fs, fq, p, nofs, area, ofs, weights, thresholds, shapes, leaves, stage_sizes, stage_thresholds):
     vs = _rect(fs, p, nofs, 0)
     vq = np.uint32(fq[p + nofs[0]] - fq[p + nofs[1]] - fq[p + nofs[2]] + fq[p + nofs[3]])
     nf = area * np.float64(vq) - np.float64(vs) * np.float64(vs)
@@ -53,15 +64,21 @@ def _window(fs, fq, p, nofs, area, ofs, weights, thresholds, leaves, stage_sizes
     if not area * np.float64(vnf) < 0.1:
         return -1
     s = 0
+    n = 0
     for t in range(stage_sizes.shape[0]):
         acc = 0.0
         for _ in range(stage_sizes[t]):
-            o = ofs[s]
-            w = weights[s]
-            r = w[0] * np.float32(_rect(fs, p, o, 0)) + w[1] * np.float32(_rect(fs, p, o, 4))
-            if w[2] != 0:
-                r = r + w[2] * np.float32(_rect(fs, p, o, 8))
-            acc += np.float64(leaves[s, 0] if r * vnf < thresholds[s] else leaves[s, 1])
+            lt = _below(fs, p, ofs, weights, thresholds, n, vnf)
+            if shapes[s] == 0:
+                leaf = leaves[s, 0] if lt else leaves[s, 1]
+                n += 1
+            else:
+                if lt == (shapes[s] == 1):
+                    leaf = leaves[s, 0]
+                else:
+                    leaf = leaves[s, 1] if _below(fs, p, ofs, weights, thresholds, n + 1, vnf) else leaves[s, 2]
+                n += 2
+            acc += np.float64(leaf)
             s += 1
         if acc < np.float64(stage_thresholds[t]):
             return 0 if t == 0 else -1
@@ -69,8 +86,8 @@ def _window(fs, fq, p, nofs, area, ofs, weights, thresholds, leaves, stage_sizes
 
 
 @njit(cache=True, nogil=True)
-def haar_scan(img, win_w, win_h, ystep, ofs, weights, thresholds, leaves, stage_sizes, stage_thresholds, sums,
-              squares, out):
+def haar_scan(img, win_w, win_h, ystep, ofs, weights, thresholds, shapes, leaves, stage_sizes, stage_thresholds,
+              sums, squares, out):
     """One pyramid layer of the cascade: integral images into sums/squares, accepted windows into out."""
     _integral(img, ystep, sums, squares)
     stride = sums.shape[1]
@@ -88,8 +105,8 @@ def haar_scan(img, win_w, win_h, ystep, ofs, weights, thresholds, leaves, stage_
             if skip:
                 skip = False
                 continue
-            v = _window(fs, fq, j * ystep * stride + i, nofs, area, ofs, weights, thresholds, leaves, stage_sizes,
-                        stage_thresholds)
+            v = _window(fs, fq, j * ystep * stride + i, nofs, area, ofs, weights, thresholds, shapes, leaves,
+                        stage_sizes, stage_thresholds)
             if v > 0:
                 out[j, i] = 1
             skip = v == 0

@@ -360,24 +360,29 @@ def haar_integral(img: np.ndarray, ystep: int, sums: np.ndarray, squares: np.nda
 
 
 def haar_scan(img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarray, weights: np.ndarray,
-              thresholds: np.ndarray, leaves: np.ndarray, stage_sizes: np.ndarray, stage_thresholds: np.ndarray,
-              sums: np.ndarray, squares: np.ndarray, out: np.ndarray) -> None:
-    """One pyramid layer of OpenCV's stump-based Haar cascade (``CascadeClassifier::detectMultiScale``).
+              thresholds: np.ndarray, shapes: np.ndarray, leaves: np.ndarray, stage_sizes: np.ndarray,
+              stage_thresholds: np.ndarray, sums: np.ndarray, squares: np.ndarray, out: np.ndarray) -> None:
+    """One pyramid layer of OpenCV's Haar cascade (``CascadeClassifier::detectMultiScale``).
 
     Parameters
     ----------
     img : (h, w) uint8 layer of the pyramid.
     win_w, win_h : the cascade's window.  ystep : 1 or 2, OpenCV's step between windows at this scale.
-    ofs : (S, 12) int32 offsets of the 4 corners of each stump's 3 rectangles in the integral layout.
-    weights : (S, 3) float32.  thresholds : (S,) float32.  leaves : (S, 2) float32 (below, not below).
-    stage_sizes : (T,) int32 stumps per stage.  stage_thresholds : (T,) float32.
+    ofs : (N, 12) int32 offsets of the 4 corners of each node's 3 rectangles in the integral layout
+        (a classifier's nodes are consecutive).
+    weights : (N, 3) float32.  thresholds : (N,) float32 node thresholds.
+    shapes : (C,) uint8 per weak classifier: 0 a stump (leaf 0 where its feature is below the threshold,
+        else leaf 1); 1 and 2 the two-node trees of OpenCV's alt2 cascades (leaf 0 where the first node's
+        feature is below (1) or not below (2) its threshold, else the second node picks leaf 1 or 2).
+    leaves : (C, 3) float32.  stage_sizes : (T,) int32 classifiers per stage.  stage_thresholds : (T,) float32.
     sums, squares : (h+1, stride) int32 / uint32, written (:func:`haar_integral`).
     out : (ny, nx) uint8: 1 where OpenCV visits window (x, y) = (i·ystep, j·ystep) and the cascade
         accepts it, else 0; nx = ceil((w+1-win_w)/ystep), ny = ceil((h+1-win_h)/ystep).
 
-    A window is normalised by 1/(area·σ) over its inner rectangle and rejected when flat; each
-    stump's float32 feature w0·s0 + w1·s1 (+ w2·s2), times that factor, picks a leaf that is added
-    to a float64 stage sum in stump order; a window after a first-stage rejection is not visited.
+    A window is normalised by 1/(area·σ) over its inner rectangle and rejected when flat; each node's
+    float32 feature w0·s0 + w1·s1 (+ w2·s2), times that factor, is compared with its threshold; the leaf
+    each classifier picks is added to a float64 stage sum in classifier order; a window after a
+    first-stage rejection is not visited.
     """
     haar_integral(img, ystep, sums, squares)
     stride = sums.shape[1]
@@ -404,16 +409,27 @@ def haar_scan(img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarr
     ok &= area * vnf.astype(np.float64) < 0.1
     verdict = np.full(len(base), -1, np.int8)  # 1 accepted, 0 first-stage rejection, -1 otherwise
     alive = np.flatnonzero(ok)
+    first = np.concatenate([[0], np.cumsum(np.where(shapes == 0, 1, 2))])  # first node of each classifier
     s0 = 0
+
+    def below(node: int, b: np.ndarray, vnf_b: np.ndarray) -> np.ndarray:
+        o, w = ofs[node], weights[node]
+        r = w[0] * corners(fs, b, o[0:4]).astype(np.float32) + w[1] * corners(fs, b, o[4:8]).astype(np.float32)
+        if w[2] != 0:
+            r = r + w[2] * corners(fs, b, o[8:12]).astype(np.float32)
+        return np.asarray(r * vnf_b < thresholds[node])
+
     for t, n in enumerate(stage_sizes):
         b = base[alive]
         acc = np.zeros(len(alive), np.float64)
         for s in range(s0, s0 + int(n)):
-            o, w = ofs[s], weights[s]
-            r = w[0] * corners(fs, b, o[0:4]).astype(np.float32) + w[1] * corners(fs, b, o[4:8]).astype(np.float32)
-            if w[2] != 0:
-                r = r + w[2] * corners(fs, b, o[8:12]).astype(np.float32)
-            acc += np.where(r * vnf[alive] < thresholds[s], leaves[s, 0], leaves[s, 1]).astype(np.float64)
+            lt = below(int(first[s]), b, vnf[alive])
+            if shapes[s] == 0:
+                leaf = np.where(lt, leaves[s, 0], leaves[s, 1])
+            else:
+                deep = np.where(below(int(first[s]) + 1, b, vnf[alive]), leaves[s, 1], leaves[s, 2])
+                leaf = np.where(lt == (shapes[s] == 1), leaves[s, 0], deep)
+            acc += leaf.astype(np.float64)
         s0 += int(n)
         rejected = acc < np.float64(stage_thresholds[t])
         verdict[alive[rejected]] = 0 if t == 0 else -1
