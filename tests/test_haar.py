@@ -23,6 +23,7 @@ from dlfers.haar import Cascade, HaarCascade, detect_multiscale, load_cascade
 cv2 = pytest.importorskip("cv2")
 DEFAULT = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
 ALT2 = cv2.data.haarcascades + "haarcascade_frontalface_alt2.xml"  # two-node trees, 20x20
+EYE = cv2.data.haarcascades + "haarcascade_eye.xml"  # stumps, 20x20 (eye alignment)
 
 
 def _random_cascade(rng: np.random.Generator, n_stages: int, per_stage: int, trees: bool, window: int = 24) -> Cascade:
@@ -121,7 +122,7 @@ def _boxes(found) -> list[tuple[int, ...]]:
 
 
 @pytest.mark.parametrize("backend", ["cython", "numba"])
-@pytest.mark.parametrize("path", [DEFAULT, ALT2], ids=["default", "alt2"])
+@pytest.mark.parametrize("path", [DEFAULT, ALT2, EYE], ids=["default", "alt2", "eye"])
 def test_boxes_equal_opencv(jaffe_dir, backend, path):
     """The boxes of the calls the detectors make (a copy with longest side 160, minNeighbors 4, minSize),
     raw candidates (minNeighbors 0), a maxSize, and a whole VGA frame."""
@@ -145,7 +146,7 @@ def test_boxes_equal_opencv(jaffe_dir, backend, path):
         if k == 0 and backend == "cython":  # the full-size frame, as the benchmarks' OpenCV reference call
             kw = dict(scaleFactor=1.1, minNeighbors=5)
             assert _boxes(ours.detectMultiScale(g, **kw)) == _boxes(theirs.detectMultiScale(g, **kw))
-    assert found >= checked // 3, "too few frames with a detection to compare"
+    assert found >= checked // 4, "too few frames with a detection to compare"
 
 
 def test_numpy_reference_gives_opencv_boxes(jaffe_file):

@@ -17,7 +17,6 @@ the whole frame.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,47 +154,17 @@ def detector_settings(
     return DetectorSettings(name, int(size), float(face), float(scale))
 
 
-_local = threading.local()
-
-
 def cascade_engine(name: str = _FINE_CASCADE) -> str:
-    """Who evaluates OpenCV's cascade ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel, boxes
-    identical to OpenCV's) where the cython backend is loaded and the kernel supports the cascade (both
-    frontal-face cascades the detectors use), else "opencv"."""
-    from ._kernels import resolve
-    from .haar import load_cascade
+    """Who evaluates OpenCV's cascade ``name`` here: "dlfers" or "opencv" (see :func:`dlfers.haar.engine`)."""
+    from .haar import engine
 
-    try:
-        if resolve() != "cython":
-            return "opencv"
-        import cv2
-
-        load_cascade(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
-    except (ValueError, RuntimeError):
-        return "opencv"
-    return "dlfers"
+    return engine(name)
 
 
 def _cascade(name: str = _FINE_CASCADE) -> Any:
-    # CascadeClassifier objects are not safe to share between threads: one per thread and file.
-    cache: dict[str, Any] | None = getattr(_local, "cascades", None)
-    if cache is None:
-        cache = _local.cascades = {}
-    c = cache.get(name)
-    if c is None:
-        import cv2
+    from .haar import cascade
 
-        path = cv2.data.haarcascades + name  # type: ignore[attr-defined]
-        if cascade_engine(name) == "dlfers":
-            from .haar import HaarCascade
-
-            c = HaarCascade(path, backend="cython")
-        else:
-            c = cv2.CascadeClassifier(path)
-            if c.empty():
-                raise RuntimeError(f"cannot load the OpenCV face cascade {path}")
-        cache[name] = c
-    return c
+    return cascade(name)
 
 
 def _resized(gray: np.ndarray, s: float) -> np.ndarray:

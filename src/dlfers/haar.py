@@ -18,6 +18,7 @@ tilted features), and callers keep ``cv2.CascadeClassifier`` for them.
 from __future__ import annotations
 
 import functools
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ import numpy as np
 
 from ._kernels import get as _get_kernels
 
-__all__ = ["Cascade", "HaarCascade", "load_cascade", "detect_multiscale"]
+__all__ = ["Cascade", "HaarCascade", "load_cascade", "detect_multiscale", "engine", "cascade"]
 
 #: OpenCV subtracts this from every stage threshold when it reads a cascade
 _THRESHOLD_EPS = np.float32(1e-5)
@@ -249,3 +250,51 @@ class HaarCascade:
                          maxSize: tuple[int, int] = (0, 0)) -> np.ndarray:  # noqa: N803
         """Boxes (n, 4) int32, as OpenCV's method of the same name (``flags`` is ignored there too)."""
         return detect_multiscale(image, self.cascade, scaleFactor, minNeighbors, minSize, maxSize, self.backend)
+
+
+def engine(name: str) -> str:
+    """Who evaluates ``cv2.data``'s cascade file ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel,
+    boxes identical to OpenCV's) where the cython backend is loaded and the kernel supports the cascade
+    (both frontal-face cascades the detectors use), else "opencv"."""
+    from ._kernels import resolve
+
+    try:
+        if resolve() != "cython":
+            return "opencv"
+        import cv2
+
+        load_cascade(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
+    except (ValueError, RuntimeError):
+        return "opencv"
+    return "dlfers"
+
+
+_local = threading.local()
+
+
+def cascade(name: str) -> Any:
+    """``cv2.data``'s cascade ``name`` with a ``detectMultiScale`` method: a :class:`HaarCascade` where
+    :func:`engine` says "dlfers", else a ``cv2.CascadeClassifier`` (one per thread: OpenCV's are not safe
+    to share between threads).
+
+    Raises
+    ------
+    RuntimeError
+        If OpenCV cannot load the file.
+    """
+    cache: dict[str, Any] | None = getattr(_local, "cascades", None)
+    if cache is None:
+        cache = _local.cascades = {}
+    c = cache.get(name)
+    if c is None:
+        import cv2
+
+        path = cv2.data.haarcascades + name  # type: ignore[attr-defined]
+        if engine(name) == "dlfers":
+            c = HaarCascade(path, backend="cython")
+        else:
+            c = cv2.CascadeClassifier(path)
+            if c.empty():
+                raise RuntimeError(f"cannot load the OpenCV face cascade {path}")
+        cache[name] = c
+    return c
