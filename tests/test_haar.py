@@ -9,6 +9,7 @@ detectors use; and files the kernel cannot evaluate are refused with their path 
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -147,6 +148,84 @@ def test_boxes_equal_opencv(jaffe_dir, backend, path):
             kw = dict(scaleFactor=1.1, minNeighbors=5)
             assert _boxes(ours.detectMultiScale(g, **kw)) == _boxes(theirs.detectMultiScale(g, **kw))
     assert found >= checked // 4, "too few frames with a detection to compare"
+
+
+def _cascade_xml(cas: Cascade) -> str:
+    """``cas`` as an OpenCV cascade file (every node its own feature), for OpenCV and dlfers to read alike."""
+    f32 = lambda v: f"{float(v):.9g}"  # noqa: E731 - round-trips a float32
+    stages, feats, n, c = [], [], 0, 0
+    for t, size in enumerate(cas.stage_sizes):
+        weak = []
+        for _ in range(int(size)):
+            nodes = 1 if cas.shapes[c] == 0 else 2
+            for k in range(nodes):
+                rects = "".join(f"<_>{' '.join(map(str, cas.rects[n + k, j]))} {f32(cas.weights[n + k, j])}</_>"
+                                for j in range(3) if cas.weights[n + k, j] != 0)
+                feats.append(f"<_><rects>{rects}</rects></_>")
+            head = {0: "0 -1", 1: "0 1", 2: "1 0"}[int(cas.shapes[c])]
+            nodes_txt = f"{head} {n} {f32(cas.thresholds[n])}"
+            if nodes == 2:
+                nodes_txt += f" -1 -2 {n + 1} {f32(cas.thresholds[n + 1])}"
+            leaves = " ".join(f32(v) for v in cas.leaves[c, : nodes + 1])
+            weak.append(f"<_><internalNodes>{nodes_txt}</internalNodes><leafValues>{leaves}</leafValues></_>")
+            n, c = n + nodes, c + 1
+        stages.append(f"<_><maxWeakCount>{size}</maxWeakCount><stageThreshold>{f32(cas.stage_thresholds[t])}"
+                      f"</stageThreshold><weakClassifiers>{''.join(weak)}</weakClassifiers></_>")
+    return ('<?xml version="1.0"?>\n<opencv_storage>\n<cascade type_id="opencv-cascade-classifier">'
+            f"<stageType>BOOST</stageType><featureType>HAAR</featureType><height>{cas.window[1]}</height>"
+            f"<width>{cas.window[0]}</width><stageParams><maxWeakCount>{max(cas.stage_sizes)}</maxWeakCount>"
+            "</stageParams><featureParams><maxCatCount>0</maxCatCount></featureParams>"
+            f"<stageNum>{len(cas.stage_sizes)}</stageNum><stages>{''.join(stages)}</stages>"
+            f"<features>{''.join(feats)}</features></cascade>\n</opencv_storage>\n")
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), h=st.integers(20, 110), w=st.integers(20, 110), scale=st.floats(1.05, 1.6),
+       window=st.sampled_from([20, 24]), stages=st.integers(1, 3), per=st.integers(1, 4), trees=st.booleans(),
+       neighbours=st.sampled_from([0, 2]))
+def test_random_cascades_give_opencv_boxes(jaffe_file, seed, h, w, scale, window, stages, per, trees, neighbours):
+    """A random cascade written to a file that OpenCV and dlfers both read, on a JAFFE image of any size
+    with flat patches: the same windows (steps, skips, stripes, flat windows, trees) and the same boxes."""
+    import tempfile
+
+    if _kernels.load("cython") is None:
+        pytest.skip("cython backend unavailable")
+    rng = np.random.default_rng(seed)
+    cas = _random_cascade(rng, stages, per, trees, window)
+    img = cv2.resize(_jaffe_gray(str(jaffe_file)), (w, h), interpolation=cv2.INTER_AREA)
+    img[: h // 4] = 90  # flat: windows there are rejected before any stage
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/random_cascade.xml"
+        with open(path, "w") as f:
+            f.write(_cascade_xml(cas))
+        theirs = cv2.CascadeClassifier(path)
+        assert not theirs.empty()
+        kw = dict(scaleFactor=scale, minNeighbors=neighbours)
+        want = _boxes(theirs.detectMultiScale(img, **kw))
+        ours = HaarCascade(path, backend="cython")
+        assert _boxes(ours.detectMultiScale(img, **kw)) == want
+    load_cascade.cache_clear()  # its cache is keyed by path, and the next example reuses this one
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(20, 130), w=st.integers(20, 130), scale=st.floats(1.05, 1.6), which=st.sampled_from([0, 1, 2]),
+       x0=st.integers(0, 80), y0=st.integers(0, 80), zoom=st.floats(0.3, 1.0))
+def test_raw_candidates_equal_opencv_for_any_size(jaffe_file, h, w, scale, which, x0, y0, zoom):
+    """Every window OpenCV accepts, and no other (minNeighbors 0), on crops of a JAFFE face of any size:
+    odd sizes, any scale step, all three cascades (the rows OpenCV's stripes leave out included)."""
+    if _kernels.load("cython") is None:
+        pytest.skip("cython backend unavailable")
+    path = (DEFAULT, ALT2, EYE)[which]
+    g = _jaffe_gray(str(jaffe_file))
+    side = int(256 * zoom)
+    img = cv2.resize(g[y0 : y0 + side, x0 : x0 + side], (w, h), interpolation=cv2.INTER_AREA)
+    want = _boxes(cv2.CascadeClassifier(path).detectMultiScale(img, scaleFactor=scale, minNeighbors=0))
+    assert _boxes(HaarCascade(path, backend="cython").detectMultiScale(img, scaleFactor=scale, minNeighbors=0)) == want
+
+
+@functools.lru_cache(maxsize=1)
+def _jaffe_gray(path: str) -> np.ndarray:
+    return cv2.imread(path, cv2.IMREAD_GRAYSCALE)
 
 
 def test_numpy_reference_gives_opencv_boxes(jaffe_file):

@@ -4,7 +4,8 @@
 answers ``detectMultiScale`` exactly as ``cv2.CascadeClassifier`` does (OpenCV 4): the same
 scales (float32 factors, ``cvRound`` sizes), the same pyramid (``cv2.resize`` with
 ``INTER_LINEAR_EXACT``), the same windows (rows and columns in steps of 2 below scale 2, a
-window after a first-stage rejection skipped), the same arithmetic (float32 features,
+window after a first-stage rejection skipped, the rows of OpenCV's stripes, which can miss a
+layer's last row), the same arithmetic (float32 features,
 float64 stage sums; the ``haar_scan`` kernel), then OpenCV's own ``groupRectangles`` and the
 clip to the frame.  The tests compare its boxes with OpenCV's, frame by frame.
 
@@ -199,6 +200,9 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
     sums = np.empty((int(lh[0]) + 1, stride), np.int32)
     squares = np.empty((int(lh[0]) + 1, stride), np.uint32)
     pyramid = np.empty(int(lh[0]) * int(lw[0]), np.uint8)
+    # OpenCV scans each layer in stripes of rows, as many as the first layer's working width has 32s;
+    # a stripe's height is a whole number of steps, so the last row of a layer can fall outside them all
+    nstripes = -(-(int(lw[0]) + 1 - win_w) // 32)
     found = []
     args = (cascade.weights, cascade.thresholds, cascade.shapes, cascade.leaves, cascade.stage_sizes,
             cascade.stage_thresholds)
@@ -207,7 +211,9 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
         sw, sh = int(lw[i]), int(lh[i])
         layer = pyramid[: sw * sh].reshape(sh, sw)
         cv2.resize(gray, (sw, sh), dst=layer, interpolation=cv2.INTER_LINEAR_EXACT)
-        nx, ny = -(-(sw + 1 - win_w) // ystep), -(-(sh + 1 - win_h) // ystep)
+        rows = sh + 1 - win_h
+        stripe = max((rows // ystep + nstripes - 1) // nstripes, 1) * ystep
+        nx, ny = -(-(sw + 1 - win_w) // ystep), -(-min(nstripes * stripe, rows) // ystep)
         if nx <= 0 or ny <= 0:
             continue
         out = np.empty((ny, nx), np.uint8)

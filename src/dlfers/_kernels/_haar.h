@@ -240,17 +240,17 @@ static int dlfers_haar_path(void)
 #endif
 }
 
-/* Scan one layer: windows i = 0..nx-1 of rows y = 0, ystep, ... < ny_px; out[(y/ystep)·nx + i]
+/* Scan one layer: windows i = 0..nx-1 of rows y = 0, ystep, ..., (ny-1)·ystep; out[(y/ystep)·nx + i]
  * = 1 where OpenCV's walk visits the window and the cascade accepts it, else 0.  `path` as
  * dlfers_haar_path (the AVX2 path needs stride >= w + 64).  Returns the number accepted. */
 static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdiff_t stride, ptrdiff_t nx,
-                                  ptrdiff_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
+                                  ptrdiff_t ny, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
                                   const float* wts, const float* thr, const uint8_t* shape, const float* leaves,
                                   const int32_t* stage_n,
                                   const float* stage_thr, int n_stages, int path, uint8_t* out)
 {
     ptrdiff_t found = 0;
-    for (ptrdiff_t y = 0, iy = 0; y < ny_px; y += ystep, iy++) {
+    for (ptrdiff_t iy = 0, y = 0; iy < ny; iy++, y += ystep) {
         uint8_t* o = out + iy * nx;
         int skip = 0;
         ptrdiff_t i = 0;

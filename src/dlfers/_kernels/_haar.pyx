@@ -15,7 +15,7 @@ cdef extern from "_haar.h" nogil:
     void dlfers_haar_integral(const uint8_t* img, Py_ssize_t h, Py_ssize_t w, Py_ssize_t stride, int ystep,
                               int32_t* sum, uint32_t* sq)
     Py_ssize_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, Py_ssize_t stride, Py_ssize_t nx,
-                                Py_ssize_t ny_px, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
+                                Py_ssize_t ny, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
                                 const float* wts, const float* thr, const uint8_t* shape, const float* leaves,
                                 const int32_t* stage_n, const float* stage_thr, int n_stages, int path, uint8_t* out)
     int dlfers_haar_path()
@@ -33,7 +33,8 @@ def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const 
               uint32_t[:, ::1] squares, uint8_t[:, ::1] out):
     """Integral images of ``img`` into ``sums``/``squares``; 1 in ``out`` where a window is accepted."""
     cdef Py_ssize_t h = img.shape[0], w = img.shape[1], stride = sums.shape[1]
-    cdef Py_ssize_t ny_px = h + 1 - win_h, nx = out.shape[1]
+    # rows: out's, never past the last window of the layer
+    cdef Py_ssize_t ny = min(out.shape[0], (h + 1 - win_h + ystep - 1) // ystep), nx = out.shape[1]
     cdef int32_t nofs[4]
     cdef Py_ssize_t c0 = dlfers_haar_col(1, ystep, stride), c1 = dlfers_haar_col(win_w - 1, ystep, stride)
     nofs[0] = <int32_t>(c0 + stride)
@@ -45,7 +46,7 @@ def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const 
     cdef int path = dlfers_haar_path() if stride >= w + 64 else 0
     with nogil:
         dlfers_haar_integral(&img[0, 0], h, w, stride, ystep, &sums[0, 0], &squares[0, 0])
-        if nx > 0 and ny_px > 0 and out.shape[0] > 0:
-            dlfers_haar_scan(&sums[0, 0], &squares[0, 0], stride, nx, ny_px, ystep, nofs, area, &ofs[0, 0],
+        if nx > 0 and ny > 0:
+            dlfers_haar_scan(&sums[0, 0], &squares[0, 0], stride, nx, ny, ystep, nofs, area, &ofs[0, 0],
                              &weights[0, 0], &thresholds[0], &shapes[0], &leaves[0, 0], &stage_sizes[0],
                              &stage_thresholds[0], <int>stage_sizes.shape[0], path, &out[0, 0])

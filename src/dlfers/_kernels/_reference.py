@@ -377,7 +377,8 @@ def haar_scan(img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarr
     leaves : (C, 3) float32.  stage_sizes : (T,) int32 classifiers per stage.  stage_thresholds : (T,) float32.
     sums, squares : (h+1, stride) int32 / uint32, written (:func:`haar_integral`).
     out : (ny, nx) uint8: 1 where OpenCV visits window (x, y) = (i·ystep, j·ystep) and the cascade
-        accepts it, else 0; nx = ceil((w+1-win_w)/ystep), ny = ceil((h+1-win_h)/ystep).
+        accepts it, else 0; nx = ceil((w+1-win_w)/ystep), ny <= ceil((h+1-win_h)/ystep): the rows scanned
+        (OpenCV's stripes may stop short of the last row; ``dlfers.haar`` computes where).
 
     A window is normalised by 1/(area·σ) over its inner rectangle and rejected when flat; each node's
     float32 feature w0·s0 + w1·s1 (+ w2·s2), times that factor, is compared with its threshold; the leaf
