@@ -21,6 +21,9 @@ from the medians:
   p50/p99 and its speed-up over OpenCV's full-frame ``detectMultiScale`` (1.1, 5), and
   each preset's whole ``predict_image`` on the same frame against that detection call
   alone (the target: 15x faster).
+* for "cascade single pass / full frame SIZE" (``test_bench_detect.py``): one ``detectMultiScale``
+  call of the frontal-face cascade by dlfers' kernel and by OpenCV, the same boxes, and the
+  speed-up (OpenCV median / dlfers median);
 * in each "descriptors step S" group, the AVX2+FMA build of the kernels against the
   baseline (SSE2) build on the same face (baseline median / AVX2 median);
 * for "predict threads": frames per second of one shared model called from 1, 2 and 8
@@ -37,8 +40,8 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "detect_table", "threads_table",
-           "batch_table", "main"]
+__all__ = ["load", "descriptor_table", "encoder_table", "predict_table", "svm_table", "detect_table", "cascade_table",
+           "threads_table", "batch_table", "main"]
 
 #: single-frame latency targets (p50, milliseconds)
 TARGETS_MS = {"predict frame": 5.0, "predict face": 1.5}
@@ -171,6 +174,22 @@ def detect_table(groups: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def cascade_table(groups: dict[str, list[dict]]) -> str:
+    """Markdown table: one cascade call by dlfers' kernel and by OpenCV, per call and frame size."""
+    lines = ["### the Haar cascade, dlfers' kernel against OpenCV (one thread, the same boxes)", "",
+             "| call | frame | dlfers p50 (ms) | OpenCV p50 (ms) | OpenCV / dlfers (medians) | dlfers path |",
+             "|---|---|---:|---:|---:|---|"]
+    for group in sorted(g for g in groups if g.startswith("cascade ")):
+        by = {(b.get("extra_info") or {}).get("engine"): b for b in groups[group]}
+        ours, theirs = by.get("dlfers"), by.get("opencv")
+        info = (ours or theirs or {}).get("extra_info") or {}
+        p50 = [((b or {}).get("extra_info") or {}).get("p50_ms") for b in (ours, theirs)]
+        path = ((ours or {}).get("extra_info") or {}).get("path", "-")
+        lines.append(f"| {info.get('call', '?')} | {info.get('frame', '?')} | {_num(p50[0])} | {_num(p50[1])} | "
+                     f"{_ratio(_median(theirs), _median(ours))} | {path} |")
+    return "\n".join(lines)
+
+
 def svm_table(group: str, benches: list[dict]) -> str:
     """Markdown table: intersection rows against a plain read of the same bytes."""
     read = _median(_find(benches, "test_svm_rows[read"))
@@ -240,6 +259,8 @@ def report(groups: dict[str, list[dict]]) -> str:
         parts.append(predict_table(groups))
     if any(g.startswith("detect ") for g in groups):
         parts.append(detect_table(groups))
+    if any(g.startswith("cascade ") for g in groups):
+        parts.append(cascade_table(groups))
     if "predict threads" in groups:
         parts.append(threads_table(groups["predict threads"]))
     if "predict batch n_jobs" in groups:

@@ -79,3 +79,45 @@ def test_detect(benchmark, frames, size, how):
     found = benchmark.pedantic(run, rounds=ROUNDS if how != "opencv_full" else 20, iterations=1, warmup_rounds=2)
     assert len(found) >= 1
     _percentiles(benchmark)
+
+
+#: the cascade calls compared engine against engine: the default detector's single pass (the frame
+#: scaled to longest side 160, minNeighbors 4, faces from 15 % of the shorter side) and OpenCV's
+#: full-frame reference call (scaleFactor 1.1, minNeighbors 5)
+CASCADE_CALLS = ("single pass", "full frame")
+
+
+@pytest.mark.parametrize("size", ["256x256", "640x480"])
+@pytest.mark.parametrize("call", CASCADE_CALLS)
+@pytest.mark.parametrize("engine", ["dlfers", "opencv"])
+def test_cascade_engine(benchmark, frames, size, call, engine):
+    """One ``detectMultiScale`` call of the frontal-face default cascade: dlfers' ``haar_scan`` kernel
+    (``dlfers.haar.HaarCascade``) against OpenCV's ``CascadeClassifier`` (one thread), the same boxes."""
+    import cv2
+
+    from dlfers import _kernels
+    from dlfers.haar import HaarCascade
+
+    if engine == "dlfers" and _kernels.load("cython") is None:
+        pytest.skip(f"cython backend unavailable: {_kernels.status()['cython']}")
+    cv2.setNumThreads(1)
+    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    frame = frames[size]
+    if call == "single pass":
+        s = 160 / max(frame.shape)
+        frame = cv2.resize(frame, (round(frame.shape[1] * s), round(frame.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        m = max(12, int(0.15 * min(frame.shape)))
+        kw = dict(scaleFactor=1.1, minNeighbors=4, minSize=(m, m))
+    else:
+        kw = dict(scaleFactor=1.1, minNeighbors=5)
+    cascade = HaarCascade(path, backend="cython") if engine == "dlfers" else cv2.CascadeClassifier(path)
+    other = cv2.CascadeClassifier(path) if engine == "dlfers" else HaarCascade(path)
+    found = sorted(map(tuple, np.asarray(cascade.detectMultiScale(frame, **kw)).reshape(-1, 4).tolist()))
+    assert found == sorted(map(tuple, np.asarray(other.detectMultiScale(frame, **kw)).reshape(-1, 4).tolist()))
+    benchmark.group = f"cascade {call} {size}"
+    path_name = __import__(_kernels.load("cython").haar_scan.__module__, fromlist=["haar_path"]).haar_path() \
+        if engine == "dlfers" else "opencv"
+    benchmark.extra_info.update(frame=size, call=call, engine=engine, path=path_name, boxes=len(found))
+    rounds = 10 if (call == "full frame" and engine == "opencv") else 50
+    benchmark.pedantic(lambda: cascade.detectMultiScale(frame, **kw), rounds=rounds, iterations=1, warmup_rounds=1)
+    _percentiles(benchmark)
