@@ -54,7 +54,7 @@ def _scan(kern, img, cas: Cascade, ystep: int, stride: int):
     sums = np.full((h + 1, stride), 7, np.int32)
     squares = np.full((h + 1, stride), 7, np.uint32)
     out = np.full((ny, nx), 9, np.uint8)
-    kern.haar_scan(img, cas.window[0], cas.window[1], ystep, cas.offsets(stride, ystep), cas.weights,
+    kern.haar_scan(img, cas.window[0], cas.window[1], ystep, cas.offsets(stride)[ystep - 1], cas.weights,
                    cas.thresholds, cas.shapes, cas.leaves, cas.stage_sizes, cas.stage_thresholds, sums, squares, out)
     return out, sums, squares
 
@@ -95,6 +95,37 @@ def test_every_implementation_gives_the_same_verdicts(seed, h, w, ystep, pad, fl
             continue
         for a, b, what in zip(want, got, ("verdicts", "sums", "squares")):
             np.testing.assert_array_equal(a, b, err_msg=f"{name}: {what} differ from the NumPy reference")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_layers=st.integers(1, 4), trees=st.booleans())
+def test_layers_in_one_call_equal_layer_by_layer(seed, n_layers, trees):
+    """``haar_scan_layers`` (the whole pyramid in one call) gives each layer's ``haar_scan`` verdicts, in every
+    implementation; layers of either step, some whose rows stop short (OpenCV's stripes)."""
+    rng = np.random.default_rng(seed)
+    cas = _random_cascade(rng, 2, 3, trees)
+    sizes = [(int(rng.integers(24, 60)), int(rng.integers(24, 60))) for _ in range(n_layers)]
+    steps = [int(rng.integers(1, 3)) for _ in sizes]
+    stride = max(w for _, w in sizes) + 64
+    stride += stride & 1
+    imgs = [rng.integers(0, 256, (h, w)).astype(np.uint8) for h, w in sizes]
+    want, rows = [], []
+    for img, ystep in zip(imgs, steps):
+        full = _scan(_kernels.load("numpy"), img, cas, ystep, stride)[0]
+        ny = int(rng.integers(0, full.shape[0] + 1))
+        rows.append(ny)
+        want.append(full[:ny])
+    offsets = np.cumsum([0] + [h * w for h, w in sizes])
+    outs = np.cumsum([0] + [w.size for w in want])
+    layers = np.array([[offsets[i], w, h, steps[i], outs[i], rows[i]] for i, (h, w) in enumerate(sizes)], np.int32)
+    pyramid = np.concatenate([i.ravel() for i in imgs])
+    hmax = max(h for h, _ in sizes) + 1
+    for name, kern in _implementations():
+        out = np.full(int(outs[-1]), 9, np.uint8)
+        kern.haar_scan_layers(pyramid, layers, 24, 24, cas.offsets(stride), cas.weights, cas.thresholds, cas.shapes,
+                              cas.leaves, cas.stage_sizes, cas.stage_thresholds, np.empty((hmax, stride), np.int32),
+                              np.empty((hmax, stride), np.uint32), out)
+        np.testing.assert_array_equal(out, np.concatenate([w.ravel() for w in want]), err_msg=name)
 
 
 def test_both_paths_accept_faces(jaffe_file):

@@ -64,14 +64,17 @@ class Cascade:
     stage_sizes: np.ndarray
     stage_thresholds: np.ndarray
 
-    @functools.lru_cache(maxsize=32)  # noqa: B019 - one table per (row stride, step); the cascade lives forever
-    def offsets(self, stride: int, ystep: int) -> np.ndarray:
-        """(N, 12) int32 corner offsets of every node's rectangles in the integral layout of ``ystep``."""
+    @functools.lru_cache(maxsize=32)  # noqa: B019 - one table per row stride; the cascade lives forever
+    def offsets(self, stride: int) -> np.ndarray:
+        """(2, N, 12) int32 corner offsets of every node's rectangles in the integral layouts of ystep 1 and 2."""
         r = self.rects.astype(np.int64)
         x, y, w, h = r[..., 0], r[..., 1], r[..., 2], r[..., 3]
-        a, b = _column(x, ystep, stride), _column(x + w, ystep, stride)
-        o = np.stack([a + stride * y, b + stride * y, a + stride * (y + h), b + stride * (y + h)], axis=-1)
-        return np.ascontiguousarray(o.reshape(len(r), 12), dtype=np.int32)
+        tables = []
+        for ystep in (1, 2):
+            a, b = _column(x, ystep, stride), _column(x + w, ystep, stride)
+            o = np.stack([a + stride * y, b + stride * y, a + stride * (y + h), b + stride * (y + h)], axis=-1)
+            tables.append(o.reshape(len(r), 12))
+        return np.ascontiguousarray(np.stack(tables), dtype=np.int32)
 
 
 def _column(c: Any, ystep: int, stride: int) -> Any:
@@ -174,6 +177,49 @@ def _scales(size: tuple[int, int], window: tuple[int, int], scale_factor: float,
     return sc[keep]
 
 
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """The layers of one (frame size, window, scale settings): what :func:`detect_multiscale` scans."""
+
+    scales: np.ndarray  # (L,) float32 search scales
+    layers: np.ndarray  # (L, 6) int32 rows of haar_scan_layers
+    resizes: tuple[tuple[int, int, int], ...]  # (offset in the pyramid, width, height) of each layer
+    nx: np.ndarray  # (L,) windows per row
+    ystep: np.ndarray  # (L,) OpenCV's step between windows
+    out_offsets: np.ndarray  # (L+1,) where each layer's verdicts start
+    pyramid_size: int
+    out_size: int
+    stride: int  # row stride of the integral images
+    rows: int  # rows of the integral images (the largest layer's height + 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(h: int, w: int, window: tuple[int, int], scale_factor: float, min_size: tuple[int, int],
+          max_size: tuple[int, int]) -> _Plan | None:
+    """OpenCV's layers for a (h, w) frame (None: no scale to search); cached, as a stream's frames share a size."""
+    win_w, win_h = window
+    scales = _scales((w, h), window, scale_factor, min_size, max_size)
+    if not len(scales):
+        return None
+    lw = np.rint(np.float32(w) / scales).astype(np.int64)
+    lh = np.rint(np.float32(h) / scales).astype(np.int64)
+    ystep = np.where(scales >= 2, 1, 2)
+    # OpenCV scans each layer in stripes of rows, as many as the first layer's working width has 32s;
+    # a stripe's height is a whole number of steps, so the last row of a layer can fall outside them all
+    nstripes = -(-(int(lw[0]) + 1 - win_w) // 32)
+    rows = lh + 1 - win_h
+    stripe = np.maximum((rows // ystep + nstripes - 1) // nstripes, 1) * ystep
+    nx = -(-(lw + 1 - win_w) // ystep)
+    ny = np.maximum(-(-np.minimum(nstripes * stripe, rows) // ystep), 0)
+    offsets = np.concatenate([[0], np.cumsum(lw * lh)])
+    out_offsets = np.concatenate([[0], np.cumsum(nx * ny)])
+    layers = np.stack([offsets[:-1], lw, lh, ystep, out_offsets[:-1], ny], axis=1).astype(np.int32)
+    for a in (scales, layers, nx, ystep, out_offsets):
+        a.flags.writeable = False  # shared by every call with these settings
+    return _Plan(scales, layers, tuple(zip(offsets.tolist(), lw.tolist(), lh.tolist())), nx, ystep, out_offsets,
+                 int(offsets[-1]), int(out_offsets[-1]), -(-(int(lw[0]) + _PAD) // 16) * 16, int(lh[0]) + 1)
+
+
 def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 1.1, min_neighbors: int = 3,
                       min_size: tuple[int, int] = (0, 0), max_size: tuple[int, int] = (0, 0),
                       backend: str | None = None) -> np.ndarray:
@@ -189,46 +235,31 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
     empty = np.zeros((0, 4), np.int32)
     if h < win_h or w < win_w:
         return empty
-    scales = _scales((w, h), cascade.window, scale_factor, tuple(min_size), tuple(max_size))  # type: ignore[arg-type]
-    if not len(scales):
+    plan = _plan(h, w, cascade.window, float(scale_factor), (int(min_size[0]), int(min_size[1])),
+                 (int(max_size[0]), int(max_size[1])))
+    if plan is None:
         return empty
-    kern = _get_kernels(backend)
-    lw = np.rint(np.float32(w) / scales).astype(np.int64)
-    lh = np.rint(np.float32(h) / scales).astype(np.int64)
-    wins = np.rint(np.float32(win_w) * scales).astype(np.int64), np.rint(np.float32(win_h) * scales).astype(np.int64)
-    stride = -(-(int(lw[0]) + _PAD) // 16) * 16
-    sums = np.empty((int(lh[0]) + 1, stride), np.int32)
-    squares = np.empty((int(lh[0]) + 1, stride), np.uint32)
-    pyramid = np.empty(int(lh[0]) * int(lw[0]), np.uint8)
-    # OpenCV scans each layer in stripes of rows, as many as the first layer's working width has 32s;
-    # a stripe's height is a whole number of steps, so the last row of a layer can fall outside them all
-    nstripes = -(-(int(lw[0]) + 1 - win_w) // 32)
-    found = []
-    args = (cascade.weights, cascade.thresholds, cascade.shapes, cascade.leaves, cascade.stage_sizes,
-            cascade.stage_thresholds)
-    for i, sc in enumerate(scales):
-        ystep = 1 if sc >= 2 else 2
-        sw, sh = int(lw[i]), int(lh[i])
-        layer = pyramid[: sw * sh].reshape(sh, sw)
-        cv2.resize(gray, (sw, sh), dst=layer, interpolation=cv2.INTER_LINEAR_EXACT)
-        rows = sh + 1 - win_h
-        stripe = max((rows // ystep + nstripes - 1) // nstripes, 1) * ystep
-        nx, ny = -(-(sw + 1 - win_w) // ystep), -(-min(nstripes * stripe, rows) // ystep)
-        if nx <= 0 or ny <= 0:
-            continue
-        out = np.empty((ny, nx), np.uint8)
-        kern.haar_scan(layer, win_w, win_h, ystep, cascade.offsets(stride, ystep), *args,
-                       sums[: sh + 1], squares[: sh + 1], out)
-        iy, ix = np.nonzero(out)
-        if len(iy):
-            boxes = np.empty((len(iy), 4), np.int32)
-            boxes[:, 0] = np.rint(np.float32(ystep) * ix.astype(np.float32) * sc)
-            boxes[:, 1] = np.rint(np.float32(ystep) * iy.astype(np.float32) * sc)
-            boxes[:, 2], boxes[:, 3] = wins[0][i], wins[1][i]
-            found.append(boxes)
-    if not found:
+    pyramid = np.empty(plan.pyramid_size, np.uint8)
+    for off, sw, sh in plan.resizes:  # OpenCV resizes the frame for each layer
+        cv2.resize(gray, (sw, sh), dst=pyramid[off : off + sw * sh].reshape(sh, sw),
+                   interpolation=cv2.INTER_LINEAR_EXACT)
+    out = np.zeros(plan.out_size, np.uint8)
+    _get_kernels(backend).haar_scan_layers(
+        pyramid, plan.layers, win_w, win_h, cascade.offsets(plan.stride), cascade.weights, cascade.thresholds,
+        cascade.shapes, cascade.leaves, cascade.stage_sizes, cascade.stage_thresholds,
+        np.empty((plan.rows, plan.stride), np.int32), np.empty((plan.rows, plan.stride), np.uint32), out)
+    scales, nx, ystep, out_offsets = plan.scales, plan.nx, plan.ystep, plan.out_offsets
+    hits = np.flatnonzero(out)
+    if not len(hits):
         return empty
-    rects = np.concatenate(found)
+    k = np.searchsorted(out_offsets, hits, side="right") - 1  # each accepted window's layer
+    iy, ix = np.divmod(hits - out_offsets[k], nx[k])
+    rects = np.empty((len(hits), 4), np.int32)
+    step = ystep[k].astype(np.float32)
+    rects[:, 0] = np.rint(step * ix.astype(np.float32) * scales[k])  # float32, as OpenCV's cvRound(x * scale)
+    rects[:, 1] = np.rint(step * iy.astype(np.float32) * scales[k])
+    rects[:, 2] = np.rint(np.float32(win_w) * scales[k])
+    rects[:, 3] = np.rint(np.float32(win_h) * scales[k])
     if min_neighbors > 0:
         grouped = cv2.groupRectangles(rects.tolist(), int(min_neighbors), _GROUP_EPS)[0]
         rects = np.asarray(grouped, np.int32).reshape(-1, 4)

@@ -33,7 +33,7 @@ import numpy as np
 
 BACKENDS = ("cython", "numba", "numpy")
 KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "encode_soft_q8",
-           "intersection", "chi2", "region_sums", "haar_scan")
+           "intersection", "chi2", "region_sums", "haar_scan", "haar_scan_layers")
 
 #: the compiled extension modules (setup.py builds one per name)
 _CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2", "_haar")
@@ -85,6 +85,13 @@ class Kernels(Protocol):
         """One (h, w) uint8 pyramid layer through OpenCV's Haar cascade (stumps, alt2's trees): integral images into
         (h+1, stride) int32 ``sums`` / uint32 ``squares``, 1 in (ny, nx) uint8 ``out`` where OpenCV would
         accept the window (``dlfers.haar``)."""
+
+    def haar_scan_layers(self, pyramid: np.ndarray, layers: np.ndarray, win_w: int, win_h: int, ofs: np.ndarray,
+                         weights: np.ndarray, thresholds: np.ndarray, shapes: np.ndarray, leaves: np.ndarray,
+                         stage_sizes: np.ndarray, stage_thresholds: np.ndarray, sums: np.ndarray,
+                         squares: np.ndarray, out: np.ndarray) -> None:
+        """``haar_scan`` on every layer of a (P,) uint8 pyramid described by (L, 6) int32 ``layers``, verdicts
+        into (T,) uint8 ``out``: one call, so a compiled backend holds no GIL between layers."""
 
 
 #: suffix of the AVX2+FMA build of each compiled module (setup.py builds it on x86-64)

@@ -26,15 +26,12 @@ def haar_path():
     return ("c", "avx2")[dlfers_haar_path()]
 
 
-def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const int32_t[:, ::1] ofs,
-              const float[:, ::1] weights, const float[::1] thresholds, const uint8_t[::1] shapes,
-              const float[:, ::1] leaves,
-              const int32_t[::1] stage_sizes, const float[::1] stage_thresholds, int32_t[:, ::1] sums,
-              uint32_t[:, ::1] squares, uint8_t[:, ::1] out):
-    """Integral images of ``img`` into ``sums``/``squares``; 1 in ``out`` where a window is accepted."""
-    cdef Py_ssize_t h = img.shape[0], w = img.shape[1], stride = sums.shape[1]
-    # rows: out's, never past the last window of the layer
-    cdef Py_ssize_t ny = min(out.shape[0], (h + 1 - win_h + ystep - 1) // ystep), nx = out.shape[1]
+cdef void _scan(const uint8_t* img, Py_ssize_t h, Py_ssize_t w, int win_w, int win_h, int ystep,
+                const int32_t* ofs, const float* weights, const float* thresholds, const uint8_t* shapes,
+                const float* leaves, const int32_t* stage_sizes, const float* stage_thresholds, int n_stages,
+                int32_t* sums, uint32_t* squares, Py_ssize_t stride, uint8_t* out, Py_ssize_t ny,
+                Py_ssize_t nx) noexcept nogil:
+    """One layer: integral images, then the windows of ``ny`` rows (never past the layer's last window)."""
     cdef int32_t nofs[4]
     cdef Py_ssize_t c0 = dlfers_haar_col(1, ystep, stride), c1 = dlfers_haar_col(win_w - 1, ystep, stride)
     nofs[0] = <int32_t>(c0 + stride)
@@ -44,9 +41,39 @@ def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const 
     cdef double area = <double>((win_w - 2) * (win_h - 2))
     # the AVX2 path reads up to 8 windows past a row's last one: padded rows only
     cdef int path = dlfers_haar_path() if stride >= w + 64 else 0
+    cdef Py_ssize_t rows = (h + 1 - win_h + ystep - 1) // ystep
+    if ny > rows:
+        ny = rows
+    dlfers_haar_integral(img, h, w, stride, ystep, sums, squares)
+    if nx > 0 and ny > 0:
+        dlfers_haar_scan(sums, squares, stride, nx, ny, ystep, nofs, area, ofs, weights, thresholds, shapes, leaves,
+                         stage_sizes, stage_thresholds, n_stages, path, out)
+
+
+def haar_scan(const uint8_t[:, ::1] img, int win_w, int win_h, int ystep, const int32_t[:, ::1] ofs,
+              const float[:, ::1] weights, const float[::1] thresholds, const uint8_t[::1] shapes,
+              const float[:, ::1] leaves, const int32_t[::1] stage_sizes, const float[::1] stage_thresholds,
+              int32_t[:, ::1] sums, uint32_t[:, ::1] squares, uint8_t[:, ::1] out):
+    """Integral images of ``img`` into ``sums``/``squares``; 1 in ``out`` where a window is accepted."""
     with nogil:
-        dlfers_haar_integral(&img[0, 0], h, w, stride, ystep, &sums[0, 0], &squares[0, 0])
-        if nx > 0 and ny > 0:
-            dlfers_haar_scan(&sums[0, 0], &squares[0, 0], stride, nx, ny, ystep, nofs, area, &ofs[0, 0],
-                             &weights[0, 0], &thresholds[0], &shapes[0], &leaves[0, 0], &stage_sizes[0],
-                             &stage_thresholds[0], <int>stage_sizes.shape[0], path, &out[0, 0])
+        _scan(&img[0, 0], img.shape[0], img.shape[1], win_w, win_h, ystep, &ofs[0, 0], &weights[0, 0],
+              &thresholds[0], &shapes[0], &leaves[0, 0], &stage_sizes[0], &stage_thresholds[0],
+              <int>stage_sizes.shape[0], &sums[0, 0], &squares[0, 0], sums.shape[1],
+              &out[0, 0] if out.shape[0] > 0 and out.shape[1] > 0 else NULL, out.shape[0], out.shape[1])
+
+
+def haar_scan_layers(const uint8_t[::1] pyramid, const int32_t[:, ::1] layers, int win_w, int win_h,
+                     const int32_t[:, :, ::1] ofs, const float[:, ::1] weights, const float[::1] thresholds,
+                     const uint8_t[::1] shapes, const float[:, ::1] leaves, const int32_t[::1] stage_sizes,
+                     const float[::1] stage_thresholds, int32_t[:, ::1] sums, uint32_t[:, ::1] squares,
+                     uint8_t[::1] out):
+    """``haar_scan`` on every layer of ``pyramid`` (``_reference.haar_scan_layers``), without the GIL throughout."""
+    cdef Py_ssize_t k, nx, w, h, ystep
+    with nogil:
+        for k in range(layers.shape[0]):
+            w, h, ystep = layers[k, 1], layers[k, 2], layers[k, 3]
+            nx = (w + 1 - win_w + ystep - 1) // ystep
+            _scan(&pyramid[layers[k, 0]], h, w, win_w, win_h, <int>ystep, &ofs[ystep - 1, 0, 0], &weights[0, 0],
+                  &thresholds[0], &shapes[0], &leaves[0, 0], &stage_sizes[0], &stage_thresholds[0],
+                  <int>stage_sizes.shape[0], &sums[0, 0], &squares[0, 0], sums.shape[1], &out[layers[k, 4]],
+                  layers[k, 5], nx)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._numba_haar import haar_scan
+from ._numba_haar import haar_scan, haar_scan_layers
 
 __all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums", "haar_scan"]
+           "region_sums", "haar_scan", "haar_scan_layers"]
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)

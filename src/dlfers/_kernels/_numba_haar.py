@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["haar_scan"]
+__all__ = ["haar_scan", "haar_scan_layers"]
 
 
 @njit(cache=True, nogil=True)
@@ -110,3 +110,16 @@ def haar_scan(img, win_w, win_h, ystep, ofs, weights, thresholds, shapes, leaves
             if v > 0:
                 out[j, i] = 1
             skip = v == 0
+
+
+@njit(cache=True, nogil=True)
+def haar_scan_layers(pyramid, layers, win_w, win_h, ofs, weights, thresholds, shapes, leaves, stage_sizes,
+                     stage_thresholds, sums, squares, out):
+    """``haar_scan`` on every layer of a pyramid (see ``_reference.haar_scan_layers``)."""
+    for k in range(layers.shape[0]):
+        off, w, h = np.int64(layers[k, 0]), np.int64(layers[k, 1]), np.int64(layers[k, 2])
+        ystep, o, ny = np.int64(layers[k, 3]), np.int64(layers[k, 4]), np.int64(layers[k, 5])
+        nx = (w + 1 - win_w + ystep - 1) // ystep
+        haar_scan(pyramid[off : off + w * h].reshape((h, w)), win_w, win_h, ystep, ofs[ystep - 1], weights,
+                  thresholds, shapes, leaves, stage_sizes, stage_thresholds, sums[: h + 1], squares[: h + 1],
+                  out[o : o + ny * nx].reshape((ny, nx)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums", "haar_scan"]
+           "region_sums", "haar_scan", "haar_scan_layers"]
 
 
 def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
@@ -443,3 +443,26 @@ def haar_scan(img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarr
             if verdict[j, i] > 0:
                 out[j, i] = 1
             i += 2 if verdict[j, i] == 0 else 1
+
+
+def haar_scan_layers(pyramid: np.ndarray, layers: np.ndarray, win_w: int, win_h: int, ofs: np.ndarray,
+                     weights: np.ndarray, thresholds: np.ndarray, shapes: np.ndarray, leaves: np.ndarray,
+                     stage_sizes: np.ndarray, stage_thresholds: np.ndarray, sums: np.ndarray, squares: np.ndarray,
+                     out: np.ndarray) -> None:
+    """:func:`haar_scan` on every layer of a pyramid, in one call (so that a compiled backend scans them all
+    without Python in between).
+
+    Parameters
+    ----------
+    pyramid : (P,) uint8, the layers one after the other, each (h, w) row-major.
+    layers : (L, 6) int32 rows (offset in ``pyramid``, w, h, ystep, offset in ``out``, ny).
+    ofs : (2, N, 12) int32 corner offsets in the integral layouts of ystep 1 and 2 (one row stride).
+    sums, squares : (R, stride) scratch with R > every layer's h.
+    out : (T,) uint8; layer l's verdicts fill ``out[o : o + ny·nx]`` as (ny, nx), nx = ceil((w+1-win_w)/ystep).
+    Other arguments as :func:`haar_scan`.
+    """
+    for off, w, h, ystep, o, ny in layers.tolist():
+        nx = -(-(w + 1 - win_w) // ystep)
+        haar_scan(pyramid[off : off + w * h].reshape(h, w), win_w, win_h, ystep, ofs[ystep - 1], weights, thresholds,
+                  shapes, leaves, stage_sizes, stage_thresholds, sums[: h + 1], squares[: h + 1],
+                  out[o : o + ny * nx].reshape(ny, nx))
