@@ -188,26 +188,25 @@ def _avx2_built() -> bool:
     return importlib.util.find_spec(f"dlfers._kernels.{_CYTHON_MODULES[0]}{AVX2_SUFFIX}") is not None
 
 
+def _cython_path(kernel: str, reporter: str) -> str:
+    """What the loaded cython module of ``kernel`` says its ``reporter()`` (e.g. "q8_path") is ("" if none)."""
+    module = getattr(getattr(_loaded.get("cython"), kernel, None), "__module__", None)
+    if module is None:
+        return ""
+    path: str = getattr(importlib.import_module(module), reporter)()
+    return path
+
+
 def q8_path() -> str:
     """The instructions the cython backend's int8 word assignment uses here: "avx512-vnni", "avx2" or "sgemm"
     ("" until the cython backend is loaded, or where it is unavailable).  ``DLFERS_NO_VNNI=1`` keeps it off VNNI."""
-    ns = _loaded.get("cython")
-    fn = getattr(getattr(ns, "encode_soft_q8", None), "__module__", None)
-    if ns is None or fn is None:
-        return ""
-    path: str = importlib.import_module(fn).q8_path()
-    return path
+    return _cython_path("encode_soft_q8", "q8_path")
 
 
 def haar_path() -> str:
     """How the cython backend's Haar cascade scan evaluates windows here: "avx2" or "c" ("" until the cython
     backend is loaded, or where it is unavailable)."""
-    ns = _loaded.get("cython")
-    fn = getattr(getattr(ns, "haar_scan", None), "__module__", None)
-    if ns is None or fn is None:
-        return ""
-    path: str = importlib.import_module(fn).haar_path()
-    return path
+    return _cython_path("haar_scan", "haar_path")
 
 
 def variant() -> dict[str, str]:
