@@ -128,6 +128,29 @@ def test_layers_in_one_call_equal_layer_by_layer(seed, n_layers, trees):
         np.testing.assert_array_equal(out, np.concatenate([w.ravel() for w in want]), err_msg=name)
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), sh=st.integers(3, 160), sw=st.integers(3, 160), dh=st.integers(1, 200),
+       dw=st.integers(1, 200), smooth=st.booleans())
+def test_pyramid_layers_equal_opencv_resize(seed, sh, sw, dh, dw, smooth):
+    """The compiled copy of ``cv2.resize(..., INTER_LINEAR_EXACT)`` that makes the pyramid: the same bytes,
+    shrinking and enlarging, in both CPU builds."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (sh, sw)).astype(np.uint8)
+    if smooth:
+        img = cv2.GaussianBlur(img, (5, 5), 2)
+    want = cv2.resize(img, (dw, dh), interpolation=cv2.INTER_LINEAR_EXACT)
+    builds = [("baseline", "")] + ([("avx2", _kernels.AVX2_SUFFIX)]
+                                   if _kernels.AVX2_NEEDS <= _kernels.cpu_features()[0] else [])
+    for name, suffix in builds:
+        try:
+            mod = __import__(f"dlfers._kernels._haar{suffix}", fromlist=["resize_layers"])
+        except ImportError:
+            pytest.skip("Cython kernels not built")
+        out = np.zeros(3 + dw * dh, np.uint8)  # at an offset, as a layer of a pyramid
+        mod.resize_layers(img, np.array([[3, dw, dh, 2, 0, 0]], np.int32), out)
+        np.testing.assert_array_equal(out[3:].reshape(dh, dw), want, err_msg=name)
+
+
 def test_both_paths_accept_faces(jaffe_file):
     """The default cascade accepts windows on a JAFFE face, in the plain C and the AVX2 path alike."""
     ns = _kernels.load("cython")
@@ -178,6 +201,9 @@ def test_boxes_equal_opencv(jaffe_dir, backend, path):
         if k == 0 and backend == "cython":  # the full-size frame, as the benchmarks' OpenCV reference call
             kw = dict(scaleFactor=1.1, minNeighbors=5)
             assert _boxes(ours.detectMultiScale(g, **kw)) == _boxes(theirs.detectMultiScale(g, **kw))
+            view = g[7:, 5:-3]  # not contiguous, as the detectors' crops
+            kw = dict(scaleFactor=1.2, minNeighbors=3, minSize=(30, 30))
+            assert _boxes(ours.detectMultiScale(view, **kw)) == _boxes(theirs.detectMultiScale(view, **kw))
     assert found >= checked // 4, "too few frames with a detection to compare"
 
 

@@ -2,14 +2,16 @@
 
 :class:`HaarCascade` reads a cascade file of OpenCV's format (``cv2.data`` ships them) and
 answers ``detectMultiScale`` exactly as ``cv2.CascadeClassifier`` does (OpenCV 4): the same
-scales (float32 factors, ``cvRound`` sizes), the same pyramid (``cv2.resize`` with
-``INTER_LINEAR_EXACT``), the same windows (rows and columns in steps of 2 below scale 2, a
-window after a first-stage rejection skipped, the rows of OpenCV's stripes, which can miss a
-layer's last row), the same arithmetic (float32 features,
-float64 stage sums; the ``haar_scan`` kernel), then OpenCV's own ``groupRectangles`` and the
-clip to the frame.  The tests compare its boxes with OpenCV's, frame by frame.
+scales (float32 factors, ``cvRound`` sizes); the same pyramid (``cv2.resize`` with
+``INTER_LINEAR_EXACT``, or, with the compiled kernels, a copy of it that gives the same
+bytes); the same windows (rows and columns in steps of 2 below scale 2, a window after a
+first-stage rejection skipped, the rows of OpenCV's stripes, which can miss a layer's last
+row); the same arithmetic (float32 features, float64 stage sums; the ``haar_scan`` kernel);
+then OpenCV's own ``groupRectangles`` and the clip to the frame.  The tests compare its
+boxes with OpenCV's, frame by frame.
 
-What makes it faster is the kernel: 8 windows of a row at a time with AVX2.
+What makes it faster is the kernel: 8 windows of a row at a time with AVX2, and the whole
+pyramid made and scanned in two calls without the GIL.
 Supported: Haar cascades without tilted features whose weak classifiers are stumps (e.g.
 ``haarcascade_frontalface_default.xml``, ``haarcascade_eye.xml``) or the two-node trees of
 ``haarcascade_frontalface_alt2.xml``; :func:`load_cascade` refuses others (LBP, deeper trees,
@@ -19,6 +21,7 @@ tilted features), and callers keep ``cv2.CascadeClassifier`` for them.
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -177,6 +180,15 @@ def _scales(size: tuple[int, int], window: tuple[int, int], scale_factor: float,
     return sc[keep]
 
 
+def _resizer(kern: Any) -> Any:
+    """The cython module's ``resize_layers`` (OpenCV's ``INTER_LINEAR_EXACT`` resize, byte for byte, tested
+    against it), or None for the other backends, which call ``cv2.resize``."""
+    module = getattr(kern.haar_scan_layers, "__module__", None) or ""
+    if not module.startswith("dlfers._kernels._haar"):
+        return None
+    return getattr(importlib.import_module(module), "resize_layers", None)
+
+
 @dataclass(frozen=True, eq=False)
 class _Plan:
     """The layers of one (frame size, window, scale settings): what :func:`detect_multiscale` scans."""
@@ -240,11 +252,16 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
     if plan is None:
         return empty
     pyramid = np.empty(plan.pyramid_size, np.uint8)
-    for off, sw, sh in plan.resizes:  # OpenCV resizes the frame for each layer
-        cv2.resize(gray, (sw, sh), dst=pyramid[off : off + sw * sh].reshape(sh, sw),
-                   interpolation=cv2.INTER_LINEAR_EXACT)
+    kern = _get_kernels(backend)
+    resize_layers = _resizer(kern)
+    if resize_layers is not None:  # the compiled copy of OpenCV's resize: every layer in one call, no GIL
+        resize_layers(np.ascontiguousarray(gray), plan.layers, pyramid)
+    else:
+        for off, sw, sh in plan.resizes:  # OpenCV resizes the frame for each layer
+            cv2.resize(gray, (sw, sh), dst=pyramid[off : off + sw * sh].reshape(sh, sw),
+                       interpolation=cv2.INTER_LINEAR_EXACT)
     out = np.zeros(plan.out_size, np.uint8)
-    _get_kernels(backend).haar_scan_layers(
+    kern.haar_scan_layers(
         pyramid, plan.layers, win_w, win_h, cascade.offsets(plan.stride), cascade.weights, cascade.thresholds,
         cascade.shapes, cascade.leaves, cascade.stage_sizes, cascade.stage_thresholds,
         np.empty((plan.rows, plan.stride), np.int32), np.empty((plan.rows, plan.stride), np.uint32), out)

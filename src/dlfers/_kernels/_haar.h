@@ -32,10 +32,107 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
+
+/* OpenCV's resize of an 8-bit one-channel image with INTER_LINEAR_EXACT (resize_bitExact with
+ * interpolationLinear: 8-bit fixed-point coefficients from double positions, rounded half to
+ * even; 8.8 fixed-point rows; 16.16 fixed-point sums rounded half up), the same bytes, for
+ * sw, sh > 2.  The pyramid of a cascade scan is made of these.  Returns 0 when out of memory. */
+static inline int dlfers_haar_coeffs(ptrdiff_t ssize, ptrdiff_t dsize, int32_t* ofs, uint16_t* c, ptrdiff_t* lo,
+                                     ptrdiff_t* hi)
+{
+    double scale = 1.0 / ((double)dsize / (double)ssize);
+    *lo = 0;
+    *hi = dsize;
+    for (ptrdiff_t d = 0; d < dsize; d++) {
+        double f = scale * ((double)d + 0.5) - 0.5;
+        double fl = floor(f);
+        ptrdiff_t i = (ptrdiff_t)fl;
+        ofs[d] = 0;
+        c[2 * d] = 256;
+        c[2 * d + 1] = 0;
+        if (i >= 0 && ssize > 1) {
+            if (i < ssize - 1) {
+                double w = nearbyint((f - (double)i) * 256.0);  /* half to even, as cvRound */
+                uint16_t c1 = (uint16_t)w;
+                ofs[d] = (int32_t)i;
+                c[2 * d + 1] = c1;
+                c[2 * d] = (uint16_t)(c1 > 256 ? 0 : 256 - c1);
+            } else {
+                ofs[d] = (int32_t)(ssize - 1);
+                if (d < *hi)
+                    *hi = d;
+            }
+        } else if (d + 1 > *lo) {
+            *lo = d + 1;
+        }
+    }
+    return 1;
+}
+
+static inline void dlfers_haar_hline(const uint8_t* row, ptrdiff_t dw, const int32_t* xo, const uint16_t* xc,
+                                     ptrdiff_t lo, ptrdiff_t hi, uint16_t* line)
+{
+    ptrdiff_t i = 0;
+    for (; i < lo; i++)
+        line[i] = (uint16_t)(row[0] << 8);
+    for (; i < hi; i++)
+        line[i] = (uint16_t)(xc[2 * i] * row[xo[i]] + xc[2 * i + 1] * row[xo[i] + 1]);
+    for (; i < dw; i++)
+        line[i] = (uint16_t)(row[xo[dw - 1]] << 8);
+}
+
+static int dlfers_haar_resize(const uint8_t* src, ptrdiff_t sw, ptrdiff_t sh, uint8_t* dst, ptrdiff_t dw, ptrdiff_t dh)
+{
+    int32_t* xo = (int32_t*)malloc((size_t)(dw + dh) * sizeof(int32_t));
+    uint16_t* co = (uint16_t*)malloc((size_t)(2 * (dw + dh) + 2 * dw) * sizeof(uint16_t));
+    if (xo == NULL || co == NULL) {
+        free(xo);
+        free(co);
+        return 0;
+    }
+    int32_t* yo = xo + dw;
+    uint16_t *xc = co, *yc = co + 2 * dw, *l0 = co + 2 * (dw + dh), *l1 = l0 + dw;
+    ptrdiff_t xlo, xhi, ylo, yhi;
+    dlfers_haar_coeffs(sw, dw, xo, xc, &xlo, &xhi);
+    dlfers_haar_coeffs(sh, dh, yo, yc, &ylo, &yhi);
+    ptrdiff_t have = -2;  /* the source row held in l0 (l1 holds have + 1); -2: none */
+    for (ptrdiff_t y = 0; y < dh; y++) {
+        uint8_t* out = dst + y * dw;
+        if (y < ylo || y >= yhi) {  /* above or below the source: its first or last row, rounded */
+            dlfers_haar_hline(src + (y < ylo ? 0 : sh - 1) * sw, dw, xo, xc, xlo, xhi, l0);
+            have = -2;
+            for (ptrdiff_t i = 0; i < dw; i++)
+                out[i] = (uint8_t)((uint32_t)(l0[i] + 128) >> 8);
+            continue;
+        }
+        ptrdiff_t r = yo[y];
+        if (r != have) {
+            if (r == have + 1) {
+                uint16_t* t = l0;
+                l0 = l1;
+                l1 = t;
+            } else {
+                dlfers_haar_hline(src + r * sw, dw, xo, xc, xlo, xhi, l0);
+            }
+            dlfers_haar_hline(src + (r + 1) * sw, dw, xo, xc, xlo, xhi, l1);
+            have = r;
+        }
+        uint32_t m0 = yc[2 * y], m1 = yc[2 * y + 1];
+        for (ptrdiff_t i = 0; i < dw; i++) {
+            uint32_t v = m0 * l0[i] + m1 * l1[i];
+            v = (v + 32768u) >> 16;
+            out[i] = (uint8_t)(v > 255 ? 255 : v);
+        }
+    }
+    free(xo);
+    free(co);
+    return 1;
+}
 
 /* Offset of integral column c in the layout of `ystep` (see above). */
 static inline ptrdiff_t dlfers_haar_col(ptrdiff_t c, int ystep, ptrdiff_t stride)
