@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._kernels import get as _get_kernels
+from ._kernels._reference import _haar_col
 
 __all__ = ["Cascade", "HaarCascade", "load_cascade", "detect_multiscale", "engine", "cascade"]
 
@@ -37,7 +38,7 @@ __all__ = ["Cascade", "HaarCascade", "load_cascade", "detect_multiscale", "engin
 _THRESHOLD_EPS = np.float32(1e-5)
 #: OpenCV's groupRectangles eps in detectMultiScale
 _GROUP_EPS = 0.2
-#: padding of the integral images' rows (the vector paths read up to 16 windows past a row's end)
+#: padding of the integral images' rows (the AVX2 path reads up to 8 windows past a row's end)
 _PAD = 64
 
 
@@ -74,15 +75,10 @@ class Cascade:
         x, y, w, h = r[..., 0], r[..., 1], r[..., 2], r[..., 3]
         tables = []
         for ystep in (1, 2):
-            a, b = _column(x, ystep, stride), _column(x + w, ystep, stride)
+            a, b = _haar_col(x, ystep, stride), _haar_col(x + w, ystep, stride)
             o = np.stack([a + stride * y, b + stride * y, a + stride * (y + h), b + stride * (y + h)], axis=-1)
             tables.append(o.reshape(len(r), 12))
         return np.ascontiguousarray(np.stack(tables), dtype=np.int32)
-
-
-def _column(c: Any, ystep: int, stride: int) -> Any:
-    """Offset of integral column ``c``: with ystep 2, even columns first, then odd ones (see ``_haar.h``)."""
-    return (c & 1) * (stride // 2) + (c >> 1) if ystep == 2 else c
 
 
 def _numbers(node: ET.Element | None, path: str) -> list[str]:
@@ -195,7 +191,6 @@ class _Plan:
 
     scales: np.ndarray  # (L,) float32 search scales
     layers: np.ndarray  # (L, 6) int32 rows of haar_scan_layers
-    resizes: tuple[tuple[int, int, int], ...]  # (offset in the pyramid, width, height) of each layer
     nx: np.ndarray  # (L,) windows per row
     ystep: np.ndarray  # (L,) OpenCV's step between windows
     out_offsets: np.ndarray  # (L+1,) where each layer's verdicts start
@@ -228,8 +223,8 @@ def _plan(h: int, w: int, window: tuple[int, int], scale_factor: float, min_size
     layers = np.stack([offsets[:-1], lw, lh, ystep, out_offsets[:-1], ny], axis=1).astype(np.int32)
     for a in (scales, layers, nx, ystep, out_offsets):
         a.flags.writeable = False  # shared by every call with these settings
-    return _Plan(scales, layers, tuple(zip(offsets.tolist(), lw.tolist(), lh.tolist())), nx, ystep, out_offsets,
-                 int(offsets[-1]), int(out_offsets[-1]), -(-(int(lw[0]) + _PAD) // 16) * 16, int(lh[0]) + 1)
+    return _Plan(scales, layers, nx, ystep, out_offsets, int(offsets[-1]), int(out_offsets[-1]),
+                 -(-(int(lw[0]) + _PAD) // 16) * 16, int(lh[0]) + 1)
 
 
 def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 1.1, min_neighbors: int = 3,
@@ -257,7 +252,7 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
     if resize_layers is not None:  # the compiled copy of OpenCV's resize: every layer in one call, no GIL
         resize_layers(np.ascontiguousarray(gray), plan.layers, pyramid)
     else:
-        for off, sw, sh in plan.resizes:  # OpenCV resizes the frame for each layer
+        for off, sw, sh, *_ in plan.layers.tolist():  # OpenCV resizes the frame for each layer
             cv2.resize(gray, (sw, sh), dst=pyramid[off : off + sw * sh].reshape(sh, sw),
                        interpolation=cv2.INTER_LINEAR_EXACT)
     out = np.zeros(plan.out_size, np.uint8)
@@ -295,9 +290,6 @@ class HaarCascade:
         self.path = str(path)
         self.cascade = load_cascade(self.path)
         self.backend = backend
-
-    def empty(self) -> bool:
-        return False
 
     def detectMultiScale(self, image: np.ndarray, scaleFactor: float = 1.1, minNeighbors: int = 3,  # noqa: N802,N803
                          flags: int = 0, minSize: tuple[int, int] = (0, 0),  # noqa: N803

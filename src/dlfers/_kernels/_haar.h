@@ -1,6 +1,7 @@
-/* Haar cascade scan: OpenCV's stump-based cascade evaluation (CascadeClassifier::
- * detectMultiScale, OpenCV 4) on one layer of its image pyramid, with the same windows and
- * the same arithmetic, so that it accepts exactly the windows OpenCV accepts.
+/* Haar cascade scan: OpenCV's cascade evaluation (CascadeClassifier::detectMultiScale,
+ * OpenCV 4) on one layer of its image pyramid, with the same windows and the same
+ * arithmetic, so that it accepts exactly the windows OpenCV accepts; and OpenCV's
+ * INTER_LINEAR_EXACT resize that makes the pyramid.
  *
  * A window is normalised by the inverse of area·σ over its inner rectangle `nofs`:
  * nf = area·Σv² − (Σv)², the window is rejected when nf <= 0 or area / sqrt(nf) >= 0.1 (a
@@ -10,8 +11,9 @@
  * below the threshold, else leaf 1) or one of the two-node trees of OpenCV's "alt2"
  * cascades (shape 1: leaf 0 below, else node 2 picks leaf 1 or 2; shape 2: leaf 0 not
  * below, else node 2 picks); its leaf is added to a float64 stage sum in classifier order,
- * and a stage rejects the window when its sum is below the stage's threshold.  Rows are y = 0, ystep, ...; along a row a window rejected by the
- * first stage makes OpenCV skip the next one.
+ * and a stage rejects the window when its sum is below the stage's threshold.  Rows are
+ * y = 0, ystep, ...; along a row a window rejected by the first stage makes OpenCV skip the
+ * next one.
  *
  * Layout of a layer's integral images (int32 sums, uint32 sums of squares modulo 2^32 as
  * OpenCV's CV_32S): (h+1) rows of `stride` ints.  With ystep 1 column c sits at c; with
@@ -38,11 +40,10 @@
 #include <immintrin.h>
 #endif
 
-/* OpenCV's resize of an 8-bit one-channel image with INTER_LINEAR_EXACT (resize_bitExact with
- * interpolationLinear: 8-bit fixed-point coefficients from double positions, rounded half to
- * even; 8.8 fixed-point rows; 16.16 fixed-point sums rounded half up), the same bytes, for
- * sw, sh > 2.  The pyramid of a cascade scan is made of these.  Returns 0 when out of memory. */
-static inline int dlfers_haar_coeffs(ptrdiff_t ssize, ptrdiff_t dsize, int32_t* ofs, uint16_t* c, ptrdiff_t* lo,
+/* OpenCV's interpolationLinear along one axis: the first source index and the two 8-bit
+ * fixed-point weights of each destination index (from double positions, rounded half to
+ * even), and the destination range [lo, hi) that lies between the first and last source. */
+static inline void dlfers_haar_coeffs(ptrdiff_t ssize, ptrdiff_t dsize, int32_t* ofs, uint16_t* c, ptrdiff_t* lo,
                                      ptrdiff_t* hi)
 {
     double scale = 1.0 / ((double)dsize / (double)ssize);
@@ -71,7 +72,6 @@ static inline int dlfers_haar_coeffs(ptrdiff_t ssize, ptrdiff_t dsize, int32_t* 
             *lo = d + 1;
         }
     }
-    return 1;
 }
 
 static inline void dlfers_haar_hline(const uint8_t* row, ptrdiff_t dw, const int32_t* xo, const uint16_t* xc,
@@ -86,6 +86,9 @@ static inline void dlfers_haar_hline(const uint8_t* row, ptrdiff_t dw, const int
         line[i] = (uint16_t)(row[xo[dw - 1]] << 8);
 }
 
+/* OpenCV's resize of an 8-bit one-channel image with INTER_LINEAR_EXACT (resize_bitExact:
+ * 8.8 fixed-point rows, 16.16 fixed-point sums rounded half up), the same bytes, for sw, sh > 2.
+ * The pyramid of a cascade scan is made of these.  Returns 0 when out of memory. */
 static int dlfers_haar_resize(const uint8_t* src, ptrdiff_t sw, ptrdiff_t sh, uint8_t* dst, ptrdiff_t dw, ptrdiff_t dh)
 {
     int32_t* xo = (int32_t*)malloc((size_t)(dw + dh) * sizeof(int32_t));
@@ -339,14 +342,13 @@ static int dlfers_haar_path(void)
 
 /* Scan one layer: windows i = 0..nx-1 of rows y = 0, ystep, ..., (ny-1)·ystep; out[(y/ystep)·nx + i]
  * = 1 where OpenCV's walk visits the window and the cascade accepts it, else 0.  `path` as
- * dlfers_haar_path (the AVX2 path needs stride >= w + 64).  Returns the number accepted. */
-static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdiff_t stride, ptrdiff_t nx,
+ * dlfers_haar_path (the AVX2 path needs stride >= w + 64). */
+static void dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdiff_t stride, ptrdiff_t nx,
                                   ptrdiff_t ny, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
                                   const float* wts, const float* thr, const uint8_t* shape, const float* leaves,
-                                  const int32_t* stage_n,
-                                  const float* stage_thr, int n_stages, int path, uint8_t* out)
+                                  const int32_t* stage_n, const float* stage_thr, int n_stages, int path,
+                                  uint8_t* out)
 {
-    ptrdiff_t found = 0;
     for (ptrdiff_t iy = 0, y = 0; iy < ny; iy++, y += ystep) {
         uint8_t* o = out + iy * nx;
         int skip = 0;
@@ -357,10 +359,8 @@ static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdif
             const int32_t* pq = (const int32_t*)sq + y * stride + i;
             unsigned acc = dlfers_haar_block8(ps, pq, nofs, area, ofs, wts, thr, shape, leaves, stage_n, stage_thr,
                                               n_stages, &skip);
-            for (int l = 0; l < 8 && i + l < nx; l++) {
+            for (int l = 0; l < 8 && i + l < nx; l++)
                 o[i + l] = (uint8_t)(acc >> l & 1);
-                found += (ptrdiff_t)(acc >> l & 1);
-            }
         }
 #endif
         (void)path;
@@ -373,11 +373,9 @@ static ptrdiff_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, ptrdif
             int v = dlfers_haar_window(sum, sq, y * stride + i, nofs, area, ofs, wts, thr, shape, leaves, stage_n,
                                        stage_thr, n_stages);
             o[i] = (uint8_t)(v > 0);
-            found += v > 0;
             skip = v == 0;
         }
     }
-    return found;
 }
 
 #endif

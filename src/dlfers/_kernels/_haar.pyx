@@ -14,7 +14,7 @@ cdef extern from "_haar.h" nogil:
     Py_ssize_t dlfers_haar_col(Py_ssize_t c, int ystep, Py_ssize_t stride)
     void dlfers_haar_integral(const uint8_t* img, Py_ssize_t h, Py_ssize_t w, Py_ssize_t stride, int ystep,
                               int32_t* sum, uint32_t* sq)
-    Py_ssize_t dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, Py_ssize_t stride, Py_ssize_t nx,
+    void dlfers_haar_scan(const int32_t* sum, const uint32_t* sq, Py_ssize_t stride, Py_ssize_t nx,
                                 Py_ssize_t ny, int ystep, const int32_t* nofs, double area, const int32_t* ofs,
                                 const float* wts, const float* thr, const uint8_t* shape, const float* leaves,
                                 const int32_t* stage_n, const float* stage_thr, int n_stages, int path, uint8_t* out)
