@@ -25,7 +25,7 @@ def test_paper_preset_and_older_files_have_every_addition_off():
 
 def test_rows_are_the_base_each_addition_alone_and_all():
     rows = ablation_rows({"step": 2})
-    assert list(rows) == ["default", "+align", "+mirror", "+multiscale", "all"]
+    assert list(rows) == ["default", "+align", "+mirror", "+multiscale", "+texture", "all"]
     assert rows["default"] == {"step": 2}
     assert rows["+mirror"] == {"step": 2, "mirror": True}
     assert rows["all"] == {"step": 2, **{k: v for on in ADDITIONS.values() for k, v in on.items()}}
@@ -47,7 +47,7 @@ def small(jaffe_small):
 def test_small_ablation_with_nested_cv(small):
     base = {**FAST, "n_words": 4, "max_samples": 500}
     r = run_ablation(small, protocols=("kfold",), folds=2, base=base, nested=("default", "+mirror"), inner_folds=2)
-    assert list(r["rows"]) == ["default", "+align", "+mirror", "+multiscale", "all"]
+    assert list(r["rows"]) == ["default", "+align", "+mirror", "+multiscale", "+texture", "all"]
     for name, row in r["rows"].items():
         assert 0 <= row["kfold"]["accuracy"] <= 100 and 0 <= row["kfold"]["macro_f1"] <= 100
         assert len(row["kfold"]["fold_accuracy"]) == 2
@@ -57,7 +57,7 @@ def test_small_ablation_with_nested_cv(small):
     assert set(n["inner_accuracy"][0]) == {"default", "+mirror"}
     md, csv = format_markdown(r), format_csv(r)
     assert "| +multiscale |" in md and "nested CV (kfold" in md
-    assert csv.splitlines()[0] == "configuration,protocol,data,accuracy,macro_f1" and len(csv.splitlines()) == 1 + 5 + 1
+    assert csv.splitlines()[0] == "configuration,protocol,data,accuracy,macro_f1" and len(csv.splitlines()) == 1 + 6 + 1
     assert md.startswith("data: data (71 images, 10 subjects)")
     json.dumps(r)
     with pytest.raises(ValueError, match="unknown rows or nested candidates"):

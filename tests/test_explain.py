@@ -78,7 +78,7 @@ def test_regions_plus_intercept_equal_the_decision_values(train_feats, heldout_f
         np.testing.assert_allclose(e.evidence.sum(axis=0) + e.intercepts, w, rtol=0, atol=EXACT)
         np.testing.assert_allclose(e.decision_values, w, rtol=0, atol=EXACT)
         np.testing.assert_allclose(sum(e.evidence_by_kind.values()), e.evidence, rtol=0, atol=1e-12)
-        assert set(e.evidence_by_kind) == {"tisf", "tipm"}
+        assert set(e.evidence_by_kind) == set(model.spec().channels)
         assert e.label == lab
         np.testing.assert_allclose(e.probabilities, p, rtol=0, atol=1e-12)
     # the evidence is not trivially spread: the regions disagree

@@ -46,6 +46,7 @@ ADDITIONS: dict[str, dict[str, Any]] = {
     "align": {"align": True},
     "mirror": {"mirror": True},
     "multiscale": {"descriptors": "tisf+tipm+tisf2+tipm2"},
+    "texture": {"texture": "lbp"},
 }
 #: every descriptor kind a row may use: extracted once per preprocessing configuration
 ALL_KINDS = "tisf+tipm+tisf2+tipm2"
@@ -84,7 +85,7 @@ class _FeatureCache:
     def _model(params: Mapping[str, Any]) -> Any:
         from .pipeline import DLFERS
 
-        return DLFERS(**{**params, "descriptors": ALL_KINDS})
+        return DLFERS(**{**params, "descriptors": ALL_KINDS, "texture": "lbp"})  # rows ignore what they lack
 
     def key(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         """The preprocessing configuration of ``params`` (rows with one key share features)."""

@@ -57,6 +57,7 @@ from .classify import KernelSVC, fusion_inputs
 from .face import FaceBox
 from .features import Features
 from .regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, MOUTH_BLOCK, Layout, Rect, parse_layout
+from .texture import LBP_BINS
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -147,7 +148,7 @@ class Explanation:
     intercepts : (k,) float64 the part of each score no region carries.
     evidence : (n_regions, k) float64, ``evidence[r, c]`` region r's contribution to class c's
         score (positive: for c); the sum of ``evidence_by_kind``.
-    evidence_by_kind : descriptor kind ("tisf", "tipm") -> (n_regions, k) float64.
+    evidence_by_kind : channel (descriptor kind "tisf", "tipm"; "lbp" for the texture) -> (n_regions, k) float64.
     region_names, region_sources : (n_regions,) names and source images ("face" or "fused").
     region_boxes : (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
     face_size : side of the face and fused images the boxes refer to.
@@ -301,13 +302,14 @@ def explain_features(model: DLFERS, feats: Sequence[Features]) -> list[Explanati
     inputs = fusion_inputs(model._encodings(feats), model.fusion)
     to_cls = _pair_to_class(k)
     n = len(feats)
-    by_kind = {kind: np.zeros((n, n_reg, k)) for kind in spec.kinds}
+    by_kind = {kind: np.zeros((n, n_reg, k)) for kind in spec.channels}
+    widths = {kd: model.codebooks_[kd].shape[0] if kd in spec.kinds else LBP_BINS for kd in spec.channels}
     intercepts = np.zeros(k)
     pair_dec: list[tuple[KernelSVC, np.ndarray]] = []
     for name, x in inputs.items():
         svm = model.svms_[name]
         kinds = name.split("+")
-        ev, icpt = _pair_evidence(svm, x, _bounds([model.codebooks_[kd].shape[0] for kd in kinds], n_reg),
+        ev, icpt = _pair_evidence(svm, x, _bounds([widths[kd] for kd in kinds], n_reg),
                                   model.backend)
         pair_dec.append((svm, ev.sum(axis=1) + icpt))
         cls_ev = (ev @ to_cls) / len(inputs)  # (n, G, k)

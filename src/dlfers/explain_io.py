@@ -158,7 +158,7 @@ def batch_explanation_arrays(model: DLFERS, feats: Sequence[Any]) -> dict[str, n
     from .explain import explain_features, region_names
 
     spec = model.spec()
-    return explanation_arrays(explain_features(model, feats), spec.kinds, region_names(spec.layout)[0],
+    return explanation_arrays(explain_features(model, feats), spec.channels, region_names(spec.layout)[0],
                               model.classes_)
 
 

@@ -25,6 +25,8 @@ class Features:
     face : (face_size, face_size) float32 preprocessed face the descriptors came from.
     aligned : whether the face was registered by its eyes (None: alignment off; False:
         eyes not found, the unaligned crop was used).
+    texture : (R, 59) float32 uniform-LBP counts per SPOF region (:mod:`dlfers.texture`), or
+        None when the model has no texture channel.
     """
 
     descriptors: dict[str, np.ndarray]
@@ -33,6 +35,7 @@ class Features:
     box: FaceBox | None
     face: np.ndarray | None = None
     aligned: bool | None = None
+    texture: np.ndarray | None = None
 
 
 def as_images(X: Any) -> list[np.ndarray]:

@@ -16,6 +16,9 @@ A ZIP archive of ``.npy`` members, readable by ``numpy.load(path, allow_pickle=F
     - ``svms``: list of ``{"name", "meta"}``, SVM ``i``'s arrays are ``svm<i>__<key>``
       (see :meth:`dlfers.classify.KernelSVC.get_state`), ``meta`` its scalars
       (kernel, C, fitted width ``gamma_``, ...);
+    - ``texture_scale``: the weight of the LBP texture channel (``texture="lbp"``), learned in
+      ``fit``; files without it were written before the channel existed (their ``texture``
+      is "none");
     - ``arrays``: name -> ``{"dtype", "shape"}`` of every other member;
     - ``checksum``: ``{"algorithm": "sha256", "value": hex}`` over the header JSON without
       ``checksum`` (sorted keys, compact separators), then every array in name order as
@@ -115,6 +118,7 @@ def save(model: DLFERS, path: str | os.PathLike[str]) -> None:
         "codebooks": meta["codebooks"],
         "svms": meta["svms"],
         "n_features_in": meta["n_features_in"],
+        "texture_scale": meta["texture_scale"],
         "arrays": {n: {"dtype": a.dtype.str, "shape": list(a.shape)} for n, a in arrays.items()},
     }
     header["checksum"] = {"algorithm": "sha256", "value": _checksum(header, arrays)}

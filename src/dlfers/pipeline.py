@@ -30,6 +30,8 @@ from .presets import PRESETS, SAVED_PARAM_DEFAULTS
 from .progress import progress_bar
 from .regions import fused_image, region_ids
 from .spec import PARAMETERS, Spec
+from .texture import KIND as TEXTURE_KIND
+from .texture import fit_scale, lbp_counts, lbp_histograms, texture_counts
 from .wavelet import ll_subband
 
 _PARAM_VALUES = attrgetter(*PARAMETERS)  # every parameter's value, in one C call
@@ -62,6 +64,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     wavelet, wavelet_level : the DWT whose LL subband is kept.
     layout : SPOF region layout, '+'-joined level names (see :mod:`dlfers.regions`).
     descriptors : "tisf", "tipm" or "tisf+tipm"; "+tisf2+tipm2" adds a second scale (:mod:`dlfers.multiscale`).
+    texture : "lbp": uniform-LBP histograms of the same regions, a channel beside the
+        descriptors, weighted alike (:mod:`dlfers.texture`); "none": the paper's descriptors only.
     step : dense grid stride in pixels; sigma : Gaussian σ (Eq. 5-6).
     n_words : codebook words D (per class when ``per_class``).
     per_class : one k-means per expression (the paper) or one global codebook.
@@ -101,6 +105,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         wavelet_level: int = 1,
         layout: str = "whole+halves+grid4+fused+fused4",
         descriptors: str = "tisf+tipm",
+        texture: str = "none",
         step: int = 4,
         sigma: float = 1.0,
         n_words: int = 15,
@@ -134,6 +139,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.wavelet_level = wavelet_level
         self.layout = layout
         self.descriptors = descriptors
+        self.texture = texture
         self.step = step
         self.sigma = sigma
         self.n_words = n_words
@@ -157,26 +163,14 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> DLFERS:
         """An unfitted model with the parameters of ``PRESETS[name]``, then ``overrides``.
-
-        Raises
-        ------
-        ValueError
-            For an unknown preset name (the message lists the known ones).
-        """
+        Raises ValueError for an unknown preset name (the message lists the known ones)."""
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
 
     def spec(self) -> Spec:
-        """The validated configuration (:class:`dlfers.spec.Spec`) of the current parameters.
-
-        Built once per parameter set (parameters changed with ``set_params`` give a new one).
-
-        Raises
-        ------
-        ValueError
-            For an invalid parameter value (the message names the parameter).
-        """
+        """The validated configuration (:class:`dlfers.spec.Spec`) of the current parameters, built once
+        per parameter set.  Raises ValueError for an invalid value (the message names the parameter)."""
         values = _PARAM_VALUES(self)
         cached = self.__dict__.get("_spec_cache")
         if cached is not None and cached[0] == values:
@@ -238,12 +232,9 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         descs = {d.kind: np.empty((n * len(sources), d.dim), np.float32) for d in spec.descriptor_specs}
         for i, img in enumerate(sources):  # in region_ids' order: face grid, then fused
             source_descriptors(img, spec.descriptor_specs, k, {c: a[i * n : (i + 1) * n] for c, a in descs.items()})
-        return Features(
-            descriptors=descs,
-            regions=region_ids(spec.layout, (face.shape[0], face.shape[1]), int(self.step)),
-            found=found,
-            box=box,
-        )
+        return Features(descriptors=descs, regions=region_ids(spec.layout, face.shape, int(self.step)),
+                        found=found, box=box,
+                        texture=lbp_counts(sources, spec.layout, k) if TEXTURE_KIND in spec.channels else None)
 
     def extract(self, images: Sequence[np.ndarray], progress: bool | None = None) -> list[Features]:
         """Features of every frame (preprocess + descriptors); no learned state is used."""
@@ -285,15 +276,22 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                                code_q8=const if q8 else None)
 
     def _encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
-        kinds = self.spec().kinds
+        """Channel -> (n, F) float32 SVM input histograms: each kind's, then the texture's (if any)."""
+        spec = self.spec()
+        kinds = spec.kinds
         threads = batch_threads(self.n_jobs, len(feats) // 8)  # chunks of at least 8 faces
         if threads == 1:
             with single_threaded_blas():  # one limit for both kinds (nested entries are free)
-                return {kind: self._encode(feats, kind) for kind in kinds}
-        bounds = [len(feats) * i // threads for i in range(threads + 1)]
-        chunks = [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        parts = list(thread_map(lambda c: [self._encode(c, kind) for kind in kinds], chunks, threads))
-        return {kind: np.vstack([p[i] for p in parts]) for i, kind in enumerate(kinds)}
+                out = {kind: self._encode(feats, kind) for kind in kinds}
+        else:
+            bounds = [len(feats) * i // threads for i in range(threads + 1)]
+            chunks = [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            parts = list(thread_map(lambda c: [self._encode(c, kind) for kind in kinds], chunks, threads))
+            out = {kind: np.vstack([p[i] for p in parts]) for i, kind in enumerate(kinds)}
+        if TEXTURE_KIND in spec.channels:
+            out[TEXTURE_KIND] = lbp_histograms(texture_counts(feats), float(self.power),
+                                               float(getattr(self, "texture_scale_", 1.0)))
+        return out
 
     def fit_features(self, feats: Sequence[Features], y: Sequence[Any] | np.ndarray) -> DLFERS:
         """Fit codebooks and SVMs on precomputed :class:`Features` (see :meth:`extract`).
@@ -316,7 +314,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                 [f.descriptors[kind] for f in feats], y, int(self.n_words), bool(self.per_class),
                 int(self.max_samples), int(self.random_state) + i,
             )
-        fused = fit_fused(self._encodings(feats), y, self.kernel, self.C, self.svm_gamma, self.fusion,
+        self.texture_scale_ = 1.0
+        encodings = self._encodings(feats)
+        if TEXTURE_KIND in encodings:  # weighted alike with the descriptor kinds (learned here)
+            self.texture_scale_ = fit_scale(encodings[TEXTURE_KIND], [encodings[k] for k in spec.kinds])
+            encodings[TEXTURE_KIND] *= np.float32(self.texture_scale_)
+        fused = fit_fused(encodings, y, self.kernel, self.C, self.svm_gamma, self.fusion,
                           int(self.random_state), probability=True, backend=self.backend)
         self.svms_ = fused.svms
         self.n_features_in_ = int(self.face_size) ** 2
@@ -453,30 +456,20 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- state (model files)
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The fitted model as JSON-able metadata and plain arrays (what :mod:`dlfers.model_io` stores).
-
-        See :func:`dlfers.model_state.pack` for the layout.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the model is not fitted.
-        """
+        """The fitted model as JSON-able metadata and plain arrays (what :mod:`dlfers.model_io` stores;
+        layout: :func:`dlfers.model_state.pack`).  Raises NotFittedError if the model is not fitted."""
         check_is_fitted(self, "svms_")
         params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.get_params(deep=False).items()}
-        return pack(params, self.classes_, self.codebooks_, self.svms_, int(getattr(self, "n_features_in_", 0)))
+        return pack(params, self.classes_, self.codebooks_, self.svms_, int(getattr(self, "n_features_in_", 0)),
+                    float(getattr(self, "texture_scale_", 1.0)))
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None) -> DLFERS:
         """A fitted model from :meth:`to_state` output; ``backend`` overrides the saved one.
 
-        Raises
-        ------
-        ValueError
-            Invalid parameters (checked first), or parts that do not fit together
-            (kinds, widths, classes, calibration); the message says which.
-        KeyError, TypeError
-            Missing or mistyped entries.
+        Raises ValueError for invalid parameters (checked first) or parts that do not fit together
+        (kinds, widths, classes, calibration; the message says which), KeyError or TypeError for
+        missing or mistyped entries.
         """
         params = {**SAVED_PARAM_DEFAULTS, **meta["params"]}  # older files: what they were trained with
         if backend is not None:
@@ -484,6 +477,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         model = cls(**params)
         fitted = unpack(model.spec(), meta, arrays)
         model.classes_, model.codebooks_, model.svms_ = fitted.classes, fitted.codebooks, fitted.svms
+        model.texture_scale_ = fitted.texture_scale
         model.n_features_in_ = int(meta.get("n_features_in", int(model.face_size) ** 2))
         return model
 

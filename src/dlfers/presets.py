@@ -20,11 +20,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "paper": {"detector": "cascade", "detect_size": 160, "min_face": 0.2, "detect_scale": 1.1, "step": 2,
               "n_words": 30, "soft": 1, "precision": "float32", "align": False, "mirror": False,
-              "descriptors": "tisf+tipm"},
-    "realtime": {"face_size": 64, "step": 2, "n_words": 6, "soft": 1},
+              "descriptors": "tisf+tipm", "texture": "none"},
+    "realtime": {"face_size": 64, "step": 2, "n_words": 6, "soft": 1, "texture": "none"},
 }
 
 #: parameters added after model files were first written -> the value that files which
 #: lack them were trained with (see :meth:`DLFERS.from_state`)
 SAVED_PARAM_DEFAULTS: dict[str, Any] = {"detector": "cascade", "soft": 1, "soft_beta": 10.0, "precision": "float32",
-                                        "n_jobs": None, "align": False, "mirror": False}
+                                        "n_jobs": None, "align": False, "mirror": False, "texture": "none"}

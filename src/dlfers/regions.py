@@ -160,6 +160,16 @@ def _region_ids(lay: Layout, shape: tuple[int, int], step: int) -> np.ndarray:
     return out
 
 
+def interior_pixel_ids(layout: str | Layout, shape: tuple[int, int], source: str) -> np.ndarray:
+    """Region ids ((H-2)·(W-2), L) int32 of the interior pixels (row-major) of one source image of
+    ``shape``: the regions each pixel's centre (x + 0.5, y + 0.5) falls in, -1 where none
+    (for per-pixel histograms, :mod:`dlfers.texture`)."""
+    h, w = int(shape[0]), int(shape[1])
+    ys, xs = np.mgrid[1 : h - 1, 1 : w - 1]
+    points = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
+    return parse_layout(layout).assign(points, (h, w), source)
+
+
 def source_rows(layout: str | Layout, n_grid: int) -> slice:
     """Rows of face+fused descriptors (face grid first, ``n_grid`` points each) that ``layout`` uses."""
     lay = parse_layout(layout)

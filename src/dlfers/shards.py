@@ -132,6 +132,7 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
                 box=None if box[0] < 0 else FaceBox(*(int(v) for v in box)),
                 face=z["face"][i] if "face" in z else None,
                 aligned=None if aligned[i] < 0 else bool(aligned[i]),
+                texture=z["texture"][i] if "texture" in z else None,
             ))
     enc = None
     if manifest["store"].get("encodings"):

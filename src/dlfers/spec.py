@@ -33,6 +33,8 @@ from .codebook import PRECISIONS
 from .descriptors import KIND_SCALE, KINDS, DescriptorSpec
 from .face import DetectorSettings, check_factors, detector_settings
 from .regions import Layout, parse_layout
+from .texture import KIND as TEXTURE_KIND
+from .texture import TEXTURES
 
 __all__ = ["FUSIONS", "STAGES", "PARAMETERS", "DetectorSettings", "Spec"]
 
@@ -42,7 +44,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     "prep": ("detect", "delta", "gamma", "on_missing", "detector", "detect_size", "min_face", "detect_scale",
              "face_size", "wavelet", "wavelet_level", "align"),
     # face -> dense TISF/TIPM descriptors (the backend computes them)
-    "descriptor": ("step", "sigma", "backend"),
+    # (and the LBP texture counts of its SPOF regions, a channel beside the descriptors)
+    "descriptor": ("step", "sigma", "backend", "texture"),
     # which descriptors feed the codebooks: the kinds, and the layout's regions
     "select": ("descriptors", "layout"),
     # k-means codebooks (and the seed shared with the SVMs' Platt scaling)
@@ -130,6 +133,8 @@ class Spec:
         _kernels.resolve(p["backend"])
         specs = tuple(DescriptorSpec(kind, int(p["step"]), 4 * KIND_SCALE.get(kind, 1),
                                      float(p["sigma"]) * KIND_SCALE.get(kind, 1)) for kind in kinds)
+        if p["texture"] not in TEXTURES:
+            raise ValueError(f"texture must be one of {TEXTURES}, got {p['texture']!r}")
         if not isinstance(p["align"], (bool, np.bool_)) or not isinstance(p["mirror"], (bool, np.bool_)):
             raise ValueError(f"align and mirror must be True or False, got {p['align']!r} and {p['mirror']!r}")
         return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, layout=layout,
@@ -178,6 +183,11 @@ class Spec:
     @property
     def n_regions(self) -> int:
         return self.layout.n_regions
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The SVM's input channels: the descriptor kinds, then "lbp" when ``texture="lbp"``."""
+        return self.kinds + ((TEXTURE_KIND,) if self.get("texture") == "lbp" else ())
 
     @property
     def dims(self) -> dict[str, int]:

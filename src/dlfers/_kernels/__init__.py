@@ -2,7 +2,8 @@
 
 Three implementations of one set of kernels (see ``_reference.py`` for the
 definitions): ``cython`` (compiled extensions ``_gradients``, ``_descriptors``,
-``_encode``, ``_histkernels``, ``_chi2``, ``_haar``), ``numba`` (``_numba.py``) and ``numpy`` (``_reference.py``).
+``_encode``, ``_histkernels``, ``_chi2``, ``_haar``, ``_lbp``), ``numba`` (``_numba.py``) and
+``numpy`` (``_reference.py``).
 Every backend offers the functions of :class:`Kernels`, with the same arguments; each
 fills a caller-allocated output in place.
 The order of preference is an explicit ``backend=`` argument, then the
@@ -33,10 +34,10 @@ import numpy as np
 
 BACKENDS = ("cython", "numba", "numpy")
 KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "encode_soft_q8",
-           "intersection", "chi2", "region_sums", "haar_scan", "haar_scan_layers")
+           "intersection", "chi2", "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms")
 
 #: the compiled extension modules (setup.py builds one per name)
-_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2", "_haar")
+_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2", "_haar", "_lbp")
 
 
 class Kernels(Protocol):
@@ -92,6 +93,10 @@ class Kernels(Protocol):
                          squares: np.ndarray, out: np.ndarray) -> None:
         """``haar_scan`` on every layer of a (P,) uint8 pyramid described by (L, 6) int32 ``layers``, verdicts
         into (T,) uint8 ``out``: one call, so a compiled backend holds no GIL between layers."""
+
+    def lbp_histograms(self, img: np.ndarray, cells: np.ndarray, out: np.ndarray) -> None:
+        """Add the uniform-LBP counts of the interior pixels of an (H, W) float32 image to the rows of (C, 59)
+        float32 ``out`` named by ((H-2)·(W-2),) int32 ``cells`` (-1: none; :mod:`dlfers.texture`)."""
 
 
 #: suffix of the AVX2+FMA build of each compiled module (setup.py builds it on x86-64)

@@ -38,6 +38,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                    "eyes are not found keep their unaligned crop (counted in reports)")
     g.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
                    help="also train on the horizontal flip of every training face (training folds only)")
+    g.add_argument("--texture", choices=["lbp", "none"],
+                   help="lbp: uniform-LBP histograms of the same regions as a channel beside the descriptors, "
+                   "weighted alike; none (default): the paper's descriptors only")
     g.add_argument("--fusion", choices=["feature", "decision"], help="TISF+TIPM fusion level")
     g.add_argument("--n-words", type=int, help="codebook words D (per class unless --global-codebook)")
     g.add_argument("--global-codebook", action="store_true", help="one codebook for all classes")
@@ -60,7 +63,8 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "crop", None):
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
     for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "soft", "kernel",
-                 "precision", "C", "backend", "detector", "detect_size", "min_face", "detect_scale", "align", "mirror"):
+                 "precision", "C", "backend", "detector", "detect_size", "min_face", "detect_scale", "align", "mirror",
+                 "texture"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v

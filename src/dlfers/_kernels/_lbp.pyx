@@ -1,0 +1,74 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cython kernel: uniform-LBP counts per region of an image's interior pixels.
+
+Same name, arguments and in-place output as ``_reference.lbp_histograms``: bit k of a
+pixel's pattern is set where its k-th neighbour (clockwise from the top-left) is >= the
+pixel, and the pattern's uniform bin (``_reference.LBP_UNIFORM``) is counted in every
+region the pixel belongs to.
+"""
+
+from libc.stdlib cimport calloc, free, malloc
+
+cdef unsigned char _UNIFORM[256]
+
+
+cdef void _init_table() noexcept nogil:
+    # the patterns with at most two circular 0/1 transitions: bins 0..57 in increasing order
+    cdef int p, q, t, n = 0
+    for p in range(256):
+        q = p ^ (((p >> 1) | ((p & 1) << 7)) & 0xFF)
+        t = 0
+        while q:
+            t += q & 1
+            q >>= 1
+        if t <= 2:
+            _UNIFORM[p] = <unsigned char>n
+            n += 1
+        else:
+            _UNIFORM[p] = 58
+
+
+_init_table()
+
+
+def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] out):
+    """Add the uniform-LBP counts of the (H-2)·(W-2) interior pixels of ``img`` to the rows of ``out``
+    (C, 59) named by ``cells`` ((H-2)·(W-2),) (-1: none)."""
+    cdef Py_ssize_t h = img.shape[0], w = img.shape[1], n = out.shape[0] * 59, y, x, i
+    cdef const float* r0
+    cdef const float* r1
+    cdef const float* r2
+    cdef const int* cp
+    cdef float c
+    cdef int r
+    cdef int* codes
+    cdef unsigned int* counts
+    if h < 3 or w < 3 or n == 0:
+        return
+    # four interleaved copies of the counts, so that runs of one pattern in one cell (flat
+    # skin) do not wait on the previous increment of the same counter
+    counts = <unsigned int*>calloc(4 * n, sizeof(unsigned int))
+    codes = <int*>malloc(w * sizeof(int))
+    if counts == NULL or codes == NULL:
+        free(counts)
+        free(codes)
+        raise MemoryError()
+    with nogil:
+        for y in range(1, h - 1):
+            r0 = &img[y - 1, 0]
+            r1 = &img[y, 0]
+            r2 = &img[y + 1, 0]
+            for x in range(1, w - 1):
+                c = r1[x]
+                codes[x] = ((r0[x - 1] >= c) | ((r0[x] >= c) << 1) | ((r0[x + 1] >= c) << 2)
+                            | ((r1[x + 1] >= c) << 3) | ((r2[x + 1] >= c) << 4) | ((r2[x] >= c) << 5)
+                            | ((r2[x - 1] >= c) << 6) | ((r1[x - 1] >= c) << 7))
+            cp = &cells[(y - 1) * (w - 2) - 1]
+            for x in range(1, w - 1):
+                r = cp[x]
+                if r >= 0:
+                    counts[(x & 3) * n + r * 59 + _UNIFORM[codes[x]]] += 1
+        for i in range(n):
+            out[i // 59, i % 59] += <float>(counts[i] + counts[n + i] + counts[2 * n + i] + counts[3 * n + i])
+    free(counts)
+    free(codes)
