@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlfers import DLFERS, _kernels
-from dlfers._kernels._reference import LBP_BINS, LBP_NEIGHBOURS, LBP_UNIFORM
+from dlfers._kernels._reference_lbp import LBP_BINS, LBP_UNIFORM, lbp_codes
 from dlfers.regions import fused_image, parse_layout
 from dlfers.texture import fit_scale, lbp_counts, pixel_cells, texture_counts
 
@@ -43,17 +45,33 @@ def test_uniform_table():
         assert not uniform[p], p
 
 
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), h=st.integers(3, 60), w=st.integers(3, 60),
+       mode=st.sampled_from(["uniform", "levels", "constant"]))
+def test_patterns_are_scikit_images(seed, h, w, mode):
+    """The definition is scikit-image's LBP_{8,1}, bit for bit (diagonal neighbours interpolated)."""
+    feature = pytest.importorskip("skimage.feature")
+    img = _image(seed, h, w, mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-image's note on floating-point images
+        want = feature.local_binary_pattern(img.astype(np.float64), 8, 1, "default")[1:-1, 1:-1]
+    np.testing.assert_array_equal(lbp_codes(img), want.astype(np.int32))
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba", "cython"])
-def test_pattern_of_one_pixel(backend):
+def test_cardinal_neighbours_set_their_bits(backend):
     k = _kernels.load(backend)
     if k is None:
         pytest.skip(f"{backend} backend unavailable")
-    for bits in (0, 0b00000111, 0b01110000, 0b00010100, 255):
-        img = np.full((3, 3), 5.0, np.float32)
-        for b, (dy, dx) in enumerate(LBP_NEIGHBOURS):
-            img[1 + dy, 1 + dx] = 5.0 if bits >> b & 1 else 4.0  # equal counts as >=
+    for bits in (0b00000001, 0b00000100, 0b01010000, 0b01000101):
+        img = np.full((3, 3), 100.0, np.float32)  # diagonal neighbours below the centre: bits 1, 3, 5, 7 clear
+        img[1, 1] = 50.0 + 40.0  # ... because the corners pull them down
+        img[0, 0] = img[0, 2] = img[2, 0] = img[2, 2] = 0.0
+        for b, (dy, dx) in enumerate([(0, 1), (-1, 0), (0, -1), (1, 0)]):
+            img[1 + dy, 1 + dx] = 95.0 if bits >> (2 * b) & 1 else 10.0
         out = np.zeros((1, LBP_BINS), np.float32)
         k.lbp_histograms(img, np.zeros(1, np.int32), out)
+        assert lbp_codes(img)[0, 0] == bits
         want = np.zeros(LBP_BINS, np.float32)
         want[LBP_UNIFORM[bits]] = 1
         np.testing.assert_array_equal(out[0], want)

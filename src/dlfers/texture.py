@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels._reference import LBP_BINS
+from ._kernels._reference_lbp import LBP_BINS
 from .codebook import normalise_histograms
 from .regions import Layout, interior_pixel_ids, parse_layout
 

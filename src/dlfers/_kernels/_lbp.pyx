@@ -1,12 +1,14 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Cython kernel: uniform-LBP counts per region of an image's interior pixels.
 
-Same name, arguments and in-place output as ``_reference.lbp_histograms``: bit k of a
-pixel's pattern is set where its k-th neighbour (clockwise from the top-left) is >= the
-pixel, and the pattern's uniform bin (``_reference.LBP_UNIFORM``) is counted in every
-region the pixel belongs to.
+Same name, arguments and in-place output as ``_reference_lbp.lbp_histograms``: bit k of a
+pixel's pattern is set where its k-th neighbour on the unit circle (counter-clockwise from
+the right; the diagonal ones bilinearly interpolated in double precision, exactly as
+scikit-image's ``local_binary_pattern(img, 8, 1)``) is >= the pixel, and the pattern's
+uniform bin (``_reference_lbp.LBP_UNIFORM``) is counted in the pixel's cell.
 """
 
+from libc.math cimport floor
 from libc.stdlib cimport calloc, free, malloc
 
 cdef unsigned char _UNIFORM[256]
@@ -31,6 +33,13 @@ cdef void _init_table() noexcept nogil:
 _init_table()
 
 
+cdef inline double _lerp2(double a, double b, double c, double d, double wc, double vc, double wr,
+                          double vr) noexcept nogil:
+    # scikit-image's bilinear_interpolation, operation for operation: rows (a, b) over (c, d),
+    # column weights (vc = 1 - wc, wc), row weights (vr = 1 - wr, wr)
+    return vr * (vc * a + wc * b) + wr * (vc * c + wc * d)
+
+
 def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] out):
     """Add the uniform-LBP counts of the (H-2)·(W-2) interior pixels of ``img`` to the rows of ``out``
     (C, 59) named by ``cells`` ((H-2)·(W-2),) (-1: none)."""
@@ -39,9 +48,14 @@ def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] 
     cdef const float* r1
     cdef const float* r2
     cdef const int* cp
-    cdef float c
+    cdef double c, t = 0.70711, rm, rp, vm, vp
     cdef int r
     cdef int* codes
+    cdef double* cw
+    cdef double* lv
+    cdef double* lw
+    cdef double* rv
+    cdef double* rw
     cdef unsigned int* counts
     if h < 3 or w < 3 or n == 0:
         return
@@ -49,20 +63,37 @@ def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] 
     # skin) do not wait on the previous increment of the same counter
     counts = <unsigned int*>calloc(4 * n, sizeof(unsigned int))
     codes = <int*>malloc(w * sizeof(int))
-    if counts == NULL or codes == NULL:
+    cw = <double*>malloc(4 * w * sizeof(double))  # per column: the weights dc, 1 - dc left (x - t), right (x + t)
+    if counts == NULL or codes == NULL or cw == NULL:
         free(counts)
         free(codes)
+        free(cw)
         raise MemoryError()
+    lv, lw, rv, rw = cw, cw + w, cw + 2 * w, cw + 3 * w
     with nogil:
+        for x in range(1, w - 1):
+            lw[x] = (x - t) - floor(x - t)
+            lv[x] = 1 - lw[x]
+            rw[x] = (x + t) - floor(x + t)
+            rv[x] = 1 - rw[x]
         for y in range(1, h - 1):
             r0 = &img[y - 1, 0]
             r1 = &img[y, 0]
             r2 = &img[y + 1, 0]
+            rm = (y - t) - floor(y - t)  # the row weight of the neighbours above (y - t) and below (y + t)
+            rp = (y + t) - floor(y + t)
+            vm = 1 - rm
+            vp = 1 - rp
             for x in range(1, w - 1):
                 c = r1[x]
-                codes[x] = ((r0[x - 1] >= c) | ((r0[x] >= c) << 1) | ((r0[x + 1] >= c) << 2)
-                            | ((r1[x + 1] >= c) << 3) | ((r2[x + 1] >= c) << 4) | ((r2[x] >= c) << 5)
-                            | ((r2[x - 1] >= c) << 6) | ((r1[x - 1] >= c) << 7))
+                codes[x] = ((r1[x + 1] >= c)
+                            | ((_lerp2(r0[x], r0[x + 1], r1[x], r1[x + 1], rw[x], rv[x], rm, vm) >= c) << 1)
+                            | ((r0[x] >= c) << 2)
+                            | ((_lerp2(r0[x - 1], r0[x], r1[x - 1], r1[x], lw[x], lv[x], rm, vm) >= c) << 3)
+                            | ((r1[x - 1] >= c) << 4)
+                            | ((_lerp2(r1[x - 1], r1[x], r2[x - 1], r2[x], lw[x], lv[x], rp, vp) >= c) << 5)
+                            | ((r2[x] >= c) << 6)
+                            | ((_lerp2(r1[x], r1[x + 1], r2[x], r2[x + 1], rw[x], rv[x], rp, vp) >= c) << 7))
             cp = &cells[(y - 1) * (w - 2) - 1]
             for x in range(1, w - 1):
                 r = cp[x]
@@ -72,3 +103,4 @@ def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] 
             out[i // 59, i % 59] += <float>(counts[i] + counts[n + i] + counts[2 * n + i] + counts[3 * n + i])
     free(counts)
     free(codes)
+    free(cw)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._reference_lbp import LBP_BINS, LBP_UNIFORM, lbp_codes, lbp_histograms
+
 __all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms", "LBP_BINS", "LBP_UNIFORM"]
+           "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms", "lbp_codes", "LBP_BINS", "LBP_UNIFORM"]
 
 
 def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:
@@ -467,28 +469,3 @@ def haar_scan_layers(pyramid: np.ndarray, layers: np.ndarray, win_w: int, win_h:
                   shapes, leaves, stage_sizes, stage_thresholds, sums[: h + 1], squares[: h + 1],
                   out[o : o + ny * nx].reshape(ny, nx))
 
-
-#: uniform LBP (Ojala et al., TPAMI 2002): the 58 8-bit patterns with at most two circular 0/1
-#: transitions get bins 0..57 in increasing order, every other pattern bin 58
-LBP_BINS = 59
-_TRANSITIONS = np.array([bin(p ^ ((p >> 1) | ((p & 1) << 7))).count("1") for p in range(256)])
-LBP_UNIFORM = np.where(_TRANSITIONS <= 2, np.cumsum(_TRANSITIONS <= 2) - 1, 58).astype(np.uint8)
-#: the 8 neighbours (dy, dx), bit k for the k-th, clockwise from the top-left
-LBP_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
-
-
-def lbp_histograms(img: np.ndarray, cells: np.ndarray, out: np.ndarray) -> None:
-    """Add each cell's uniform-LBP counts of an image's interior pixels to ``out``.
-
-    img : (H, W) float32; bit k of a pixel's pattern is set where neighbour k >= the pixel.
-    cells : ((H-2)·(W-2),) int32 cell of each interior pixel (row-major), -1: none.
-    out : (C, 59) float32, added to (counts).
-    """
-    h, w = img.shape
-    c = img[1:-1, 1:-1]
-    code = np.zeros(c.shape, np.int32)
-    for k, (dy, dx) in enumerate(LBP_NEIGHBOURS):
-        code |= (img[1 + dy : h - 1 + dy, 1 + dx : w - 1 + dx] >= c).astype(np.int32) << k
-    b = LBP_UNIFORM[code].ravel().astype(np.int64)
-    ok = cells >= 0
-    np.add.at(out, (cells[ok], b[ok]), np.float32(1))
