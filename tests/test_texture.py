@@ -212,3 +212,21 @@ def test_extracted_shards_keep_the_texture_counts(jaffe_dir, tmp_path):
         np.testing.assert_array_equal(g.texture, w.texture)
     fitted = model.fit_features(got.features, got.labels)  # a texture model trains from the shards
     assert list(fitted.svms_) == ["tisf+tipm+lbp"]
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), h=st.integers(3, 70), w=st.integers(3, 70),
+       mode=st.sampled_from(["uniform", "levels", "constant"]))
+def test_cpu_variants_agree_bitwise(variants, seed, h, w, mode):
+    """The baseline (SSE2) and AVX2 builds of the vectorised row loop count the same patterns."""
+    img = _image(seed, h, w, mode)
+    cells = np.random.default_rng(seed).integers(-1, 4, (h - 2) * (w - 2)).astype(np.int32)
+    outs = []
+    for ns in variants:
+        out = np.zeros((4, LBP_BINS), np.float32)
+        ns.lbp_histograms(img, cells, out)
+        outs.append(out)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    want = np.zeros((4, LBP_BINS), np.float32)
+    _kernels.get("numpy").lbp_histograms(img, cells, want)
+    np.testing.assert_array_equal(outs[0], want)

@@ -33,11 +33,10 @@ cdef void _init_table() noexcept nogil:
 _init_table()
 
 
-cdef inline double _lerp2(double a, double b, double c, double d, double wc, double vc, double wr,
-                          double vr) noexcept nogil:
-    # scikit-image's bilinear_interpolation, operation for operation: rows (a, b) over (c, d),
-    # column weights (vc = 1 - wc, wc), row weights (vr = 1 - wr, wr)
-    return vr * (vc * a + wc * b) + wr * (vc * c + wc * d)
+cdef extern from "_lbp.h" nogil:
+    void dlfers_lbp_row(const float* r0, const float* r1, const float* r2, const double* lw, const double* lv,
+                        const double* rw, const double* rv, double rm, double vm, double rp, double vp,
+                        Py_ssize_t w, int* codes)
 
 
 def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] out):
@@ -48,7 +47,7 @@ def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] 
     cdef const float* r1
     cdef const float* r2
     cdef const int* cp
-    cdef double c, t = 0.70711, rm, rp, vm, vp
+    cdef double t = 0.70711, rm, rp, vm, vp
     cdef int r
     cdef int* codes
     cdef double* cw
@@ -84,16 +83,7 @@ def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] 
             rp = (y + t) - floor(y + t)
             vm = 1 - rm
             vp = 1 - rp
-            for x in range(1, w - 1):
-                c = r1[x]
-                codes[x] = ((r1[x + 1] >= c)
-                            | ((_lerp2(r0[x], r0[x + 1], r1[x], r1[x + 1], rw[x], rv[x], rm, vm) >= c) << 1)
-                            | ((r0[x] >= c) << 2)
-                            | ((_lerp2(r0[x - 1], r0[x], r1[x - 1], r1[x], lw[x], lv[x], rm, vm) >= c) << 3)
-                            | ((r1[x - 1] >= c) << 4)
-                            | ((_lerp2(r1[x - 1], r1[x], r2[x - 1], r2[x], lw[x], lv[x], rp, vp) >= c) << 5)
-                            | ((r2[x] >= c) << 6)
-                            | ((_lerp2(r1[x], r1[x + 1], r2[x], r2[x + 1], rw[x], rv[x], rp, vp) >= c) << 7))
+            dlfers_lbp_row(r0, r1, r2, lw, lv, rw, rv, rm, vm, rp, vp, w, codes)
             cp = &cells[(y - 1) * (w - 2) - 1]
             for x in range(1, w - 1):
                 r = cp[x]
