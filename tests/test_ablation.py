@@ -102,7 +102,7 @@ def test_cli_refuses_existing_outputs_before_any_work(tmp_path, jaffe_dir, capsy
 def test_reproduce_refuses_the_additions_it_does_not_compute():
     from dlfers.reproduce import base_params
 
-    for over in ({"mirror": True}, {"descriptors": "tisf+tipm+tisf2+tipm2"}):
+    for over in ({"mirror": True}, {"descriptors": "tisf+tipm+tisf2+tipm2"}, {"texture": "lbp"}):
         with pytest.raises(ValueError, match="dlfers ablation"):
             base_params(over)
     assert base_params({"align": True})["align"] is True  # alignment is preprocessing: the engine has it

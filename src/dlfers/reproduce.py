@@ -100,8 +100,8 @@ def base_params(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        For an unknown parameter name (the message lists the known ones), or ``mirror`` or a
-        second-scale descriptor kind, which the reproduce engine does not compute.
+        For an unknown parameter name (the message lists the known ones), or ``mirror``, a
+        second-scale descriptor kind or the texture channel, which the reproduce engine does not compute.
     """
     from .pipeline import DLFERS
 
@@ -110,10 +110,10 @@ def base_params(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown DLFERS parameters {sorted(unknown)}; known: {sorted(p)}")
     p.update(overrides or {})
-    if p["mirror"] or set(str(p["descriptors"]).split("+")) - {"tisf", "tipm"}:
-        # the engine fits codebooks on its cached paper-kind descriptors, without flips
-        raise ValueError("reproduce runs the paper's system: mirror augmentation and second-scale descriptors are "
-                         "not part of it (measure them with dlfers ablation)")
+    if p["mirror"] or p["texture"] != "none" or set(str(p["descriptors"]).split("+")) - {"tisf", "tipm"}:
+        # the engine fits codebooks on its cached paper-kind descriptors, without flips or texture
+        raise ValueError("reproduce runs the paper's system: mirror augmentation, second-scale descriptors and the "
+                         "LBP texture channel are not part of it (measure them with dlfers ablation)")
     return p
 
 
