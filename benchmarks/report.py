@@ -26,6 +26,9 @@ from the medians:
   speed-up (OpenCV median / dlfers median);
 * in each "descriptors step S" group, the AVX2+FMA build of the kernels against the
   baseline (SSE2) build on the same face (baseline median / AVX2 median);
+* for "lbp texture" (``test_bench_texture.py``): the LBP texture channel's region counts of one
+  face in each backend against scikit-image's ``local_binary_pattern`` + ``np.bincount`` (the
+  same patterns), and the speed-up (scikit-image median / dlfers median);
 * for "predict threads": frames per second of one shared model called from 1, 2 and 8
   threads, and the speed-up over one thread (targets: >= 1.7x at 2, >= 1x at 8).
 
@@ -240,6 +243,18 @@ def batch_table(benches: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def texture_table(benches: list[dict]) -> str:
+    """Markdown table: dlfers' LBP region counts (each backend) vs scikit-image on one face."""
+    ref = next((b for b in benches if "skimage" in b["name"]), None)
+    lines = ["### lbp texture (one 128x128 face and its fused image, 24 regions)", "",
+             "| run | median (ms) | speed-up over scikit-image |", "|---|---:|---:|"]
+    for b in sorted(benches, key=lambda b: b["stats"]["median"]):
+        med = b["stats"]["median"]
+        ratio = f"{ref['stats']['median'] / med:.1f}x" if ref is not None else "-"
+        lines.append(f"| {_label(b['name'])} | {1e3 * med:.3f} | {ratio} |")
+    return "\n".join(lines)
+
+
 def report(groups: dict[str, list[dict]]) -> str:
     """The whole Markdown report (descriptor groups first, then encoder groups)."""
 
@@ -261,6 +276,8 @@ def report(groups: dict[str, list[dict]]) -> str:
         parts.append(detect_table(groups))
     if any(g.startswith("cascade ") for g in groups):
         parts.append(cascade_table(groups))
+    if "lbp texture" in groups:
+        parts.append(texture_table(groups["lbp texture"]))
     if "predict threads" in groups:
         parts.append(threads_table(groups["predict threads"]))
     if "predict batch n_jobs" in groups:

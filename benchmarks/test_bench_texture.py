@@ -32,6 +32,7 @@ def test_lbp_counts(benchmark, images, backend):
     assert counts.shape == (LAYOUT.n_regions, LBP_BINS) and counts[0].sum() == 126 * 126
 
 
+@pytest.mark.filterwarnings("ignore:Applying .local_binary_pattern. to floating-point")
 def test_skimage_lbp(benchmark, images):
     feature = pytest.importorskip("skimage.feature")
     benchmark.group = "lbp texture"
