@@ -157,6 +157,7 @@ def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
                       rtol=1e-4)
     scale = m.texture_scale_
     m.predict(_faces(5, 1))  # prediction does not refit it
+    assert m.predict([]).shape == (0,) and m.predict_proba([]).shape == (0, 3)  # an empty batch
     assert m.texture_scale_ == scale
     other = DLFERS(**SMALL, texture="lbp").fit(faces[:9], y[:9])
     assert other.texture_scale_ != scale

@@ -289,7 +289,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             parts = list(thread_map(lambda c: [self._encode(c, kind) for kind in kinds], chunks, threads))
             out = {kind: np.vstack([p[i] for p in parts]) for i, kind in enumerate(kinds)}
         if TEXTURE_KIND in spec.channels:
-            out[TEXTURE_KIND] = lbp_histograms(texture_counts(feats), float(self.power),
+            out[TEXTURE_KIND] = lbp_histograms(texture_counts(feats), spec.n_regions, float(self.power),
                                                float(getattr(self, "texture_scale_", 1.0)))
         return out
 

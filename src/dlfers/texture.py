@@ -74,11 +74,11 @@ def lbp_counts(images: Sequence[np.ndarray], layout: str | Layout, k: Any) -> np
     return out
 
 
-def lbp_histograms(counts: Sequence[np.ndarray], power: float, scale: float = 1.0) -> np.ndarray:
-    """Normalised region histograms (n, R·59) float32 of :func:`lbp_counts` arrays, times ``scale``
-    (see :func:`dlfers.codebook.normalise_histograms`)."""
+def lbp_histograms(counts: Sequence[np.ndarray], n_regions: int, power: float, scale: float = 1.0) -> np.ndarray:
+    """Normalised region histograms (n, n_regions·59) float32 of :func:`lbp_counts` arrays, times
+    ``scale`` (see :func:`dlfers.codebook.normalise_histograms`); no counts give (0, n_regions·59)."""
     if not counts:
-        return np.zeros((0, 0), np.float32)
+        return np.zeros((0, int(n_regions) * LBP_BINS), np.float32)
     h = np.stack([normalise_histograms(c, power) for c in counts])
     if scale != 1.0:
         h *= np.float32(scale)
