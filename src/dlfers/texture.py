@@ -1,11 +1,12 @@
 """The LBP texture channel: uniform local binary patterns pooled over the SPOF regions.
 
-Each interior pixel of the face (and of the fused eyes+mouth image) gets its 8-neighbour
-pattern, mapped to one of 59 uniform-pattern bins (Ojala et al., TPAMI 2002).  The bins
-are a fixed codebook: every SPOF region's histogram of them is normalised like a
-codebook kind's, and the SVM sees the region histograms beside TISF's and TIPM's
-(LBP histograms of face regions for expressions: Shan et al., Image Vis. Comput. 2009).
-Nothing here is learned.
+Each interior pixel of the face (and of the fused eyes+mouth image) gets its pattern of 8
+neighbours on the unit circle (scikit-image's LBP_{8,1}, bit for bit), mapped to one of 59
+uniform-pattern bins (Ojala et al., TPAMI 2002).  The bins are a fixed codebook: every SPOF
+region's histogram of them is normalised like a codebook kind's, and the SVM sees the region
+histograms beside TISF's and TIPM's (LBP histograms of face regions for expressions: Shan et
+al., Image Vis. Comput. 2009).  The counts depend on nothing learned; the channel's weight
+(:func:`fit_scale`) is learned in ``fit`` from the training histograms.
 """
 
 from __future__ import annotations
