@@ -11,26 +11,15 @@ uniform bin (``_reference_lbp.LBP_UNIFORM``) is counted in the pixel's cell.
 from libc.math cimport floor
 from libc.stdlib cimport calloc, free, malloc
 
+from dlfers._kernels._reference_lbp import LBP_DX, LBP_UNIFORM
+
+# the definitions' own values: the uniform bins of the 256 patterns, and the diagonal
+# neighbours' offset t (0.70711, as scikit-image rounds it)
 cdef unsigned char _UNIFORM[256]
-
-
-cdef void _init_table() noexcept nogil:
-    # the patterns with at most two circular 0/1 transitions: bins 0..57 in increasing order
-    cdef int p, q, t, n = 0
-    for p in range(256):
-        q = p ^ (((p >> 1) | ((p & 1) << 7)) & 0xFF)
-        t = 0
-        while q:
-            t += q & 1
-            q >>= 1
-        if t <= 2:
-            _UNIFORM[p] = <unsigned char>n
-            n += 1
-        else:
-            _UNIFORM[p] = 58
-
-
-_init_table()
+cdef double _T = float(LBP_DX[1])
+for _p in range(256):
+    _UNIFORM[_p] = LBP_UNIFORM[_p]
+del _p
 
 
 cdef extern from "_lbp.h" nogil:
@@ -47,7 +36,7 @@ def lbp_histograms(const float[:, ::1] img, const int[::1] cells, float[:, ::1] 
     cdef const float* r1
     cdef const float* r2
     cdef const int* cp
-    cdef double t = 0.70711, rm, rp, vm, vp
+    cdef double t = _T, rm, rp, vm, vp
     cdef int r
     cdef int* codes
     cdef double* cw

@@ -468,4 +468,3 @@ def haar_scan_layers(pyramid: np.ndarray, layers: np.ndarray, win_w: int, win_h:
         haar_scan(pyramid[off : off + w * h].reshape(h, w), win_w, win_h, ystep, ofs[ystep - 1], weights, thresholds,
                   shapes, leaves, stage_sizes, stage_thresholds, sums[: h + 1], squares[: h + 1],
                   out[o : o + ny * nx].reshape(ny, nx))
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["LBP_BINS", "LBP_UNIFORM", "LBP_DY", "LBP_DX", "lbp_codes", "lbp_histograms"]
+
 #: uniform LBP (Ojala et al., TPAMI 2002): the 58 8-bit patterns with at most two circular 0/1
 #: transitions get bins 0..57 in increasing order, every other pattern bin 58
 LBP_BINS = 59
