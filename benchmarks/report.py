@@ -29,6 +29,9 @@ from the medians:
 * for "lbp texture" (``test_bench_texture.py``): the LBP texture channel's region counts of one
   face in each backend against scikit-image's ``local_binary_pattern`` + ``np.bincount`` (the
   same patterns), and the speed-up (scikit-image median / dlfers median);
+* for "gabor texture" (``test_bench_gabor.py``): the Gabor channel's energies of one face in
+  each backend against the same bank by OpenCV (``getGaborKernel`` + ``filter2D``) and by
+  scikit-image (``filters.gabor``), and the speed-ups;
 * for "predict threads": frames per second of one shared model called from 1, 2 and 8
   threads, and the speed-up over one thread (targets: >= 1.7x at 2, >= 1x at 8).
 
@@ -243,15 +246,18 @@ def batch_table(benches: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def texture_table(benches: list[dict]) -> str:
-    """Markdown table: dlfers' LBP region counts (each backend) vs scikit-image on one face."""
-    ref = next((b for b in benches if "skimage" in b["name"]), None)
-    lines = ["### lbp texture (one 128x128 face and its fused image, 24 regions)", "",
-             "| run | median (ms) | speed-up over scikit-image |", "|---|---:|---:|"]
+def texture_table(benches: list[dict], title: str = "lbp texture (one 128x128 face and its fused image, 24 regions)",
+                  refs: tuple[str, ...] = ("skimage",)) -> str:
+    """Markdown table: a texture channel's dlfers runs (each backend) vs the references named in ``refs``."""
+    found = [(r, next((b for b in benches if r in b["name"]), None)) for r in refs]
+    names = {"skimage": "scikit-image", "opencv": "OpenCV"}
+    lines = [f"### {title}", "",
+             "| run | median (ms) | " + " | ".join(f"speed-up over {names.get(r, r)}" for r in refs) + " |",
+             "|---|---:|" + "---:|" * len(refs)]
     for b in sorted(benches, key=lambda b: b["stats"]["median"]):
         med = b["stats"]["median"]
-        ratio = f"{ref['stats']['median'] / med:.1f}x" if ref is not None else "-"
-        lines.append(f"| {_label(b['name'])} | {1e3 * med:.3f} | {ratio} |")
+        ratios = [f"{ref['stats']['median'] / med:.1f}x" if ref is not None else "-" for _, ref in found]
+        lines.append(f"| {_label(b['name'])} | {1e3 * med:.3f} | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
 
 
@@ -278,6 +284,9 @@ def report(groups: dict[str, list[dict]]) -> str:
         parts.append(cascade_table(groups))
     if "lbp texture" in groups:
         parts.append(texture_table(groups["lbp texture"]))
+    if "gabor texture" in groups:
+        parts.append(texture_table(groups["gabor texture"], "gabor texture (one 128x128 face, 40 filters x 64 cells)",
+                                   ("opencv", "skimage")))
     if "predict threads" in groups:
         parts.append(threads_table(groups["predict threads"]))
     if "predict batch n_jobs" in groups:

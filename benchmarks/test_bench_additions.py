@@ -6,7 +6,8 @@ these match to within the codebook's per-class words).
 
 - ``test_predict_frame``: :meth:`DLFERS.predict_image` on a 256x256 JAFFE frame (face
   detection included): "default", "align" (the eye cascade and one warp per face),
-  "multiscale" (tisf2+tipm2: twice the descriptors and codebooks), "texture" (the LBP channel).
+  "multiscale" (tisf2+tipm2: twice the descriptors and codebooks), "texture" (the LBP channel),
+  "gabor" (the Gabor channel), "plain" (the descriptors alone: ``texture="none"``).
 - ``test_predict_face``: :meth:`DLFERS.predict_faces` on one pre-cropped 128x128 face
   (issue 12's budget: 1.5 ms for the default).
 - ``test_align_face``: :func:`dlfers.align.align_face` alone on the frame's face box.
@@ -25,7 +26,7 @@ import pytest
 
 ROUNDS = 100
 CONFIGS = {"default": {}, "align": {"align": True}, "multiscale": {"descriptors": "tisf+tipm+tisf2+tipm2"},
-           "texture": {"texture": "lbp"}}
+           "texture": {"texture": "lbp"}, "gabor": {"texture": "gabor"}, "plain": {"texture": "none"}}
 _FITTED: dict[str, object] = {}
 
 

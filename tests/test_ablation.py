@@ -24,12 +24,20 @@ def test_paper_preset_and_older_files_have_every_addition_off():
 
 
 def test_rows_are_the_base_each_addition_alone_and_all():
-    rows = ablation_rows({"step": 2})
-    assert list(rows) == ["default", "+align", "+mirror", "+multiscale", "+texture", "all"]
-    assert rows["default"] == {"step": 2}
-    assert rows["+mirror"] == {"step": 2, "mirror": True}
-    assert rows["all"] == {"step": 2, **{k: v for on in ADDITIONS.values() for k, v in on.items()}}
-    for params in rows.values():
+    rows = ablation_rows({"step": 2, "texture": "gabor"})
+    assert list(rows) == ["default", "+align", "+mirror", "+multiscale", "+lbp", "-gabor", "all"]
+    assert rows["default"] == {"step": 2, "texture": "gabor"}
+    assert rows["+mirror"] == {"step": 2, "texture": "gabor", "mirror": True}
+    assert rows["+lbp"] == {"step": 2, "texture": "lbp+gabor"}  # an addition joins the base's channels
+    assert rows["-gabor"] == {"step": 2, "texture": "none"}  # one the base has is switched off
+    assert rows["+multiscale"]["descriptors"] == "tisf+tipm+tisf2+tipm2"
+    assert rows["all"] == {"step": 2, "align": True, "mirror": True, "descriptors": "tisf+tipm+tisf2+tipm2",
+                           "texture": "lbp+gabor"}
+    plain = ablation_rows({"texture": "none", "mirror": True})
+    assert list(plain) == ["default", "+align", "-mirror", "+multiscale", "+lbp", "+gabor", "all"]
+    assert plain["+gabor"]["texture"] == "gabor" and plain["-mirror"]["mirror"] is False
+    assert set(ADDITIONS) == {"align", "mirror", "multiscale", "lbp", "gabor"}
+    for params in [*rows.values(), *plain.values()]:
         DLFERS(**params).spec()  # every row is a valid model
 
 
@@ -46,8 +54,9 @@ def small(jaffe_small):
 
 def test_small_ablation_with_nested_cv(small):
     base = {**FAST, "n_words": 4, "max_samples": 500}
-    r = run_ablation(small, protocols=("kfold",), folds=2, base=base, nested=("default", "+mirror"), inner_folds=2)
-    assert list(r["rows"]) == ["default", "+align", "+mirror", "+multiscale", "+texture", "all"]
+    r = run_ablation(small, protocols=("kfold",), folds=2, base={**base, "texture": "none"},
+                     nested=("default", "+mirror"), inner_folds=2)
+    assert list(r["rows"]) == ["default", "+align", "+mirror", "+multiscale", "+lbp", "+gabor", "all"]
     for name, row in r["rows"].items():
         assert 0 <= row["kfold"]["accuracy"] <= 100 and 0 <= row["kfold"]["macro_f1"] <= 100
         assert len(row["kfold"]["fold_accuracy"]) == 2
@@ -57,7 +66,7 @@ def test_small_ablation_with_nested_cv(small):
     assert set(n["inner_accuracy"][0]) == {"default", "+mirror"}
     md, csv = format_markdown(r), format_csv(r)
     assert "| +multiscale |" in md and "nested CV (kfold" in md
-    assert csv.splitlines()[0] == "configuration,protocol,data,accuracy,macro_f1" and len(csv.splitlines()) == 1 + 6 + 1
+    assert csv.splitlines()[0] == "configuration,protocol,data,accuracy,macro_f1" and len(csv.splitlines()) == 1 + 7 + 1
     assert md.startswith("data: data (71 images, 10 subjects)")
     json.dumps(r)
     with pytest.raises(ValueError, match="unknown rows or nested candidates"):
@@ -102,7 +111,7 @@ def test_cli_refuses_existing_outputs_before_any_work(tmp_path, jaffe_dir, capsy
 def test_reproduce_refuses_the_additions_it_does_not_compute():
     from dlfers.reproduce import base_params
 
-    for over in ({"mirror": True}, {"descriptors": "tisf+tipm+tisf2+tipm2"}, {"texture": "lbp"}):
+    for over in ({"mirror": True}, {"descriptors": "tisf+tipm+tisf2+tipm2"}, {"texture": "lbp"}, {"texture": "gabor"}):
         with pytest.raises(ValueError, match="dlfers ablation"):
             base_params(over)
     assert base_params({"align": True})["align"] is True  # alignment is preprocessing: the engine has it

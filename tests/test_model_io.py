@@ -82,7 +82,7 @@ def test_file_is_a_pickle_free_npz_with_a_documented_header(model, model_file):
     assert header["params"] == model.get_params()
     assert header["checksum"]["algorithm"] == "sha256" and len(header["checksum"]["value"]) == 64
     assert header["svms"][0]["name"] == "tisf+tipm"
-    assert header["texture_scale"] == model.texture_scale_ == 1.0  # no texture channel
+    assert header["texture_scales"] == model.texture_scales_ == {}  # no texture channel
 
 
 def test_save_refuses_an_unfitted_model(tmp_path):

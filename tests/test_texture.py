@@ -129,7 +129,9 @@ def test_features_without_counts_are_named():
 
     f = Features(descriptors={}, regions=np.zeros((0, 1), np.int32), found=True, box=None)
     with pytest.raises(ValueError, match="item 1 has none"):
-        texture_counts([Features({}, f.regions, True, None, texture=np.zeros((1, 59))), f])
+        texture_counts([Features({}, f.regions, True, None, texture={"lbp": np.zeros((1, 59))}), f])
+    with pytest.raises(ValueError, match="features of another layout"):
+        texture_counts([Features({}, f.regions, True, None, texture={"lbp": np.zeros((1, 59))})], "lbp", 24)
 
 
 def _faces(n: int, seed: int) -> list[np.ndarray]:
@@ -150,49 +152,56 @@ def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
     m = DLFERS(**SMALL, texture="lbp").fit(faces, y)
     assert list(m.svms_) == ["tisf+tipm+lbp"] and m.spec().channels == ("tisf", "tipm", "lbp")
     feats = m.extract(faces)
-    assert all(f.texture is not None and f.texture.shape == (24, LBP_BINS) for f in feats)
+    assert all(set(f.texture) == {"lbp"} and f.texture["lbp"].shape == (24, LBP_BINS) for f in feats)
     enc = m._encodings(feats)
     # the weight is learned from the training histograms: the channel's mean mass equals the kinds'
     assert np.isclose(enc["lbp"].sum(1).mean(), np.mean([enc["tisf"].sum(1).mean(), enc["tipm"].sum(1).mean()]),
                       rtol=1e-4)
-    scale = m.texture_scale_
+    scale = m.texture_scales_["lbp"]
     m.predict(_faces(5, 1))  # prediction does not refit it
     assert m.predict([]).shape == (0,) and m.predict_proba([]).shape == (0, 3)  # an empty batch
-    assert m.texture_scale_ == scale
+    assert m.texture_scales_["lbp"] == scale
     other = DLFERS(**SMALL, texture="lbp").fit(faces[:9], y[:9])
-    assert other.texture_scale_ != scale
+    assert other.texture_scales_["lbp"] != scale
     off = DLFERS(**SMALL).fit(faces, y)  # the default: the paper's descriptors only
-    assert list(off.svms_) == ["tisf+tipm"] and off.extract(faces[:1])[0].texture is None
+    assert list(off.svms_) == ["tisf+tipm"] and off.extract(faces[:1])[0].texture == {}
     with pytest.raises(ValueError, match="item 0 has none"):  # features without counts are named
         m.predict_features(off.extract(faces[:1]))
-    with pytest.raises(ValueError, match="texture must be one of"):
-        DLFERS(texture="hog").spec()
+    for bad in ("hog", "lbp+lbp", "", None):
+        with pytest.raises(ValueError, match="texture must be 'none' or"):
+            DLFERS(texture=bad).spec()
+    for bad in (0, -1.0, float("nan"), True, "2"):
+        with pytest.raises(ValueError, match="texture_weight must be"):
+            DLFERS(texture="lbp", texture_weight=bad).spec()
 
 
-def test_saved_model_keeps_the_texture_weight(tmp_path):
+@pytest.mark.parametrize("texture", ["lbp", "gabor", "lbp+gabor"])
+def test_saved_model_keeps_the_texture_weight(tmp_path, texture):
     from dlfers.model_io import load
 
     faces, y = _faces(12, 0), np.array(["a", "b", "c"] * 4)
-    m = DLFERS(**SMALL, texture="lbp").fit(faces, y)
+    m = DLFERS(**SMALL, texture=texture).fit(faces, y)
     m.save(tmp_path / "m.dlfers")
     m2 = load(tmp_path / "m.dlfers")
-    assert m2.texture_scale_ == m.texture_scale_
+    assert m2.texture_scales_ == m.texture_scales_ and set(m.texture_scales_) == set(texture.split("+"))
     test = _faces(4, 2)
     np.testing.assert_array_equal(m2.predict_proba(test), m.predict_proba(test))
 
 
 @pytest.mark.parametrize("fusion", ["feature", "decision"])
-def test_explanations_cover_the_texture_channel_exactly(fusion):
+@pytest.mark.parametrize("texture", ["lbp", "gabor", "lbp+gabor"])
+def test_explanations_cover_the_texture_channel_exactly(fusion, texture):
     from dlfers.explain import explain_features, svm_scores
 
     faces, y = _faces(15, 0), np.array(["a", "b", "c"] * 5)
-    m = DLFERS(**SMALL, texture="lbp", fusion=fusion).fit(faces, y)
+    m = DLFERS(**SMALL, texture=texture, fusion=fusion).fit(faces, y)
     feats = m.extract(_faces(4, 3))
     want = svm_scores(m, feats)
     for e, w in zip(explain_features(m, feats), want):
-        assert set(e.evidence_by_kind) == {"tisf", "tipm", "lbp"}
+        assert set(e.evidence_by_kind) == {"tisf", "tipm", *texture.split("+")}
         np.testing.assert_allclose(e.evidence.sum(axis=0) + e.intercepts, w, rtol=0, atol=1e-9)
-        assert np.abs(e.evidence_by_kind["lbp"]).max() > 0
+        for kind in texture.split("+"):
+            assert np.abs(e.evidence_by_kind[kind]).max() > 0
 
 
 def test_extracted_shards_keep_the_texture_counts(jaffe_dir, tmp_path):
@@ -202,7 +211,7 @@ def test_extracted_shards_keep_the_texture_counts(jaffe_dir, tmp_path):
     data.mkdir()
     for f in sorted(jaffe_dir.glob("*.tiff"))[::20][:8]:
         (data / f.name).symlink_to(f)
-    model = DLFERS(face_size=64, n_words=3, max_samples=500, texture="lbp")
+    model = DLFERS(face_size=64, n_words=3, max_samples=500, texture="lbp+gabor")
     extract_dataset(data, tmp_path / "out", model, batch_size=3, n_jobs=1)
     got = load_features(tmp_path / "out")
     from dlfers.datasets import load_dataset
@@ -210,9 +219,11 @@ def test_extracted_shards_keep_the_texture_counts(jaffe_dir, tmp_path):
     want = model.extract(load_dataset(data).images)
     assert len(got.features) == len(want) == 8
     for g, w in zip(got.features, want, strict=True):
-        np.testing.assert_array_equal(g.texture, w.texture)
+        assert set(g.texture) == set(w.texture) == {"lbp", "gabor"}
+        for kind in ("lbp", "gabor"):
+            np.testing.assert_array_equal(g.texture[kind], w.texture[kind])
     fitted = model.fit_features(got.features, got.labels)  # a texture model trains from the shards
-    assert list(fitted.svms_) == ["tisf+tipm+lbp"]
+    assert list(fitted.svms_) == ["tisf+tipm+lbp+gabor"]
 
 
 @SETTINGS

@@ -1,7 +1,8 @@
 """Ablation of the additions beyond the paper, and the nested-CV figure of a choice among them.
 
 Rows: the base configuration (the DLFERS defaults unless given), each addition of
-:data:`ADDITIONS` alone, and all of them together; columns: accuracy and macro-F1 under
+:data:`ADDITIONS` switched on alone ("+name") or, where the base has it, off ("-name"), and
+all of them together; columns: accuracy and macro-F1 under
 each protocol of :func:`dlfers.evaluate.evaluate` (stratified 10-fold and
 leave-one-subject-out by default; subject-grouped k-fold on request), on the same folds
 for every row.  Several data set folders are joined as ``dlfers evaluate A B`` joins them
@@ -41,24 +42,61 @@ from .multidata import PRECROPPED_SIDE, DataSources, extract_sources, load_datas
 __all__ = ["ADDITIONS", "ALL_KINDS", "ablation_rows", "run_ablation", "nested_cv", "macro_f1", "format_markdown",
            "format_csv"]
 
-#: addition name -> the parameters that switch it on
-ADDITIONS: dict[str, dict[str, Any]] = {
-    "align": {"align": True},
-    "mirror": {"mirror": True},
-    "multiscale": {"descriptors": "tisf+tipm+tisf2+tipm2"},
-    "texture": {"texture": "lbp"},
+#: addition name -> (parameter, value): a flag switched on, or a member of a '+'-joined set
+#: ("descriptors": the second scale; "texture": a texture channel)
+ADDITIONS: dict[str, tuple[str, Any]] = {
+    "align": ("align", True),
+    "mirror": ("mirror", True),
+    "multiscale": ("descriptors", "tisf2+tipm2"),
+    "lbp": ("texture", "lbp"),
+    "gabor": ("texture", "gabor"),
 }
-#: every descriptor kind a row may use: extracted once per preprocessing configuration
+#: every descriptor kind and texture channel a row may use: extracted once per preprocessing configuration
 ALL_KINDS = "tisf+tipm+tisf2+tipm2"
+ALL_TEXTURES = "lbp+gabor"
+_SETS = {"descriptors": ("tisf", "tipm", "tisf2", "tipm2"), "texture": ("lbp", "gabor")}
+
+
+def _members(value: Any) -> list[str]:
+    return [] if value in (None, "none") else str(value).split("+")
+
+
+def _has(params: Mapping[str, Any], name: str) -> bool:
+    key, value = ADDITIONS[name]
+    if key in _SETS:
+        return set(_members(value)) <= set(_members(params[key]))
+    return bool(params[key]) == bool(value)
+
+
+def _switched(params: Mapping[str, Any], name: str, on: bool) -> dict[str, Any]:
+    """``params`` with addition ``name`` on or off."""
+    key, value = ADDITIONS[name]
+    if key not in _SETS:
+        return {**params, key: value if on else not value}
+    have = set(_members(params[key]))
+    have = have | set(_members(value)) if on else have - set(_members(value))
+    joined = "+".join(m for m in _SETS[key] if m in have)
+    return {**params, key: joined or "none"}
 
 
 def ablation_rows(base: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Row name -> DLFERS parameters: "default" (``base``), "+name" per addition, "all"."""
+    """Row name -> DLFERS parameters: "default" (``base``), then per addition "+name" (``base`` with it)
+    or, where ``base`` has it, "-name" (``base`` without it), and "all" (every addition on).
+
+    Only the parameters ``base`` gives and those a row changes are listed (the rest are DLFERS's defaults).
+    """
+    from .pipeline import DLFERS
+
     b = dict(base or {})
+    full = {**DLFERS().get_params(), **b}
     rows = {"default": b}
-    for name, on in ADDITIONS.items():
-        rows[f"+{name}"] = {**b, **on}
-    rows["all"] = {**b, **{k: v for on in ADDITIONS.values() for k, v in on.items()}}
+    for name, (key, _) in ADDITIONS.items():
+        on = not _has(full, name)
+        rows[f"{'+' if on else '-'}{name}"] = {**b, key: _switched(full, name, on)[key]}
+    every = dict(full)
+    for name in ADDITIONS:
+        every = _switched(every, name, True)
+    rows["all"] = {**b, **{key: every[key] for key, _ in ADDITIONS.values()}}
     return rows
 
 
@@ -85,7 +123,7 @@ class _FeatureCache:
     def _model(params: Mapping[str, Any]) -> Any:
         from .pipeline import DLFERS
 
-        return DLFERS(**{**params, "descriptors": ALL_KINDS, "texture": "lbp"})  # rows ignore what they lack
+        return DLFERS(**{**params, "descriptors": ALL_KINDS, "texture": ALL_TEXTURES})  # rows ignore what they lack
 
     def key(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         """The preprocessing configuration of ``params`` (rows with one key share features)."""

@@ -56,6 +56,8 @@ import numpy as np
 from .classify import KernelSVC, fusion_inputs
 from .face import FaceBox
 from .features import Features
+from .gabor import KIND as GABOR_KIND
+from .gabor import N_CELLS, N_FILTERS
 from .regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, MOUTH_BLOCK, Layout, Rect, parse_layout
 from .texture import LBP_BINS
 
@@ -148,7 +150,8 @@ class Explanation:
     intercepts : (k,) float64 the part of each score no region carries.
     evidence : (n_regions, k) float64, ``evidence[r, c]`` region r's contribution to class c's
         score (positive: for c); the sum of ``evidence_by_kind``.
-    evidence_by_kind : channel (descriptor kind "tisf", "tipm"; "lbp" for the texture) -> (n_regions, k) float64.
+    evidence_by_kind : channel (descriptor kind "tisf", "tipm"; texture "lbp", "gabor") -> (n_regions, k)
+        float64 (a Gabor cell's evidence goes to the finest face level's region holding its centre).
     region_names, region_sources : (n_regions,) names and source images ("face" or "fused").
     region_boxes : (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
     face_size : side of the face and fused images the boxes refer to.
@@ -263,10 +266,26 @@ def _pair_evidence(svm: KernelSVC, x: np.ndarray, bounds: np.ndarray, backend: s
     return np.einsum("nig,ip->ngp", parts, w), icpt
 
 
-def _bounds(widths: Sequence[int], n_regions: int) -> np.ndarray:
-    """Bin bounds (kinds x regions + 1,) int64 of histograms of K-word blocks, one width K per kind."""
-    sizes = [kw for kw in widths for _ in range(n_regions)]
+def _bounds(widths: Sequence[int], groups: Sequence[int]) -> np.ndarray:
+    """Bin bounds (sum(groups) + 1,) int64 of K-value blocks: per kind, ``groups`` blocks of its width K."""
+    sizes = [kw for kw, g in zip(widths, groups) for _ in range(g)]
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def _gabor_cell_regions(lay: Layout) -> np.ndarray:
+    """(64,) int: the region of each Gabor cell (row-major 8×8 grid of the face), the finest face level's
+    region holding the cell's centre (the first region when the layout has no face level)."""
+    side = int(np.sqrt(N_CELLS))
+    c = (np.arange(side) + 0.5) / side
+    cy, cx = np.repeat(c, side), np.tile(c, side)
+    out = np.zeros(N_CELLS, int)
+    if not lay.face:
+        return out
+    sizes = [len(FACE_LEVELS[name]) for name in lay.face]
+    finest = int(np.argmax(sizes))
+    for r, (x0, y0, x1, y1) in enumerate(FACE_LEVELS[lay.face[finest]]):
+        out[(cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)] = sum(sizes[:finest]) + r
+    return out
 
 
 def svm_scores(model: DLFERS, feats: Sequence[Features]) -> np.ndarray:
@@ -303,18 +322,26 @@ def explain_features(model: DLFERS, feats: Sequence[Features]) -> list[Explanati
     to_cls = _pair_to_class(k)
     n = len(feats)
     by_kind = {kind: np.zeros((n, n_reg, k)) for kind in spec.channels}
-    widths = {kd: model.codebooks_[kd].shape[0] if kd in spec.kinds else LBP_BINS for kd in spec.channels}
+    widths = {kd: model.codebooks_[kd].shape[0] if kd in spec.kinds else N_FILTERS if kd == GABOR_KIND else LBP_BINS
+              for kd in spec.channels}  # values per region (per cell for the Gabor channel)
+    cells = {GABOR_KIND: np.eye(n_reg)[_gabor_cell_regions(spec.layout)]} if GABOR_KIND in spec.channels else {}
     intercepts = np.zeros(k)
     pair_dec: list[tuple[KernelSVC, np.ndarray]] = []
     for name, x in inputs.items():
         svm = model.svms_[name]
         kinds = name.split("+")
-        ev, icpt = _pair_evidence(svm, x, _bounds([widths[kd] for kd in kinds], n_reg),
+        groups = [N_CELLS if kd in cells else n_reg for kd in kinds]
+        ev, icpt = _pair_evidence(svm, x, _bounds([widths[kd] for kd in kinds], groups),
                                   model.backend)
         pair_dec.append((svm, ev.sum(axis=1) + icpt))
         cls_ev = (ev @ to_cls) / len(inputs)  # (n, G, k)
+        start = np.concatenate([[0], np.cumsum(groups)])
         for j, kind in enumerate(kinds):
-            by_kind[kind] += cls_ev[:, j * n_reg : (j + 1) * n_reg]
+            part = cls_ev[:, start[j] : start[j + 1]]
+            if kind in cells:  # each Gabor cell's evidence to its region: (64, n_reg) one-hot
+                by_kind[kind] += np.einsum("ngk,gr->nrk", part, cells[kind])
+            else:
+                by_kind[kind] += part
         intercepts += (icpt @ to_cls) / len(inputs)
     # the model's label rule on the same pairwise values (FusedSVMs.predict_with_proba)
     probs = [svm._proba(svm._ovr(d)) for svm, d in pair_dec]

@@ -29,7 +29,9 @@ Folder layout
     - ``offsets`` (b + 1,) int64: item ``i``'s rows are ``offsets[i]:offsets[i + 1]`` of
       ``regions`` (M, L) int32 and ``desc_<kind>`` (M, dim) float32 for each descriptor
       kind (``store["descriptors"]``) -- :class:`dlfers.pipeline.Features` as arrays;
-      with ``texture="lbp"`` also ``texture`` (b, R, 59) float32 (``Features.texture``);
+      with texture channels also ``texture_<channel>`` float32 (``Features.texture``): ``texture_lbp``
+      (b, R, 59), ``texture_gabor`` (b, 40, 64) (shards of the LBP channel alone before the Gabor
+      channel have ``texture``, read as ``texture_lbp``);
     - ``encoding`` (b, F) float32 SPOF histograms of a fitted model
       (``DLFERS.transform_features``; ``store["encodings"]``);
     - ``evidence`` (b, R, k) float64 and the other arrays of :func:`dlfers.explain_io.explanation_arrays`
@@ -114,8 +116,8 @@ def _pack(feats: list[Features], kinds: Sequence[str], faces: bool, descriptors:
         for kind in kinds:
             out[f"desc_{kind}"] = (np.concatenate([f.descriptors[kind] for f in feats]) if n
                                    else np.zeros((0, 0), np.float32))
-        if n and all(f.texture is not None for f in feats):  # the texture="lbp" counts
-            out["texture"] = np.stack([np.asarray(f.texture, np.float32) for f in feats])
+        for kind in (feats[0].texture if n else {}):  # the texture channels' raw values
+            out[f"texture_{kind}"] = np.stack([np.asarray(f.texture[kind], np.float32) for f in feats])
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,8 +25,9 @@ class Features:
     face : (face_size, face_size) float32 preprocessed face the descriptors came from.
     aligned : whether the face was registered by its eyes (None: alignment off; False:
         eyes not found, the unaligned crop was used).
-    texture : (R, 59) float32 uniform-LBP counts per SPOF region (:mod:`dlfers.texture`), or
-        None when the model has no texture channel.
+    texture : texture channel -> its raw values (:mod:`dlfers.texture`): "lbp" (R, 59) float32
+        uniform-LBP counts per SPOF region, "gabor" (40, 64) float32 Gabor energies per filter and
+        cell; empty when the model has no texture channel.
     """
 
     descriptors: dict[str, np.ndarray]
@@ -35,7 +36,7 @@ class Features:
     box: FaceBox | None
     face: np.ndarray | None = None
     aligned: bool | None = None
-    texture: np.ndarray | None = None
+    texture: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def as_images(X: Any) -> list[np.ndarray]:

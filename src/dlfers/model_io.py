@@ -16,9 +16,9 @@ A ZIP archive of ``.npy`` members, readable by ``numpy.load(path, allow_pickle=F
     - ``svms``: list of ``{"name", "meta"}``, SVM ``i``'s arrays are ``svm<i>__<key>``
       (see :meth:`dlfers.classify.KernelSVC.get_state`), ``meta`` its scalars
       (kernel, C, fitted width ``gamma_``, ...);
-    - ``texture_scale``: the weight of the LBP texture channel (``texture="lbp"``), learned in
-      ``fit``; files without it were written before the channel existed (their ``texture``
-      is "none");
+    - ``texture_scales``: texture channel (``texture``: "lbp", "gabor") -> its weight, learned in
+      ``fit``; files written before the Gabor channel, with the LBP channel alone, have ``texture_scale`` instead, and
+      files with neither were written before texture channels existed (their ``texture`` is "none");
     - ``arrays``: name -> ``{"dtype", "shape"}`` of every other member;
     - ``checksum``: ``{"algorithm": "sha256", "value": hex}`` over the header JSON without
       ``checksum`` (sorted keys, compact separators), then every array in name order as
@@ -118,7 +118,7 @@ def save(model: DLFERS, path: str | os.PathLike[str]) -> None:
         "codebooks": meta["codebooks"],
         "svms": meta["svms"],
         "n_features_in": meta["n_features_in"],
-        "texture_scale": meta["texture_scale"],
+        "texture_scales": meta["texture_scales"],
         "arrays": {n: {"dtype": a.dtype.str, "shape": list(a.shape)} for n, a in arrays.items()},
     }
     header["checksum"] = {"algorithm": "sha256", "value": _checksum(header, arrays)}

@@ -5,22 +5,23 @@
 
 Metadata: ``params`` (the model's parameters), ``codebooks`` (the descriptor kinds),
 ``svms`` (list of ``{"name", "meta"}``, see :meth:`dlfers.classify.KernelSVC.get_state`),
-``n_features_in`` and ``texture_scale`` (the LBP channel's weight; absent: 1).
+``n_features_in`` and ``texture_scales`` (texture channel -> its learned weight; files of the LBP
+channel alone have ``texture_scale``, its weight; absent: 1).
 Arrays: ``classes`` (k,), ``codebook__<kind>`` (K, dim) float32
 and, for SVM ``i``, ``svm<i>__<key>`` (see :meth:`~dlfers.classify.KernelSVC.get_state`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .classify import KernelSVC, fusion_inputs
 from .spec import Spec
-from .texture import KIND as TEXTURE_KIND
-from .texture import LBP_BINS
+from .texture import KIND as LBP_KIND
+from .texture import input_width
 
 __all__ = ["FittedParts", "pack", "unpack"]
 
@@ -28,17 +29,17 @@ __all__ = ["FittedParts", "pack", "unpack"]
 @dataclass
 class FittedParts:
     """What fitting learns: class labels (k,), kind -> (K, dim) float32 codebook, SVM name -> SVM,
-    the texture channel's weight."""
+    texture channel -> its weight."""
 
     classes: np.ndarray
     codebooks: dict[str, np.ndarray]
     svms: dict[str, KernelSVC]
-    texture_scale: float = 1.0
+    texture_scales: dict[str, float] = field(default_factory=dict)
 
 
 def pack(params: dict[str, Any], classes: np.ndarray, codebooks: dict[str, np.ndarray],
          svms: dict[str, KernelSVC], n_features_in: int,
-         texture_scale: float = 1.0) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+         texture_scales: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metadata and arrays of a fitted model (see the module docstring)."""
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(classes)}
     for kind, cb in codebooks.items():
@@ -49,7 +50,8 @@ def pack(params: dict[str, Any], classes: np.ndarray, codebooks: dict[str, np.nd
         arrays.update({f"svm{i}__{key}": np.ascontiguousarray(arr) for key, arr in state.items()})
         svm_meta.append({"name": name, "meta": meta})
     return {"params": params, "codebooks": list(codebooks), "svms": svm_meta,
-            "n_features_in": int(n_features_in), "texture_scale": float(texture_scale)}, arrays
+            "n_features_in": int(n_features_in),
+            "texture_scales": {k: float(v) for k, v in (texture_scales or {}).items()}}, arrays
 
 
 def unpack(spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> FittedParts:
@@ -76,11 +78,16 @@ def unpack(spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> F
             raise ValueError(f"codebook {kind!r} has words of {cb.shape[1]} values, {kind} has {spec.dims[kind]}")
         codebooks[kind] = cb
     widths = {kind: spec.n_regions * cb.shape[0] for kind, cb in codebooks.items()}
-    if TEXTURE_KIND in spec.channels:
-        widths[TEXTURE_KIND] = spec.n_regions * LBP_BINS
-    texture_scale = float(meta.get("texture_scale", 1.0))
-    if not (np.isfinite(texture_scale) and texture_scale > 0):
-        raise ValueError(f"texture_scale must be a positive number, got {meta.get('texture_scale')!r}")
+    saved = meta.get("texture_scales", {LBP_KIND: meta["texture_scale"]} if "texture_scale" in meta else {})
+    if not isinstance(saved, dict) or set(saved) - set(spec.textures):
+        raise ValueError(f"texture_scales {saved!r} do not match the texture channels {list(spec.textures)}")
+    texture_scales = {}
+    for kind in spec.textures:
+        widths[kind] = input_width(kind, spec.n_regions)
+        scale = saved.get(kind, 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"the scale of texture channel {kind!r} must be a positive number, got {scale!r}")
+        texture_scales[kind] = float(scale)
     expected = fusion_inputs({kind: np.zeros((0, w)) for kind, w in widths.items()}, spec.get("fusion"))
     svms_spec = meta.get("svms")
     if not isinstance(svms_spec, list) or [s.get("name") for s in svms_spec] != list(expected):
@@ -97,4 +104,4 @@ def unpack(spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> F
         if not hasattr(svm, "calib_coef_"):
             raise ValueError(f"SVM {s['name']!r} has no probability calibration")
         svms[s["name"]] = svm
-    return FittedParts(classes, codebooks, svms, texture_scale)
+    return FittedParts(classes, codebooks, svms, texture_scales)

@@ -30,8 +30,7 @@ from .presets import PRESETS, SAVED_PARAM_DEFAULTS
 from .progress import progress_bar
 from .regions import fused_image, region_ids
 from .spec import PARAMETERS, Spec
-from .texture import KIND as TEXTURE_KIND
-from .texture import fit_scale, lbp_counts, lbp_histograms, texture_counts
+from .texture import fit_scales, texture_encodings, texture_raws
 from .wavelet import ll_subband
 
 _PARAM_VALUES = attrgetter(*PARAMETERS)  # every parameter's value, in one C call
@@ -64,8 +63,11 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     wavelet, wavelet_level : the DWT whose LL subband is kept.
     layout : SPOF region layout, '+'-joined level names (see :mod:`dlfers.regions`).
     descriptors : "tisf", "tipm" or "tisf+tipm"; "+tisf2+tipm2" adds a second scale (:mod:`dlfers.multiscale`).
-    texture : "lbp": uniform-LBP histograms of the same regions, a channel beside the
-        descriptors, weighted alike (:mod:`dlfers.texture`); "none": the paper's descriptors only.
+    texture : texture channels beside the descriptors, '+'-joined (:mod:`dlfers.texture`): "gabor"
+        (Gabor energies on an 8×8 grid, :mod:`dlfers.gabor`), "lbp" (uniform-LBP histograms of the
+        SPOF regions); "none": the paper's descriptors only.
+    texture_weight : each texture channel's weight against one descriptor kind (None: the
+        channel's own, ``dlfers.texture.DEFAULT_WEIGHTS``).
     step : dense grid stride in pixels; sigma : Gaussian σ (Eq. 5-6).
     n_words : codebook words D (per class when ``per_class``).
     per_class : one k-means per expression (the paper) or one global codebook.
@@ -106,6 +108,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         layout: str = "whole+halves+grid4+fused+fused4",
         descriptors: str = "tisf+tipm",
         texture: str = "none",
+        texture_weight: float | None = None,
         step: int = 4,
         sigma: float = 1.0,
         n_words: int = 15,
@@ -140,6 +143,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.layout = layout
         self.descriptors = descriptors
         self.texture = texture
+        self.texture_weight = texture_weight
         self.step = step
         self.sigma = sigma
         self.n_words = n_words
@@ -234,7 +238,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             source_descriptors(img, spec.descriptor_specs, k, {c: a[i * n : (i + 1) * n] for c, a in descs.items()})
         return Features(descriptors=descs, regions=region_ids(spec.layout, face.shape, int(self.step)),
                         found=found, box=box,
-                        texture=lbp_counts(sources, spec.layout, k) if TEXTURE_KIND in spec.channels else None)
+                        texture=texture_raws(spec.textures, sources, spec.layout, k))
 
     def extract(self, images: Sequence[np.ndarray], progress: bool | None = None) -> list[Features]:
         """Features of every frame (preprocess + descriptors); no learned state is used."""
@@ -288,9 +292,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             chunks = [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
             parts = list(thread_map(lambda c: [self._encode(c, kind) for kind in kinds], chunks, threads))
             out = {kind: np.vstack([p[i] for p in parts]) for i, kind in enumerate(kinds)}
-        if TEXTURE_KIND in spec.channels:
-            out[TEXTURE_KIND] = lbp_histograms(texture_counts(feats), spec.n_regions, float(self.power),
-                                               float(getattr(self, "texture_scale_", 1.0)))
+        out.update(texture_encodings(spec.textures, feats, spec.n_regions, float(self.power),
+                                     getattr(self, "texture_scales_", {})))
         return out
 
     def fit_features(self, feats: Sequence[Features], y: Sequence[Any] | np.ndarray) -> DLFERS:
@@ -314,11 +317,11 @@ class DLFERS(ClassifierMixin, BaseEstimator):
                 [f.descriptors[kind] for f in feats], y, int(self.n_words), bool(self.per_class),
                 int(self.max_samples), int(self.random_state) + i,
             )
-        self.texture_scale_ = 1.0
+        self.texture_scales_ = {}
         encodings = self._encodings(feats)
-        if TEXTURE_KIND in encodings:  # weighted alike with the descriptor kinds (learned here)
-            self.texture_scale_ = fit_scale(encodings[TEXTURE_KIND], [encodings[k] for k in spec.kinds])
-            encodings[TEXTURE_KIND] *= np.float32(self.texture_scale_)
+        self.texture_scales_ = fit_scales(encodings, spec.kinds, spec.textures, self.texture_weight)  # learned here
+        for kind, scale in self.texture_scales_.items():
+            encodings[kind] *= np.float32(scale)
         fused = fit_fused(encodings, y, self.kernel, self.C, self.svm_gamma, self.fusion,
                           int(self.random_state), probability=True, backend=self.backend)
         self.svms_ = fused.svms
@@ -461,7 +464,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "svms_")
         params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.get_params(deep=False).items()}
         return pack(params, self.classes_, self.codebooks_, self.svms_, int(getattr(self, "n_features_in_", 0)),
-                    float(getattr(self, "texture_scale_", 1.0)))
+                    dict(getattr(self, "texture_scales_", {})))
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None) -> DLFERS:
@@ -477,7 +480,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         model = cls(**params)
         fitted = unpack(model.spec(), meta, arrays)
         model.classes_, model.codebooks_, model.svms_ = fitted.classes, fitted.codebooks, fitted.svms
-        model.texture_scale_ = fitted.texture_scale
+        model.texture_scales_ = fitted.texture_scales
         model.n_features_in_ = int(meta.get("n_features_in", int(model.face_size) ** 2))
         return model
 

@@ -27,4 +27,5 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: parameters added after model files were first written -> the value that files which
 #: lack them were trained with (see :meth:`DLFERS.from_state`)
 SAVED_PARAM_DEFAULTS: dict[str, Any] = {"detector": "cascade", "soft": 1, "soft_beta": 10.0, "precision": "float32",
-                                        "n_jobs": None, "align": False, "mirror": False, "texture": "none"}
+                                        "n_jobs": None, "align": False, "mirror": False, "texture": "none",
+                                        "texture_weight": None}

@@ -113,7 +113,7 @@ def base_params(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if p["mirror"] or p["texture"] != "none" or set(str(p["descriptors"]).split("+")) - {"tisf", "tipm"}:
         # the engine fits codebooks on its cached paper-kind descriptors, without flips or texture
         raise ValueError("reproduce runs the paper's system: mirror augmentation, second-scale descriptors and the "
-                         "LBP texture channel are not part of it (measure them with dlfers ablation)")
+                         "texture channels are not part of it (measure them with dlfers ablation)")
     return p
 
 

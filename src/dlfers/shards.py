@@ -122,6 +122,8 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
             continue
         off = z["offsets"]
         aligned = z.get("aligned", np.full(len(z["index"]), -1, np.int8))
+        # texture channels' raw values; "texture": LBP counts of shards written before the Gabor channel
+        textures = [k[len("texture_"):] for k in z if k.startswith("texture_")] or (["lbp"] if "texture" in z else [])
         for i in range(len(z["index"])):
             a, b = int(off[i]), int(off[i + 1])
             box = z["box"][i]
@@ -132,7 +134,7 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
                 box=None if box[0] < 0 else FaceBox(*(int(v) for v in box)),
                 face=z["face"][i] if "face" in z else None,
                 aligned=None if aligned[i] < 0 else bool(aligned[i]),
-                texture=z["texture"][i] if "texture" in z else None,
+                texture={k: z[f"texture_{k}" if f"texture_{k}" in z else "texture"][i] for k in textures},
             ))
     enc = None
     if manifest["store"].get("encodings"):

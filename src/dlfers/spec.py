@@ -33,8 +33,7 @@ from .codebook import PRECISIONS
 from .descriptors import KIND_SCALE, KINDS, DescriptorSpec
 from .face import DetectorSettings, check_factors, detector_settings
 from .regions import Layout, parse_layout
-from .texture import KIND as TEXTURE_KIND
-from .texture import TEXTURES
+from .texture import parse_textures
 
 __all__ = ["FUSIONS", "STAGES", "PARAMETERS", "DetectorSettings", "Spec"]
 
@@ -44,7 +43,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "prep": ("detect", "delta", "gamma", "on_missing", "detector", "detect_size", "min_face", "detect_scale",
              "face_size", "wavelet", "wavelet_level", "align"),
     # face -> dense TISF/TIPM descriptors (the backend computes them)
-    # (and the LBP texture counts of its SPOF regions, a channel beside the descriptors)
+    # (and the texture channels' raw values: LBP counts of its SPOF regions, Gabor energies)
     "descriptor": ("step", "sigma", "backend", "texture"),
     # which descriptors feed the codebooks: the kinds, and the layout's regions
     "select": ("descriptors", "layout"),
@@ -52,7 +51,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     # (and the training faces they see: ``mirror`` adds each one's horizontal flip)
     "codebook": ("n_words", "per_class", "max_samples", "random_state", "mirror"),
     # region histograms: word assignment (hard or soft) and normalisation
-    "histogram": ("soft", "soft_beta", "precision", "power"),
+    # (and the texture channels' weight against the descriptor kinds)
+    "histogram": ("soft", "soft_beta", "precision", "power", "texture_weight"),
     # SVMs and their fusion
     "svm": ("kernel", "C", "svm_gamma", "fusion"),
     # how a fit runs, not what it computes: in no key
@@ -133,8 +133,11 @@ class Spec:
         _kernels.resolve(p["backend"])
         specs = tuple(DescriptorSpec(kind, int(p["step"]), 4 * KIND_SCALE.get(kind, 1),
                                      float(p["sigma"]) * KIND_SCALE.get(kind, 1)) for kind in kinds)
-        if p["texture"] not in TEXTURES:
-            raise ValueError(f"texture must be one of {TEXTURES}, got {p['texture']!r}")
+        parse_textures(p["texture"])
+        tw = p["texture_weight"]
+        if tw is not None and (isinstance(tw, bool) or not isinstance(tw, (int, float, np.integer, np.floating))
+                               or not np.isfinite(tw) or tw <= 0):
+            raise ValueError(f"texture_weight must be None or a positive number, got {tw!r}")
         if not isinstance(p["align"], (bool, np.bool_)) or not isinstance(p["mirror"], (bool, np.bool_)):
             raise ValueError(f"align and mirror must be True or False, got {p['align']!r} and {p['mirror']!r}")
         return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, layout=layout,
@@ -185,9 +188,14 @@ class Spec:
         return self.layout.n_regions
 
     @property
+    def textures(self) -> tuple[str, ...]:
+        """The texture channels ("lbp", "gabor"; :func:`dlfers.texture.parse_textures`)."""
+        return parse_textures(self.get("texture"))
+
+    @property
     def channels(self) -> tuple[str, ...]:
-        """The SVM's input channels: the descriptor kinds, then "lbp" when ``texture="lbp"``."""
-        return self.kinds + ((TEXTURE_KIND,) if self.get("texture") == "lbp" else ())
+        """The SVM's input channels: the descriptor kinds, then the texture channels."""
+        return self.kinds + self.textures
 
     @property
     def dims(self) -> dict[str, int]:

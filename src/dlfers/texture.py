@@ -1,4 +1,11 @@
-"""The LBP texture channel: uniform local binary patterns pooled over the SPOF regions.
+"""Texture channels beside the descriptors: LBP histograms of the SPOF regions, and Gabor energies.
+
+``texture`` names them, '+'-joined ("lbp", "gabor", "lbp+gabor"; "none": the paper's descriptors only);
+:mod:`dlfers.gabor` holds the Gabor channel, this module the LBP channel and what both share: the raw
+values of a face (:func:`texture_raws`), the SVM inputs (:func:`texture_encodings`) and each channel's
+weight, learned in ``fit`` (:func:`fit_scales`).
+
+The LBP channel: uniform local binary patterns pooled over the SPOF regions.
 
 Each interior pixel of the face (and of the fused eyes+mouth image) gets its pattern of 8
 neighbours on the unit circle (scikit-image's LBP_{8,1}, bit for bit), mapped to one of 59
@@ -17,16 +24,45 @@ from typing import Any
 
 import numpy as np
 
+from . import gabor
 from ._kernels._reference_lbp import LBP_BINS
 from .codebook import normalise_histograms
 from .regions import Layout, interior_pixel_ids, parse_layout
 
-__all__ = ["LBP_BINS", "KIND", "TEXTURES", "pixel_cells", "lbp_counts", "lbp_histograms", "texture_counts", "fit_scale"]
+__all__ = ["LBP_BINS", "KIND", "TEXTURE_KINDS", "DEFAULT_WEIGHTS", "parse_textures", "raw_shape", "input_width",
+           "pixel_cells", "lbp_counts", "lbp_histograms", "texture_raws", "texture_counts", "texture_encodings",
+           "fit_scale", "fit_scales"]
 
-#: the channel's name among the SVM inputs (beside the descriptor kinds)
+#: the LBP channel's name among the SVM inputs (beside the descriptor kinds)
 KIND = "lbp"
-#: values of the ``texture`` parameter: "lbp" (the channel) or "none"
-TEXTURES = ("lbp", "none")
+#: the texture channels, in the order the SVM sees them after the descriptor kinds
+TEXTURE_KINDS = (KIND, gabor.KIND)
+#: each channel's weight relative to one descriptor kind (``texture_weight=None``): LBP weighs
+#: alike; the Gabor energies carry the kernel (see the README's "Beyond the paper")
+DEFAULT_WEIGHTS = {KIND: 1.0, gabor.KIND: 8.0}
+
+
+def parse_textures(texture: Any) -> tuple[str, ...]:
+    """``"lbp+gabor"`` -> ("lbp", "gabor") in :data:`TEXTURE_KINDS` order; "none" -> ().
+
+    Raises ValueError naming the value and the valid channels."""
+    names = str(texture).split("+") if isinstance(texture, str) else [repr(texture)]
+    if names == ["none"]:
+        return ()
+    if not names or any(n not in TEXTURE_KINDS for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"texture must be 'none' or '+'-joined channels of {TEXTURE_KINDS}, got {texture!r}")
+    return tuple(k for k in TEXTURE_KINDS if k in names)
+
+
+def raw_shape(kind: str, n_regions: int) -> tuple[int, int]:
+    """Shape of one face's raw values of channel ``kind``: LBP (R, 59) counts, Gabor (40, 64) energies."""
+    return (int(n_regions), LBP_BINS) if kind == KIND else (gabor.N_FILTERS, gabor.N_CELLS)
+
+
+def input_width(kind: str, n_regions: int) -> int:
+    """Width of channel ``kind``'s SVM input."""
+    a, b = raw_shape(kind, n_regions)
+    return a * b
 
 
 def pixel_cells(layout: str | Layout, shape: tuple[int, int], source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -86,20 +122,46 @@ def lbp_histograms(counts: Sequence[np.ndarray], n_regions: int, power: float, s
     return h
 
 
-def texture_counts(feats: Sequence[Any]) -> list[np.ndarray]:
-    """The ``texture`` counts of every :class:`~dlfers.features.Features`.
+def texture_raws(textures: Sequence[str], sources: Sequence[np.ndarray], layout: str | Layout, k: Any
+                 ) -> dict[str, np.ndarray]:
+    """Raw values of one face per channel: ``sources`` as for :func:`lbp_counts` (the face first)."""
+    out = {}
+    for kind in textures:
+        out[kind] = lbp_counts(sources, layout, k) if kind == KIND else gabor.gabor_energies(sources[0], k)
+    return out
+
+
+def texture_counts(feats: Sequence[Any], kind: str = KIND, n_regions: int | None = None) -> list[np.ndarray]:
+    """Channel ``kind``'s raw values of every :class:`~dlfers.features.Features`.
 
     Raises
     ------
     ValueError
-        Naming the first item without them (features extracted with ``texture="none"``).
+        Naming the first item without them (features extracted without the channel) or with
+        values of another shape (another layout) than ``raw_shape(kind, n_regions)``.
     """
     out = []
     for i, f in enumerate(feats):
-        if f.texture is None:
-            raise ValueError(f"texture='lbp' needs the LBP counts of every face, but item {i} has none; "
-                             "extract its features with a model whose texture is 'lbp'")
-        out.append(f.texture)
+        raw = f.texture.get(kind)
+        if raw is None:
+            raise ValueError(f"texture '{kind}' needs its values of every face, but item {i} has none; "
+                             f"extract its features with a model whose texture includes '{kind}'")
+        if n_regions is not None and raw.shape != raw_shape(kind, n_regions):
+            raise ValueError(f"item {i}'s '{kind}' texture values have shape {raw.shape}, the model needs "
+                             f"{raw_shape(kind, n_regions)} (features of another layout?)")
+        out.append(raw)
+    return out
+
+
+def texture_encodings(textures: Sequence[str], feats: Sequence[Any], n_regions: int, power: float,
+                      scales: dict[str, float]) -> dict[str, np.ndarray]:
+    """Channel -> (n, width) float32 SVM inputs of every texture channel, times its learned scale (1: none)."""
+    out = {}
+    for kind in textures:
+        raws = texture_counts(feats, kind, n_regions)
+        s = float(scales.get(kind, 1.0))
+        out[kind] = (lbp_histograms(raws, n_regions, power, s) if kind == KIND
+                     else gabor.gabor_histograms(raws, power, s))
     return out
 
 
@@ -113,3 +175,12 @@ def fit_scale(texture: np.ndarray, others: Sequence[np.ndarray]) -> float:
     mass = float(np.mean([o.sum(axis=1, dtype=np.float64).mean() for o in others])) if others else 1.0
     own = float(texture.sum(axis=1, dtype=np.float64).mean()) if len(texture) else 0.0
     return mass / own if own > 0 else 1.0
+
+
+def fit_scales(encodings: dict[str, np.ndarray], kinds: Sequence[str], textures: Sequence[str],
+               weight: float | None) -> dict[str, float]:
+    """Each texture channel's scale: :func:`fit_scale` (alike with one descriptor kind) times ``weight``
+    (None: the channel's :data:`DEFAULT_WEIGHTS`), from the training encodings (scale 1)."""
+    others = [encodings[k] for k in kinds]
+    return {t: fit_scale(encodings[t], others) * float(DEFAULT_WEIGHTS[t] if weight is None else weight)
+            for t in textures}

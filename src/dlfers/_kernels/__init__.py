@@ -2,7 +2,7 @@
 
 Three implementations of one set of kernels (see ``_reference.py`` for the
 definitions): ``cython`` (compiled extensions ``_gradients``, ``_descriptors``,
-``_encode``, ``_histkernels``, ``_chi2``, ``_haar``, ``_lbp``), ``numba`` (``_numba.py``) and
+``_encode``, ``_histkernels``, ``_chi2``, ``_haar``, ``_lbp``, ``_gabor``), ``numba`` (``_numba.py``) and
 ``numpy`` (``_reference.py``).
 Every backend offers the functions of :class:`Kernels`, with the same arguments; each
 fills a caller-allocated output in place.
@@ -34,10 +34,11 @@ import numpy as np
 
 BACKENDS = ("cython", "numba", "numpy")
 KERNELS = ("smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "encode_soft_q8",
-           "intersection", "chi2", "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms")
+           "intersection", "chi2", "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms",
+           "gabor_energy")
 
 #: the compiled extension modules (setup.py builds one per name)
-_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2", "_haar", "_lbp")
+_CYTHON_MODULES = ("_gradients", "_descriptors", "_encode", "_histkernels", "_chi2", "_haar", "_lbp", "_gabor")
 
 
 class Kernels(Protocol):
@@ -97,6 +98,9 @@ class Kernels(Protocol):
     def lbp_histograms(self, img: np.ndarray, cells: np.ndarray, out: np.ndarray) -> None:
         """Add the uniform-LBP counts of the interior pixels of an (H, W) float32 image to the rows of (C, 59)
         float32 ``out`` named by ((H-2)·(W-2),) int32 ``cells`` (-1: none; :mod:`dlfers.texture`)."""
+
+    def gabor_energy(self, img: np.ndarray, taps: np.ndarray, stride: int, cell: int, out: np.ndarray) -> None:
+        """Gabor energies: (n, n) float32 image, (F, 4, 2r+1) float32 taps -> (F, (n/cell)²) float32 cell means."""
 
 
 #: suffix of the AVX2+FMA build of each compiled module (setup.py builds it on x86-64)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._numba_gabor import gabor_energy
 from ._numba_haar import haar_scan, haar_scan_layers
 from ._numba_lbp import lbp_histograms
 
 __all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms"]
+           "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms", "gabor_energy"]
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)

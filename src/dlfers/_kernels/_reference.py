@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._reference_gabor import gabor_energy
 from ._reference_lbp import LBP_BINS, LBP_UNIFORM, lbp_codes, lbp_histograms
 
 __all__ = ["smooth", "orientation_blocks", "assemble_descriptors", "encode", "encode_soft", "intersection", "chi2",
-           "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms", "lbp_codes", "LBP_BINS", "LBP_UNIFORM"]
+           "region_sums", "haar_scan", "haar_scan_layers", "lbp_histograms", "lbp_codes", "LBP_BINS", "LBP_UNIFORM",
+           "gabor_energy"]
 
 
 def smooth(img: np.ndarray, taps: np.ndarray, out: np.ndarray) -> None:

@@ -38,9 +38,11 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                    "eyes are not found keep their unaligned crop (counted in reports)")
     g.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
                    help="also train on the horizontal flip of every training face (training folds only)")
-    g.add_argument("--texture", choices=["lbp", "none"],
-                   help="lbp: uniform-LBP histograms of the same regions as a channel beside the descriptors, "
-                   "weighted alike; none (default): the paper's descriptors only")
+    g.add_argument("--texture", choices=["gabor", "lbp", "lbp+gabor", "none"],
+                   help="texture channels beside the descriptors: gabor (Gabor energies on an 8x8 grid of the face), "
+                   "lbp (uniform-LBP histograms of the same regions); none: the paper's descriptors only")
+    g.add_argument("--texture-weight", type=float,
+                   help="each texture channel's weight against one descriptor kind (default: the channel's own)")
     g.add_argument("--fusion", choices=["feature", "decision"], help="TISF+TIPM fusion level")
     g.add_argument("--n-words", type=int, help="codebook words D (per class unless --global-codebook)")
     g.add_argument("--global-codebook", action="store_true", help="one codebook for all classes")
@@ -64,7 +66,7 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
         p["detect"], p["delta"], p["gamma"] = CROP_PRESETS[args.crop]
     for name in ("delta", "gamma", "layout", "descriptors", "fusion", "n_words", "face_size", "step", "soft", "kernel",
                  "precision", "C", "backend", "detector", "detect_size", "min_face", "detect_scale", "align", "mirror",
-                 "texture"):
+                 "texture", "texture_weight"):
         v = getattr(args, name, None)
         if v is not None:
             p[name] = v
