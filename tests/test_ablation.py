@@ -25,17 +25,17 @@ def test_paper_preset_and_older_files_have_every_addition_off():
 
 def test_rows_are_the_base_each_addition_alone_and_all():
     rows = ablation_rows({"step": 2, "texture": "gabor"})
-    assert list(rows) == ["default", "+align", "+mirror", "+multiscale", "+lbp", "-gabor", "all"]
+    assert list(rows) == ["default", "+align", "+mirror", "+multiscale", "+lbp", "no-gabor", "all"]
     assert rows["default"] == {"step": 2, "texture": "gabor"}
     assert rows["+mirror"] == {"step": 2, "texture": "gabor", "mirror": True}
     assert rows["+lbp"] == {"step": 2, "texture": "lbp+gabor"}  # an addition joins the base's channels
-    assert rows["-gabor"] == {"step": 2, "texture": "none"}  # one the base has is switched off
+    assert rows["no-gabor"] == {"step": 2, "texture": "none"}  # one the base has is switched off
     assert rows["+multiscale"]["descriptors"] == "tisf+tipm+tisf2+tipm2"
     assert rows["all"] == {"step": 2, "align": True, "mirror": True, "descriptors": "tisf+tipm+tisf2+tipm2",
                            "texture": "lbp+gabor"}
     plain = ablation_rows({"texture": "none", "mirror": True})
-    assert list(plain) == ["default", "+align", "-mirror", "+multiscale", "+lbp", "+gabor", "all"]
-    assert plain["+gabor"]["texture"] == "gabor" and plain["-mirror"]["mirror"] is False
+    assert list(plain) == ["default", "+align", "no-mirror", "+multiscale", "+lbp", "+gabor", "all"]
+    assert plain["+gabor"]["texture"] == "gabor" and plain["no-mirror"]["mirror"] is False
     assert set(ADDITIONS) == {"align", "mirror", "multiscale", "lbp", "gabor"}
     for params in [*rows.values(), *plain.values()]:
         DLFERS(**params).spec()  # every row is a valid model

@@ -163,7 +163,7 @@ def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
     assert m.texture_scales_["lbp"] == scale
     other = DLFERS(**SMALL, texture="lbp").fit(faces[:9], y[:9])
     assert other.texture_scales_["lbp"] != scale
-    off = DLFERS(**SMALL).fit(faces, y)  # the default: the paper's descriptors only
+    off = DLFERS(**SMALL, texture="none").fit(faces, y)  # the paper's descriptors only
     assert list(off.svms_) == ["tisf+tipm"] and off.extract(faces[:1])[0].texture == {}
     with pytest.raises(ValueError, match="item 0 has none"):  # features without counts are named
         m.predict_features(off.extract(faces[:1]))

@@ -1,7 +1,7 @@
 """Ablation of the additions beyond the paper, and the nested-CV figure of a choice among them.
 
 Rows: the base configuration (the DLFERS defaults unless given), each addition of
-:data:`ADDITIONS` switched on alone ("+name") or, where the base has it, off ("-name"), and
+:data:`ADDITIONS` switched on alone ("+name") or, where the base has it, off ("no-name"), and
 all of them together; columns: accuracy and macro-F1 under
 each protocol of :func:`dlfers.evaluate.evaluate` (stratified 10-fold and
 leave-one-subject-out by default; subject-grouped k-fold on request), on the same folds
@@ -81,7 +81,7 @@ def _switched(params: Mapping[str, Any], name: str, on: bool) -> dict[str, Any]:
 
 def ablation_rows(base: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Row name -> DLFERS parameters: "default" (``base``), then per addition "+name" (``base`` with it)
-    or, where ``base`` has it, "-name" (``base`` without it), and "all" (every addition on).
+    or, where ``base`` has it, "no-name" (``base`` without it), and "all" (every addition on).
 
     Only the parameters ``base`` gives and those a row changes are listed (the rest are DLFERS's defaults).
     """
@@ -92,7 +92,7 @@ def ablation_rows(base: Mapping[str, Any] | None = None) -> dict[str, dict[str, 
     rows = {"default": b}
     for name, (key, _) in ADDITIONS.items():
         on = not _has(full, name)
-        rows[f"{'+' if on else '-'}{name}"] = {**b, key: _switched(full, name, on)[key]}
+        rows[f"+{name}" if on else f"no-{name}"] = {**b, key: _switched(full, name, on)[key]}
     every = dict(full)
     for name in ADDITIONS:
         every = _switched(every, name, True)

@@ -107,7 +107,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         wavelet_level: int = 1,
         layout: str = "whole+halves+grid4+fused+fused4",
         descriptors: str = "tisf+tipm",
-        texture: str = "none",
+        texture: str = "gabor",
         texture_weight: float | None = None,
         step: int = 4,
         sigma: float = 1.0,

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--nested", nargs="+", metavar="ROW", default=[],
                    help="rows to choose among by inner CV (e.g. default +mirror); ties go to the first")
     p.add_argument("--rows", nargs="*", metavar="ROW", default=None,
-                   help="rows to score (default: all: default, then +NAME or -NAME for each of align mirror "
+                   help="rows to score (default: all: default, then +NAME or no-NAME for each of align mirror "
                    "multiscale lbp gabor, switched on or, where the base has it, off, and all); none with "
                    "--nested gives the nested figure alone")
     p.add_argument("--inner-folds", type=int, default=3, help="inner folds of the nested CV (default 3)")
