@@ -101,7 +101,7 @@ def test_outputs(fitted, jaffe_small):
     assert fitted.decision_function(images[:5]).shape == (5, 7)
     t = fitted.transform(images[:5])
     n_regions = 1 + 2 + 1
-    assert t.shape == (5, n_regions * 8 * 7 * 2) and t.dtype == np.float32
+    assert t.shape == (5, n_regions * 8 * 7 * 2 + 40 * 64) and t.dtype == np.float32  # and the Gabor channel
     # an (n, H, W) array works like a list of frames
     np.testing.assert_array_equal(fitted.predict(np.stack(images[:3])), fitted.predict(images[:3]))
 
@@ -109,7 +109,7 @@ def test_outputs(fitted, jaffe_small):
 def test_decision_level_fusion(jaffe_small):
     images, labels, _ = jaffe_small
     m = DLFERS(**{**FAST, "fusion": "decision"}).fit(images, labels)
-    assert set(m.svms_) == {"tisf", "tipm"}
+    assert set(m.svms_) == {"tisf", "tipm", "gabor"}
     p = m.predict_proba(images[:4])
     assert np.allclose(p.sum(1), 1)
     np.testing.assert_array_equal(m.predict(images[:4]), m.classes_[p.argmax(1)])

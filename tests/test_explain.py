@@ -197,7 +197,10 @@ def _synthetic_faces(n_per_class: int, seed: int) -> tuple[list[np.ndarray], np.
 
 def test_a_model_of_faces_differing_only_in_the_mouth_puts_its_evidence_there():
     layout = "whole+halves+grid4+eyes+mouth+fused2"
-    params = dict(detect=False, face_size=64, layout=layout, step=4, n_words=4, max_samples=2000, backend="numpy")
+    # the descriptors alone: the Gabor channel normalises the whole face, so a change in the mouth
+    # also moves every other cell's share a little (texture="none")
+    params = dict(detect=False, face_size=64, layout=layout, step=4, n_words=4, max_samples=2000, backend="numpy",
+                  texture="none")
     x, y = _synthetic_faces(15, seed=1)
     model = DLFERS(**params).fit(x, y)
     xt, yt = _synthetic_faces(6, seed=2)

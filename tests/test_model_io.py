@@ -81,8 +81,8 @@ def test_file_is_a_pickle_free_npz_with_a_documented_header(model, model_file):
     assert header["dlfers_version"] == __import__("dlfers").__version__
     assert header["params"] == model.get_params()
     assert header["checksum"]["algorithm"] == "sha256" and len(header["checksum"]["value"]) == 64
-    assert header["svms"][0]["name"] == "tisf+tipm"
-    assert header["texture_scales"] == model.texture_scales_ == {}  # no texture channel
+    assert header["svms"][0]["name"] == "tisf+tipm+gabor"
+    assert header["texture_scales"] == model.texture_scales_ and set(model.texture_scales_) == {"gabor"}
 
 
 def test_save_refuses_an_unfitted_model(tmp_path):
