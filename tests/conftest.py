@@ -63,6 +63,17 @@ def model_file(model, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(params=("numba", "cython"))
+def k(request):
+    """Each compiled backend's kernel namespace (numba, cython); skipped, saying why, where one is unavailable."""
+    from dlfers import _kernels
+
+    ns = _kernels.load(request.param)
+    if ns is None:
+        pytest.skip(f"{request.param} backend unavailable: {_kernels.status()[request.param]}")
+    return ns
+
+
 @pytest.fixture(scope="session")
 def variants():
     """(baseline, avx2) Cython kernel namespaces (the CPU variants of runtime dispatch);

@@ -20,14 +20,6 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 COMPILED = ("numba", "cython")
 
 
-@pytest.fixture(params=COMPILED)
-def k(request):
-    ns = _kernels.load(request.param)
-    if ns is None:
-        pytest.skip(f"{request.param} backend unavailable: {_kernels.status()[request.param]}")
-    return ns
-
-
 @pytest.fixture(scope="module")
 def ref():
     return _kernels.get("numpy")

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _striped_faces import SMALL, striped_faces
 
 from dlfers import DLFERS, _kernels
 from dlfers import gabor as G
 from dlfers.texture import DEFAULT_WEIGHTS, fit_scale, parse_textures
-
-SMALL = dict(detect=False, face_size=64, n_words=3, max_samples=500)
-
-
-def _faces(n: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:64, 0:64]
-    out = []
-    for i in range(n):
-        f = 120 + 50 * np.sin(xx / (4 + i % 3)) * np.cos(yy / (5 + i % 2)) + rng.normal(0, 8, (64, 64))
-        out.append(np.clip(f, 0, 255).astype(np.uint8))
-    return out
 
 
 def test_the_bank_is_one_octave_half_octave_apart_sampled_once_per_sigma():
@@ -74,7 +63,7 @@ def test_svm_inputs_are_normalised_per_filter_and_cell_major():
 
 
 def test_the_gabor_channel_is_fused_and_weighted_in_fit():
-    faces, y = _faces(12, 0), np.array(["a", "b", "c"] * 4)
+    faces, y = striped_faces(12, 0), np.array(["a", "b", "c"] * 4)
     m = DLFERS(**SMALL, texture="gabor").fit(faces, y)
     assert list(m.svms_) == ["tisf+tipm+gabor"] and m.spec().textures == ("gabor",)
     feats = m.extract(faces)
@@ -90,11 +79,11 @@ def test_the_gabor_channel_is_fused_and_weighted_in_fit():
         DEFAULT_WEIGHTS["gabor"] * fit_scale(unit, [m._encodings(feats)[k] for k in ("tisf", "tipm")]), rel=1e-5)
     both = DLFERS(**SMALL, texture="gabor+lbp").fit(faces, y)  # order-free: channels in a fixed order
     assert list(both.svms_) == ["tisf+tipm+lbp+gabor"] and parse_textures("gabor+lbp") == ("lbp", "gabor")
-    assert m.predict([]).shape == (0,) and m.predict_proba(_faces(3, 1)).shape == (3, 3)
+    assert m.predict([]).shape == (0,) and m.predict_proba(striped_faces(3, 1)).shape == (3, 3)
 
 
 def test_shards_of_another_channel_are_refused():
-    faces, y = _faces(9, 0), np.array(["a", "b", "c"] * 3)
+    faces, y = striped_faces(9, 0), np.array(["a", "b", "c"] * 3)
     lbp = DLFERS(**SMALL, texture="lbp")
     with pytest.raises(ValueError, match="texture 'gabor' needs its values of every face"):
         DLFERS(**SMALL, texture="gabor").fit_features(lbp.extract(faces), y)

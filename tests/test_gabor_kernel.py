@@ -26,14 +26,6 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 UNIT = float(np.finfo(np.float32).eps) / 2
 
 
-@pytest.fixture(params=("numba", "cython"))
-def k(request):
-    ns = _kernels.load(request.param)
-    if ns is None:
-        pytest.skip(f"{request.param} backend unavailable: {_kernels.status()[request.param]}")
-    return ns
-
-
 @st.composite
 def problems(draw):
     """(img, taps, stride, cell): n in {8, 16, 32, 64}, a stride dividing the cell, the cell dividing n,

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _striped_faces import SMALL, striped_faces
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,14 +17,6 @@ from dlfers.texture import fit_scale, lbp_counts, pixel_cells, texture_counts
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 LAYOUT = "whole+halves+grid4+fused+fused4"
-
-
-@pytest.fixture(params=("numba", "cython"))
-def k(request):
-    ns = _kernels.load(request.param)
-    if ns is None:
-        pytest.skip(f"{request.param} backend unavailable: {_kernels.status()[request.param]}")
-    return ns
 
 
 def _image(seed: int, h: int, w: int, mode: str) -> np.ndarray:
@@ -134,21 +127,10 @@ def test_features_without_counts_are_named():
         texture_counts([Features({}, f.regions, True, None, texture={"lbp": np.zeros((1, 59))})], "lbp", 24)
 
 
-def _faces(n: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:64, 0:64]
-    out = []
-    for i in range(n):
-        f = 120 + 50 * np.sin(xx / (4 + i % 3)) * np.cos(yy / (5 + i % 2)) + rng.normal(0, 8, (64, 64))
-        out.append(np.clip(f, 0, 255).astype(np.uint8))
-    return out
-
-
-SMALL = dict(detect=False, face_size=64, n_words=3, max_samples=500)
 
 
 def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
-    faces, y = _faces(12, 0), np.array(["a", "b", "c"] * 4)
+    faces, y = striped_faces(12, 0), np.array(["a", "b", "c"] * 4)
     m = DLFERS(**SMALL, texture="lbp").fit(faces, y)
     assert list(m.svms_) == ["tisf+tipm+lbp"] and m.spec().channels == ("tisf", "tipm", "lbp")
     feats = m.extract(faces)
@@ -158,7 +140,7 @@ def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
     assert np.isclose(enc["lbp"].sum(1).mean(), np.mean([enc["tisf"].sum(1).mean(), enc["tipm"].sum(1).mean()]),
                       rtol=1e-4)
     scale = m.texture_scales_["lbp"]
-    m.predict(_faces(5, 1))  # prediction does not refit it
+    m.predict(striped_faces(5, 1))  # prediction does not refit it
     assert m.predict([]).shape == (0,) and m.predict_proba([]).shape == (0, 3)  # an empty batch
     assert m.texture_scales_["lbp"] == scale
     other = DLFERS(**SMALL, texture="lbp").fit(faces[:9], y[:9])
@@ -179,12 +161,12 @@ def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
 def test_saved_model_keeps_the_texture_weight(tmp_path, texture):
     from dlfers.model_io import load
 
-    faces, y = _faces(12, 0), np.array(["a", "b", "c"] * 4)
+    faces, y = striped_faces(12, 0), np.array(["a", "b", "c"] * 4)
     m = DLFERS(**SMALL, texture=texture).fit(faces, y)
     m.save(tmp_path / "m.dlfers")
     m2 = load(tmp_path / "m.dlfers")
     assert m2.texture_scales_ == m.texture_scales_ and set(m.texture_scales_) == set(texture.split("+"))
-    test = _faces(4, 2)
+    test = striped_faces(4, 2)
     np.testing.assert_array_equal(m2.predict_proba(test), m.predict_proba(test))
 
 
@@ -193,9 +175,9 @@ def test_saved_model_keeps_the_texture_weight(tmp_path, texture):
 def test_explanations_cover_the_texture_channel_exactly(fusion, texture):
     from dlfers.explain import explain_features, svm_scores
 
-    faces, y = _faces(15, 0), np.array(["a", "b", "c"] * 5)
+    faces, y = striped_faces(15, 0), np.array(["a", "b", "c"] * 5)
     m = DLFERS(**SMALL, texture=texture, fusion=fusion).fit(faces, y)
-    feats = m.extract(_faces(4, 3))
+    feats = m.extract(striped_faces(4, 3))
     want = svm_scores(m, feats)
     for e, w in zip(explain_features(m, feats), want):
         assert set(e.evidence_by_kind) == {"tisf", "tipm", *texture.split("+")}
