@@ -38,6 +38,7 @@ from .crossdata import Paths, per_dataset_scores
 from .datasets import Dataset
 from .evaluate import PROTOCOLS, _run_fold, evaluate, make_splits
 from .multidata import PRECROPPED_SIDE, DataSources, extract_sources, load_datasets
+from .texture import TEXTURE_KINDS
 
 __all__ = ["ADDITIONS", "ALL_KINDS", "ablation_rows", "run_ablation", "nested_cv", "macro_f1", "format_markdown",
            "format_csv"]
@@ -53,8 +54,9 @@ ADDITIONS: dict[str, tuple[str, Any]] = {
 }
 #: every descriptor kind and texture channel a row may use: extracted once per preprocessing configuration
 ALL_KINDS = "tisf+tipm+tisf2+tipm2"
-ALL_TEXTURES = "lbp+gabor"
-_SETS = {"descriptors": ("tisf", "tipm", "tisf2", "tipm2"), "texture": ("lbp", "gabor")}
+ALL_TEXTURES = "+".join(TEXTURE_KINDS)
+#: the '+'-joined parameters, each member in its canonical order
+_SETS = {"descriptors": tuple(ALL_KINDS.split("+")), "texture": TEXTURE_KINDS}
 
 
 def _members(value: Any) -> list[str]:

@@ -75,6 +75,7 @@ class Spec:
     params : every parameter, name -> value, in :data:`PARAMETERS` order (read-only view
         through :meth:`get`; the tuple keeps the spec hashable).
     kinds : descriptor kinds, in the order of the ``descriptors`` parameter.
+    textures : texture channels ("lbp", "gabor"; :func:`dlfers.texture.parse_textures`).
     layout : the parsed SPOF layout.
     descriptor_specs : one :class:`DescriptorSpec` per kind, in ``kinds`` order.
     detector : the face detector's settings.
@@ -82,6 +83,7 @@ class Spec:
 
     items: tuple[tuple[str, Any], ...]
     kinds: tuple[str, ...]
+    textures: tuple[str, ...]
     layout: Layout
     descriptor_specs: tuple[DescriptorSpec, ...]
     detector: DetectorSettings
@@ -133,14 +135,14 @@ class Spec:
         _kernels.resolve(p["backend"])
         specs = tuple(DescriptorSpec(kind, int(p["step"]), 4 * KIND_SCALE.get(kind, 1),
                                      float(p["sigma"]) * KIND_SCALE.get(kind, 1)) for kind in kinds)
-        parse_textures(p["texture"])
+        textures = parse_textures(p["texture"])
         tw = p["texture_weight"]
         if tw is not None and (isinstance(tw, bool) or not isinstance(tw, (int, float, np.integer, np.floating))
                                or not np.isfinite(tw) or tw <= 0):
             raise ValueError(f"texture_weight must be None or a positive number, got {tw!r}")
         if not isinstance(p["align"], (bool, np.bool_)) or not isinstance(p["mirror"], (bool, np.bool_)):
             raise ValueError(f"align and mirror must be True or False, got {p['align']!r} and {p['mirror']!r}")
-        return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, layout=layout,
+        return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, textures=textures, layout=layout,
                    descriptor_specs=specs, detector=detector)
 
     # ------------------------------------------------------------------ parameters
@@ -186,11 +188,6 @@ class Spec:
     @property
     def n_regions(self) -> int:
         return self.layout.n_regions
-
-    @property
-    def textures(self) -> tuple[str, ...]:
-        """The texture channels ("lbp", "gabor"; :func:`dlfers.texture.parse_textures`)."""
-        return parse_textures(self.get("texture"))
 
     @property
     def channels(self) -> tuple[str, ...]:
