@@ -87,3 +87,18 @@ def test_shards_of_another_channel_are_refused():
     lbp = DLFERS(**SMALL, texture="lbp")
     with pytest.raises(ValueError, match="texture 'gabor' needs its values of every face"):
         DLFERS(**SMALL, texture="gabor").fit_features(lbp.extract(faces), y)
+
+
+def test_each_gabor_cell_explains_into_the_finest_face_region_that_holds_it():
+    from dlfers.explain import _gabor_cell_regions
+    from dlfers.regions import parse_layout
+
+    grid4 = _gabor_cell_regions(parse_layout("whole+halves+grid4+fused+fused4")).reshape(8, 8)
+    assert grid4[0, 0] == 3 and grid4[7, 7] == 18 and grid4[2, 5] == 3 + 4 + 2  # grid4 r1c2
+    # levels that cover part of the face (Table 2's upper4 and lower4): each cell in its own part
+    parts = _gabor_cell_regions(parse_layout("upper4+lower4+fused")).reshape(8, 8)
+    np.testing.assert_array_equal(parts[::2, ::4], [[0, 1], [2, 3], [4, 5], [6, 7]])
+    # a finer level only where it covers the cell, a coarser one elsewhere
+    mixed = _gabor_cell_regions(parse_layout("halves+upper4")).reshape(8, 8)
+    assert (mixed[4:] == 1).all() and mixed[0, 0] == 2 and mixed[3, 7] == 5
+    assert not _gabor_cell_regions(parse_layout("fused")).any()  # no face level: the first region

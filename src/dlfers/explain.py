@@ -58,7 +58,7 @@ from .face import FaceBox
 from .features import Features
 from .gabor import KIND as GABOR_KIND
 from .gabor import N_CELLS, N_FILTERS
-from .regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, MOUTH_BLOCK, Layout, Rect, parse_layout
+from .regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, MOUTH_BLOCK, Layout, Rect, grid_cell_ids, parse_layout
 from .texture import LBP_BINS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,7 +151,7 @@ class Explanation:
     evidence : (n_regions, k) float64, ``evidence[r, c]`` region r's contribution to class c's
         score (positive: for c); the sum of ``evidence_by_kind``.
     evidence_by_kind : channel (descriptor kind "tisf", "tipm"; texture "lbp", "gabor") -> (n_regions, k)
-        float64 (a Gabor cell's evidence goes to the finest face level's region holding its centre).
+        float64 (a Gabor cell's evidence goes to the region of the finest face level that holds its centre).
     region_names, region_sources : (n_regions,) names and source images ("face" or "fused").
     region_boxes : (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
     face_size : side of the face and fused images the boxes refer to.
@@ -273,18 +273,14 @@ def _bounds(widths: Sequence[int], groups: Sequence[int]) -> np.ndarray:
 
 
 def _gabor_cell_regions(lay: Layout) -> np.ndarray:
-    """(64,) int: the region of each Gabor cell (row-major 8×8 grid of the face), the finest face level's
-    region holding the cell's centre (the first region when the layout has no face level)."""
-    side = int(np.sqrt(N_CELLS))
-    c = (np.arange(side) + 0.5) / side
-    cy, cx = np.repeat(c, side), np.tile(c, side)
+    """(64,) int: the region of each Gabor cell (row-major 8×8 grid of the face): of the face levels holding
+    the cell's centre, the one with the most regions (ties: the first listed); the first region where no
+    face level holds it."""
+    ids = grid_cell_ids(lay, int(np.sqrt(N_CELLS)))  # (64, face levels), -1: not in that level
     out = np.zeros(N_CELLS, int)
-    if not lay.face:
-        return out
-    sizes = [len(FACE_LEVELS[name]) for name in lay.face]
-    finest = int(np.argmax(sizes))
-    for r, (x0, y0, x1, y1) in enumerate(FACE_LEVELS[lay.face[finest]]):
-        out[(cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)] = sum(sizes[:finest]) + r
+    finest_first = np.argsort([-len(FACE_LEVELS[name]) for name in lay.face], kind="stable")
+    for level in finest_first[::-1]:  # coarsest first, so that finer levels overwrite
+        out = np.where(ids[:, level] >= 0, ids[:, level], out)
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["FACE_LEVELS", "FUSED_LEVELS", "EYE_BLOCK", "MOUTH_BLOCK", "Layout", "parse_layout", "fused_image",
-           "region_ids", "source_rows"]
+           "region_ids", "grid_cell_ids", "source_rows"]
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 in fractions of the image
 
@@ -168,6 +168,14 @@ def interior_pixel_ids(layout: str | Layout, shape: tuple[int, int], source: str
     ys, xs = np.mgrid[1 : h - 1, 1 : w - 1]
     points = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
     return parse_layout(layout).assign(points, (h, w), source)
+
+
+def grid_cell_ids(layout: str | Layout, n: int, source: str = "face") -> np.ndarray:
+    """Region ids (n², L) int32 of the cells of an n×n grid over one source image (row-major): the regions
+    each cell's centre falls in, -1 where none (for the Gabor channel's cells, :mod:`dlfers.explain`)."""
+    c = np.arange(n) + 0.5
+    points = np.stack([np.tile(c, n), np.repeat(c, n)], axis=1)  # (x, y), row-major
+    return parse_layout(layout).assign(points, (n, n), source)
 
 
 def source_rows(layout: str | Layout, n_grid: int) -> slice:
