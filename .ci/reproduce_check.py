@@ -18,8 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from dlfers.datasets import load_dataset
-from dlfers.reproduce import NESTED_CANDIDATES, reproduce
+from dlfers.data.folders import load_dataset
+from dlfers.evaluation.reproduce.experiments import NESTED_CANDIDATES, reproduce
 
 #: the small model of tests/conftest.py
 FAST = dict(face_size=64, layout="whole+halves+fused", descriptors="tisf+tipm", step=4, n_words=8, max_samples=2000)

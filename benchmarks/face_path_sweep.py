@@ -48,7 +48,7 @@ def _model(params: dict[str, Any]) -> Any:
 def _fold(model: Any, feats: list[Any], y: np.ndarray, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
     from sklearn.base import clone
 
-    from dlfers._threads import one_thread_per_pool
+    from dlfers._util.threads import one_thread_per_pool
 
     with one_thread_per_pool():
         m = clone(model).fit_features([feats[i] for i in tr], y[tr])
@@ -67,8 +67,8 @@ def _cv(model: Any, feats: list[Any], y: np.ndarray, splits: list[tuple[np.ndarr
 
 
 def _features(model: Any, images: list[np.ndarray], jobs: int) -> list[Any]:
-    from dlfers._parallel import Executor
-    from dlfers.evaluate import extract_features
+    from dlfers._util.parallel import Executor
+    from dlfers.model.batch import extract_features
 
     with Executor(jobs) as ex:
         return extract_features(model, images, ex)

@@ -34,7 +34,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from dlfers import _kernels  # noqa: E402
-from dlfers.descriptors import gaussian_taps, grid_shape  # noqa: E402
+from dlfers.features.descriptors import gaussian_taps, grid_shape  # noqa: E402
 
 H = W = 128
 NBINS = 8

@@ -11,7 +11,7 @@ these match to within the codebook's per-class words).
   LBP channel beside the Gabor channel).
 - ``test_predict_face``: :meth:`DLFERS.predict_faces` on one pre-cropped 128x128 face
   (issue 12's budget: 1.5 ms, met by "plain", the default of that issue).
-- ``test_align_face``: :func:`dlfers.align.align_face` alone on the frame's face box.
+- ``test_align_face``: :func:`dlfers.face.align.align_face` alone on the frame's face box.
 - ``test_fit_mirror``: ``fit_features`` on precomputed features of 106 faces with and
   without ``mirror`` (training only; a prediction does not change).
 
@@ -80,8 +80,8 @@ def test_predict_face(benchmark, jaffe, face, name):
 
 def test_align_face(benchmark, frame):
     from dlfers import DLFERS
-    from dlfers.align import align_face
-    from dlfers.frames import locate_faces
+    from dlfers.face.align import align_face
+    from dlfers.model.frames import locate_faces
 
     gray, boxes = locate_faces(DLFERS(), frame, 1)
     benchmark.group = "issue 15: align_face"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dlfers import _kernels
-from dlfers.descriptors import _check_spec, as_image, compute, dense_descriptors
+from dlfers.features.descriptors import _check_spec, as_image, compute, dense_descriptors
 
 STEPS = (2, 4)
 

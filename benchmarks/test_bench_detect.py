@@ -92,11 +92,11 @@ CASCADE_CALLS = ("single pass", "full frame")
 @pytest.mark.parametrize("engine", ["dlfers", "opencv"])
 def test_cascade_engine(benchmark, frames, size, call, engine):
     """One ``detectMultiScale`` call of the frontal-face default cascade: dlfers' ``haar_scan`` kernel
-    (``dlfers.haar.HaarCascade``) against OpenCV's ``CascadeClassifier`` (one thread), the same boxes."""
+    (``dlfers.face.haar.HaarCascade``) against OpenCV's ``CascadeClassifier`` (one thread), the same boxes."""
     import cv2
 
     from dlfers import _kernels
-    from dlfers.haar import HaarCascade
+    from dlfers.face.haar import HaarCascade
 
     if engine == "dlfers" and _kernels.load("cython") is None:
         pytest.skip(f"cython backend unavailable: {_kernels.status()['cython']}")

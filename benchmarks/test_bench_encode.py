@@ -74,7 +74,7 @@ def test_encode_soft_int8(benchmark, backend):
     (AVX-512 VNNI, AVX2 or float32 sgemm of the integers) is in ``extra_info``."""
     if backend == "numpy":
         pytest.skip("the NumPy reference is only timed for hard assignment")
-    from dlfers.codebook import quantise_codebook
+    from dlfers.model.codebook import quantise_codebook
 
     ncode = 100
     benchmark.group = f"encode D={ncode}"

@@ -1,7 +1,7 @@
 """The Gabor texture channel on one 128x128 face: dlfers' energies vs OpenCV and scikit-image.
 
 Group "gabor texture": ``test_gabor_energies`` (every backend) gives the (40, 64) Gabor energies of
-the face (:func:`dlfers.gabor.gabor_energies`: resampled to 64x64, 8 orientations x 5 wavelengths,
+the face (:func:`dlfers.features.gabor.gabor_energies`: resampled to 64x64, 8 orientations x 5 wavelengths,
 magnitudes averaged over 8x8-pixel cells).  What a user would write instead, on the same 64x64
 normalised face with the same bank: ``test_opencv_gabor`` (``cv2.getGaborKernel`` real and imaginary
 kernels, ``cv2.filter2D`` each, ``np.hypot``, cell means) and ``test_skimage_gabor``
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dlfers import _kernels
-from dlfers import gabor as G
+from dlfers.features import gabor as G
 
 
 @pytest.fixture

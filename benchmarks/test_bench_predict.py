@@ -1,6 +1,6 @@
 """Prediction with a trained model: per-frame latency (p50, p99) and flat memory.
 
-Each preset of :data:`dlfers.pipeline.PRESETS` ("default", "paper", "realtime") is
+Each preset of :data:`dlfers.model.estimator.PRESETS` ("default", "paper", "realtime") is
 fitted once on all of JAFFE.  ``test_predict_frame`` times :meth:`DLFERS.predict_image`
 on one 256x256 JAFFE frame and on the synthetic 640x480 frame of ``test_bench_detect.py``
 (face detection included), ``test_predict_face``

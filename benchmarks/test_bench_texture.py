@@ -1,7 +1,7 @@
 """The LBP texture channel on one 128x128 face: dlfers' region counts vs scikit-image.
 
 Group "lbp texture": ``test_lbp_counts`` (every backend) gives the uniform-LBP counts of the
-24 SPOF regions of the face and of its fused eyes+mouth image (:func:`dlfers.texture.lbp_counts`);
+24 SPOF regions of the face and of its fused eyes+mouth image (:func:`dlfers.features.texture.lbp_counts`);
 ``test_skimage_lbp`` is what a user would write instead: ``skimage.feature.local_binary_pattern``
 (8 neighbours, radius 1, "nri_uniform": the same 59 bins) on both images, then one
 ``np.bincount`` per region level.  ``python benchmarks/report.py`` prints the ratio.
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from dlfers import _kernels
-from dlfers.regions import fused_image, interior_pixel_ids, parse_layout
-from dlfers.texture import LBP_BINS, lbp_counts
+from dlfers.features.regions import fused_image, interior_pixel_ids, parse_layout
+from dlfers.features.texture import LBP_BINS, lbp_counts
 
 LAYOUT = parse_layout("whole+halves+grid4+fused+fused4")
 

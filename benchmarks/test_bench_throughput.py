@@ -52,7 +52,7 @@ class AugmentedJaffe:
     """
 
     def __call__(self, name: str) -> np.ndarray:
-        from dlfers.datasets import read_image
+        from dlfers.image.read import read_image
 
         path, _, k_text = name.rpartition("#")
         k = int(k_text)
@@ -67,7 +67,7 @@ class AugmentedJaffe:
 
 def augmented_jaffe(jaffe: Path, n: int):  # -> ImageList
     """JAFFE repeated to ``n`` items, copy ``k`` of file ``i`` read as ``"<file>#<k>"``."""
-    from dlfers.datasets import ImageList, list_dataset
+    from dlfers.data.folders import ImageList, list_dataset
 
     base = list_dataset(jaffe)
     m = len(base)
@@ -88,7 +88,7 @@ def model_file(jaffe_dir, tmp_path_factory) -> Path:
 
 
 def _extract(jaffe_dir: Path, n: int, out: Path, model_file: Path, **kw):
-    from dlfers.extract import extract_dataset
+    from dlfers.store.extract import extract_dataset
 
     return extract_dataset(augmented_jaffe(jaffe_dir, n), out, model_file, batch_size=BATCH, faces=False,
                            descriptors=False, **kw)

@@ -130,7 +130,7 @@ def test_per_frame_time_is_flat(benchmark, model, clip):
 
 
 def test_jobs_throughput(benchmark, model, clip, tmp_path):
-    from dlfers.cli import main
+    from dlfers.cli.main import main
 
     benchmark.group = "video 640x480"
     model_file = tmp_path / "m.dlfers"

@@ -1,7 +1,7 @@
 """Accuracy of the Gabor channel's weight behind the default model (issue 15), one command.
 
 For each weight of the Gabor channel against one descriptor kind (``texture_weight``; the default
-model's is ``dlfers.texture.DEFAULT_WEIGHTS["gabor"]``), and for the descriptors alone
+model's is ``dlfers.features.texture.DEFAULT_WEIGHTS["gabor"]``), and for the descriptors alone
 (``texture="none"``): JAFFE stratified 10-fold (person-dependent, seed 0) and leave-one-subject-out
 (person-independent), and CK+48 subject-grouped 10-fold (``StratifiedGroupKFold``, shuffled, seed 0;
 pre-cropped faces, ``detect=False``).  Then nested cross-validation (``--nested``) over the weights,

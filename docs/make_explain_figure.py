@@ -2,7 +2,7 @@
 
 A small DLFERS model is trained on drawn faces of three classes that differ in the mouth
 and the brows (no data-set image is used or stored), and one held-out drawn face is
-explained with :func:`dlfers.explain_plots.save_explanation_png`.
+explained with :func:`dlfers.explain.plots.save_explanation_png`.
 
     python docs/make_explain_figure.py [--out docs/explain.png] [--overwrite]
 """
@@ -42,8 +42,8 @@ def schematic_face(expression: str, rng: np.random.Generator) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     from dlfers import DLFERS
-    from dlfers._outputs import atomic_path
-    from dlfers.explain_plots import save_explanation_png
+    from dlfers._util.outputs import atomic_path
+    from dlfers.explain.plots import save_explanation_png
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).with_name("explain.png")))

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from _clips import face_patch, frames, line, write_clip
 
     from dlfers import DLFERS, load_jaffe, read_image
-    from dlfers.video import annotate_video
+    from dlfers.video.annotate import annotate_video
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "jaffe")

@@ -9,11 +9,12 @@ import pytest
 from conftest import FAST
 
 from dlfers import DLFERS
-from dlfers.ablation import ADDITIONS, ablation_rows, format_csv, format_markdown, macro_f1, run_ablation
-from dlfers.cli import main
-from dlfers.datasets import Dataset
-from dlfers.multidata import extract_sources, load_datasets
-from dlfers.presets import PRESETS, SAVED_PARAM_DEFAULTS
+from dlfers.cli.main import main
+from dlfers.data.folders import Dataset
+from dlfers.data.sources import extract_sources, load_datasets
+from dlfers.evaluation.ablation import ADDITIONS, ablation_rows, format_csv, format_markdown, macro_f1, run_ablation
+from dlfers.model.params import SAVED_PARAM_DEFAULTS
+from dlfers.model.presets import PRESETS
 
 
 def test_paper_preset_and_older_files_have_every_addition_off():
@@ -77,7 +78,7 @@ def test_small_ablation_with_nested_cv(small):
 
 
 def test_one_preprocessing_in_memory_at_a_time_and_rows_in_table_order(small, monkeypatch):
-    import dlfers.ablation as ab
+    import dlfers.evaluation.ablation as ab
 
     live, extracted = [], []
     get = ab._FeatureCache.get
@@ -108,18 +109,24 @@ def test_cli_refuses_existing_outputs_before_any_work(tmp_path, jaffe_dir, capsy
     assert not (out / "ablation.md").exists()
 
 
-def test_reproduce_refuses_the_additions_it_does_not_compute():
-    from dlfers.reproduce import base_params
+def test_reproduce_accepts_every_addition():
+    """Issue 26: the reproduce engine fits mirror, second-scale and texture configurations with the
+    estimator's own stages (tests/test_reproduce.py checks them against evaluate fold by fold)."""
+    from dlfers.evaluation.reproduce.engine import uses_the_estimators_fit
+    from dlfers.evaluation.reproduce.experiments import base_params
+    from dlfers.model.spec import Spec
 
     for over in ({"mirror": True}, {"descriptors": "tisf+tipm+tisf2+tipm2"}, {"texture": "lbp"}, {"texture": "gabor"}):
-        with pytest.raises(ValueError, match="dlfers ablation"):
-            base_params(over)
+        p = base_params(over)
+        assert all(p[k] == v for k, v in over.items())
+        assert uses_the_estimators_fit(Spec.from_params(p))
     assert base_params({"align": True})["align"] is True  # alignment is preprocessing: the engine has it
+    assert not uses_the_estimators_fit(Spec.from_params(base_params({"align": True})))
 
 
 def test_model_options_switch_the_additions():
-    from dlfers.cli import build_parser
-    from dlfers.commands._options import model_params
+    from dlfers.cli._options import model_params
+    from dlfers.cli.main import build_parser
 
     args = build_parser().parse_args(["evaluate", "x", "--align", "--no-mirror",
                                       "--descriptors", "tisf+tipm+tisf2+tipm2"])
@@ -152,7 +159,7 @@ def _link_sets(tmp_path, jaffe_dir, ck_dir=None, every=2):
 
 
 def test_ablation_on_two_data_sets_with_group_kfold_never_splits_a_subject(tmp_path, jaffe_dir, monkeypatch):
-    import dlfers.evaluate as ev
+    import dlfers.evaluation.protocols as ev
 
     a, b = _link_sets(tmp_path, jaffe_dir)
     used: list[tuple[np.ndarray, np.ndarray]] = []

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from dlfers import DLFERS
-from dlfers.align import EYE_TARGETS, align_face, detect_eyes, eye_matrix, face_crop
-from dlfers.face import FaceBox
-from dlfers.frames import locate_faces
+from dlfers.face.align import EYE_TARGETS, align_face, detect_eyes, eye_matrix, face_crop
+from dlfers.face.detect import FaceBox
+from dlfers.model.frames import locate_faces
 
 #: measured on every 10th JAFFE image (22 faces, 21 with both eyes found again): the eyes
 #: found again in the aligned crop lie a median 1.6 % (at most 3.3 %) of the target eye

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import additive_chi2_kernel
 
-from dlfers.classify import KERNELS, KernelSVC, chi2_distances, kernel_matrix
+from dlfers.model.classify import KERNELS, KernelSVC, chi2_distances, kernel_matrix
 
 
 def _hists(seed=0, n=60, k=3, f=40):
@@ -92,7 +92,7 @@ def test_kernel_matrix_honours_the_backend(kernel, monkeypatch):
 
 def test_the_fusion_rule():
     """Feature fusion concatenates the kinds into one SVM; decision fusion keeps one SVM per kind."""
-    from dlfers.classify import fit_fused, fusion_inputs
+    from dlfers.model.classify import fit_fused, fusion_inputs
 
     a, b = np.ones((2, 3), np.float32), np.zeros((2, 4), np.float32)
     feat = fusion_inputs({"tisf": a, "tipm": b}, "feature")

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from dlfers import DLFERS, load
-from dlfers.cli import main
-from dlfers.evaluate import evaluate
+from dlfers.cli.main import main
+from dlfers.evaluation.protocols import evaluate
 
 #: train/evaluate options for a model that fits in a second or two
 TINY = ["--layout", "whole", "--n-words", "4", "--step", "6", "--descriptors", "tisf", "--face-size", "48"]
@@ -104,7 +104,6 @@ def test_no_progress_bar_in_a_log_file_unless_asked(tiny_data, tmp_path, capsys)
 
 
 def test_evaluate_bar_counts_folds(tiny_data, monkeypatch):
-    import dlfers.evaluate
 
     bars: dict[str, list[int]] = {}
 
@@ -118,7 +117,11 @@ def test_evaluate_bar_counts_folds(tiny_data, monkeypatch):
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(dlfers.evaluate, "progress_counter", Bar)
+    from dlfers.evaluation import protocols
+    from dlfers.model import batch
+
+    monkeypatch.setattr(protocols, "progress_counter", Bar)  # the folds' bar
+    monkeypatch.setattr(batch, "progress_counter", Bar)  # the descriptors' bar
     evaluate(tiny_data, folds=3, n_jobs=2, progress=True, model=_tiny_model())
     assert bars["kfold folds"] == [3, 3]  # 3 folds, not 3 model + 3 baseline tasks
     assert bars["descriptors"] == [18, 18]  # one step per image

@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlfers.codebook import (
-    encode_histograms,
-    encode_words,
-    fit_codebook,
-    normalise_histograms,
-    pool_words,
-    spof_histograms,
-)
+from dlfers.features.base import normalise_histograms
+from dlfers.model.codebook import encode_histograms, encode_words, fit_codebook, pool_words, spof_histograms
 
 
 def _blobs(seed=0, n=200, dim=16):

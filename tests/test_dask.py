@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from dlfers import DLFERS
-from dlfers.datasets import ImageList, list_dataset
-from dlfers.evaluate import evaluate
-from dlfers.extract import extract_dataset, iter_batches
+from dlfers.data.folders import ImageList, list_dataset
+from dlfers.evaluation.protocols import evaluate
+from dlfers.store.extract import extract_dataset, iter_batches
 
 distributed = pytest.importorskip("distributed",
                                   reason="dask.distributed is not installed (pip install 'dask[distributed]')")
@@ -55,7 +55,7 @@ def test_extract_on_the_cluster_equals_the_local_run(cluster, subset, tmp_path):
 
 
 def test_evaluate_on_the_cluster_equals_the_local_run(cluster, subset):
-    from dlfers.datasets import Dataset
+    from dlfers.data.folders import Dataset
 
     ds = Dataset([subset.read(n) for n in subset.names], np.asarray(subset.labels), np.asarray(subset.subjects),
                  list(subset.names))
@@ -69,7 +69,7 @@ def test_evaluate_on_the_cluster_equals_the_local_run(cluster, subset):
 
 
 def test_a_bad_scheduler_address_is_a_clear_error():
-    from dlfers._parallel import Executor
+    from dlfers._util.parallel import Executor
 
     with Executor(scheduler="tcp://127.0.0.1:9", timeout=2) as ex:  # nothing listens on port 9
         with pytest.raises(OSError, match="cannot connect to the Dask scheduler at tcp://127.0.0.1:9"):
@@ -77,8 +77,8 @@ def test_a_bad_scheduler_address_is_a_clear_error():
 
 
 def test_reproduce_on_the_cluster_equals_the_local_run(cluster, subset):
-    from dlfers.datasets import Dataset
-    from dlfers.reproduce import reproduce
+    from dlfers.data.folders import Dataset
+    from dlfers.evaluation.reproduce.experiments import reproduce
 
     ds = Dataset([subset.read(n) for n in subset.names], np.asarray(subset.labels), np.asarray(subset.subjects),
                  list(subset.names))
@@ -94,7 +94,7 @@ def test_reproduce_on_the_cluster_equals_the_local_run(cluster, subset):
 def test_the_commands_take_the_scheduler_address(cluster, jaffe_dir, tmp_path):
     import json
 
-    from dlfers.cli import main
+    from dlfers.cli.main import main
 
     data = tmp_path / "data"
     data.mkdir()

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dlfers import ImageError, load_folder, load_jaffe, read_image
-from dlfers.datasets import EXPRESSIONS, jaffe_label, to_gray_uint8
+from dlfers.data.folders import EXPRESSIONS, jaffe_label
+from dlfers.image.read import to_gray_uint8
 
 
 def test_jaffe_labels_and_subjects(jaffe):

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from conftest import FAST, data_dir
 
-from dlfers.cli import main
-from dlfers.crossdata import evaluate_transfer
-from dlfers.datasets import JAFFE_CODES, load_dataset
-from dlfers.evaluate import make_splits, scores
-from dlfers.face import FaceBox, crop_box
-from dlfers.labels import DEFAULT_ALIASES, alias_table, apply_aliases, parse_alias, read_aliases
-from dlfers.multidata import extract_sources, load_datasets
-from dlfers.pipeline import DLFERS
-from dlfers.subjects import compile_subject_pattern, subject_of
+from dlfers.cli.main import main
+from dlfers.data.folders import JAFFE_CODES, load_dataset
+from dlfers.data.labels import DEFAULT_ALIASES, alias_table, apply_aliases, parse_alias, read_aliases
+from dlfers.data.sources import extract_sources, load_datasets
+from dlfers.data.subjects import compile_subject_pattern, subject_of
+from dlfers.evaluation.crossdata import evaluate_transfer
+from dlfers.evaluation.protocols import make_splits, scores
+from dlfers.face.detect import FaceBox, crop_box
+from dlfers.model.estimator import DLFERS
 
 #: the FAST configuration as command-line options
 FAST_ARGS = ["--face-size", "64", "--layout", "whole+halves+fused", "--step", "4", "--n-words", "8",
@@ -182,7 +182,7 @@ def test_ckplus48_loads_as_precropped_faces_on_jaffe_vocabulary(ck_dir):
 
 
 def test_extract_sources_in_parallel_equals_serial(jaffe_dir, ck_dir):
-    from dlfers._parallel import Executor
+    from dlfers._util.parallel import Executor
 
     src = load_datasets([jaffe_dir, ck_dir])
     idx = np.r_[0:4, 300:304]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dlfers import dense_descriptors
-from dlfers.descriptors import gaussian_taps, grid_shape
+from dlfers.features.descriptors import gaussian_taps, grid_shape
 
 
 @pytest.fixture(scope="module")

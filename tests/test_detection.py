@@ -16,8 +16,8 @@ import pytest
 from _detection_set import iou, jaffe_sources, make_set
 
 from dlfers import DLFERS, detect_faces
-from dlfers.face import DETECTORS, DetectorSettings, crop_face, detector_settings
-from dlfers.pipeline import PRESETS
+from dlfers.face.detect import DETECTORS, DetectorSettings, crop_face, detector_settings
+from dlfers.model.estimator import PRESETS
 
 FOUND_IOU = 0.5
 #: the detector settings compared: today's (before coarse-to-fine) default and realtime preset,

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlfers import _kernels
-from dlfers.codebook import encode_histograms, quantise_codebook
+from dlfers.model.codebook import encode_histograms, quantise_codebook
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 COMPILED = ("numba", "cython")
@@ -145,7 +145,7 @@ def test_cpu_path_names(variants, monkeypatch):
 
 def test_int8_picks_the_float32_words_on_real_descriptors(face):
     # quantisation moves a distance by about 1/127: the nearest word changes only for near ties
-    from dlfers.descriptors import DescriptorSpec, compute
+    from dlfers.features.descriptors import DescriptorSpec, compute
 
     rng = np.random.default_rng(0)
     _, d = compute(face, DescriptorSpec("tisf", 2, 4, 1.0), _kernels.get("numpy"))
@@ -188,7 +188,7 @@ def test_encode_histograms_checks_precision():
 
 def test_default_is_int8_and_the_paper_preset_float32():
     from dlfers import DLFERS
-    from dlfers.presets import SAVED_PARAM_DEFAULTS
+    from dlfers.model.params import SAVED_PARAM_DEFAULTS
 
     assert DLFERS().precision == "int8"
     assert DLFERS.from_preset("paper").precision == "float32"

@@ -140,7 +140,7 @@ def test_bad_parameters_fail_at_fit(params, message, jaffe_small):
 
 
 def test_presets():
-    from dlfers.pipeline import PRESETS
+    from dlfers.model.estimator import PRESETS
 
     assert DLFERS.from_preset("default").get_params() == DLFERS().get_params()
     # the paper preset is the paper's system as dlfers reproduces it, whatever the defaults
@@ -158,8 +158,8 @@ def test_presets():
 
 
 def test_region_ids_are_shared_and_match_the_layout(jaffe_small):
-    from dlfers.descriptors import DescriptorSpec, grid_points, grid_shape
-    from dlfers.regions import parse_layout
+    from dlfers.features.descriptors import DescriptorSpec, grid_points, grid_shape
+    from dlfers.features.regions import parse_layout
 
     model = DLFERS(face_size=48, layout="whole+grid2+fused+fused4")
     face = model.reduce_face(jaffe_small[0][0])
@@ -201,9 +201,9 @@ def test_end_to_end_on_jaffe_with_defaults(jaffe):
 
 
 def test_cli_preset_sets_parameters_and_options_override_it():
-    from dlfers.cli import build_parser
-    from dlfers.commands._options import model_params
-    from dlfers.pipeline import PRESETS
+    from dlfers.cli._options import model_params
+    from dlfers.cli.main import build_parser
+    from dlfers.model.estimator import PRESETS
 
     parser = build_parser()
 

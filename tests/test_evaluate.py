@@ -9,9 +9,9 @@ import pytest
 from conftest import FAST
 
 from dlfers import DLFERS
-from dlfers import pipeline as pipeline_mod
-from dlfers.cli import main
-from dlfers.evaluate import evaluate, make_splits
+from dlfers.cli.main import main
+from dlfers.evaluation.protocols import evaluate, make_splits
+from dlfers.model import estimator as pipeline_mod
 
 
 def test_splits_are_disjoint_and_cover_everything(jaffe):
@@ -97,8 +97,8 @@ def test_cli_errors_are_reported(tmp_path, capsys):
 
 
 def test_descriptors_on_worker_processes_equal_the_serial_ones(jaffe):
-    from dlfers._parallel import Executor
-    from dlfers.evaluate import extract_features
+    from dlfers._util.parallel import Executor
+    from dlfers.model.batch import extract_features
 
     model = DLFERS(**FAST)
     images = jaffe.images[:24]

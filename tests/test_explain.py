@@ -14,8 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlfers import DLFERS, _kernels
-from dlfers.cli import main
-from dlfers.explain import (
+from dlfers.cli.main import main
+from dlfers.explain.plots import draw_strongest_region, evidence_map
+from dlfers.face.detect import FaceBox
+from dlfers.features.regions import EYE_BLOCK, MOUTH_BLOCK
+from dlfers.model.evidence import (
     EXPLAINABLE_KERNELS,
     explain_features,
     face_rects,
@@ -23,9 +26,6 @@ from dlfers.explain import (
     region_names,
     svm_scores,
 )
-from dlfers.explain_plots import draw_strongest_region, evidence_map
-from dlfers.face import FaceBox
-from dlfers.regions import EYE_BLOCK, MOUTH_BLOCK
 
 EXACT = 1e-9
 
@@ -152,7 +152,7 @@ def test_the_frame_and_face_entry_points(model, jaffe):
 def test_threads_explain_concurrently_with_the_same_results(model, jaffe):
     from concurrent.futures import ThreadPoolExecutor
 
-    from dlfers.explain_plots import explanation_figure
+    from dlfers.explain.plots import explanation_figure
 
     frames = [jaffe.images[i] for i in (0, 50, 100, 150)]
     want = [model.explain(f)[0] for f in frames]
@@ -360,8 +360,8 @@ def test_cli_writes_png_and_json_refuses_to_overwrite_and_survives_a_bad_file(mo
 
 
 def test_extract_stores_the_explanations_and_reads_them_back(model, model_file, jaffe_dir, tmp_path):
-    from dlfers.explain_io import load_explanations
-    from dlfers.extract import extract_dataset, load_features
+    from dlfers.store.extract import extract_dataset, load_features
+    from dlfers.store.shards import load_explanations
 
     data = tmp_path / "data"
     data.mkdir()

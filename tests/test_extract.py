@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from dlfers import DLFERS
-from dlfers.cli import main
-from dlfers.datasets import _fingerprint, read_image
-from dlfers.evaluate import evaluate
-from dlfers.extract import extract_dataset, iter_batches, load_features, read_errors
+from dlfers.cli.main import main
+from dlfers.data.folders import _fingerprint
+from dlfers.evaluation.protocols import evaluate
+from dlfers.image.read import read_image
+from dlfers.store.extract import extract_dataset, iter_batches, load_features, read_errors
 
 SMALL = dict(face_size=64, step=4, n_words=10)
 SMALL_ARGS = ["--face-size", "64", "--step", "4", "--n-words", "10"]
@@ -184,7 +185,7 @@ def _ck_subset(ck_dir: Path, folder: Path, per_class: int) -> None:
 def test_several_data_sets_record_set_subject_and_alignment_and_round_trip(jaffe_dir, tmp_path, capsys, recwarn):
     from conftest import data_dir
 
-    from dlfers.multidata import extract_sources, load_datasets
+    from dlfers.data.sources import extract_sources, load_datasets
 
     ck_dir = data_dir() / "ckplus48"
     if not ck_dir.is_dir():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dlfers import DLFERS, FaceBox, NoFaceError, crop_face, detect_faces
-from dlfers.face import CROP_PRESETS, crop_box
+from dlfers.face.detect import crop_box
+from dlfers.model.presets import CROP_PRESETS
 
 
 @pytest.mark.parametrize("delta, gamma", [(0.0, 0.0), (0.10, 0.7), (0.12, 0.15), (0.15, 0.15)])
@@ -91,8 +92,9 @@ def test_model_file_without_detector_loads_with_the_cascade_detector(jaffe_small
 
     from _trained import fast_model
 
-    from dlfers import load, model_io
-    from dlfers.face import DetectorSettings
+    from dlfers import load
+    from dlfers.face.detect import DetectorSettings
+    from dlfers.model import file as model_io
 
     model = fast_model(jaffe_small)
     old = DLFERS(**{**model.get_params(), "detector": "cascade", "detect_size": 160, "min_face": 0.2,
@@ -127,7 +129,7 @@ def test_model_file_without_detector_loads_with_the_cascade_detector(jaffe_small
 def test_detector_command_line_option():
     import argparse
 
-    from dlfers.commands._options import add_model_options, model_params
+    from dlfers.cli._options import add_model_options, model_params
 
     parser = argparse.ArgumentParser()
     add_model_options(parser)

@@ -8,8 +8,8 @@ import pytest
 from _striped_faces import SMALL, striped_faces
 
 from dlfers import DLFERS, _kernels
-from dlfers import gabor as G
-from dlfers.texture import DEFAULT_WEIGHTS, fit_scale, parse_textures
+from dlfers.features import gabor as G
+from dlfers.features.texture import DEFAULT_WEIGHTS, fit_scale, parse_textures
 
 
 def test_the_bank_is_one_octave_half_octave_apart_sampled_once_per_sigma():
@@ -68,7 +68,7 @@ def test_the_gabor_channel_is_fused_and_weighted_in_fit():
     assert list(m.svms_) == ["tisf+tipm+gabor"] and m.spec().textures == ("gabor",)
     feats = m.extract(faces)
     assert all(set(f.texture) == {"gabor"} and f.texture["gabor"].shape == (40, 64) for f in feats)
-    enc = m._encodings(feats)
+    enc = m.encodings(feats)
     kinds = np.mean([enc["tisf"].sum(1).mean(), enc["tipm"].sum(1).mean()])
     # the channel's mean mass is DEFAULT_WEIGHTS["gabor"] times a descriptor kind's, learned from the training faces
     assert enc["gabor"].sum(1).mean() == pytest.approx(DEFAULT_WEIGHTS["gabor"] * kinds, rel=1e-4)
@@ -76,7 +76,7 @@ def test_the_gabor_channel_is_fused_and_weighted_in_fit():
     assert two.texture_scales_["gabor"] == pytest.approx(m.texture_scales_["gabor"] * 2 / DEFAULT_WEIGHTS["gabor"])
     unit = G.gabor_histograms([f.texture["gabor"] for f in feats], float(m.power))
     assert m.texture_scales_["gabor"] == pytest.approx(
-        DEFAULT_WEIGHTS["gabor"] * fit_scale(unit, [m._encodings(feats)[k] for k in ("tisf", "tipm")]), rel=1e-5)
+        DEFAULT_WEIGHTS["gabor"] * fit_scale(unit, [m.encodings(feats)[k] for k in ("tisf", "tipm")]), rel=1e-5)
     both = DLFERS(**SMALL, texture="gabor+lbp").fit(faces, y)  # order-free: channels in a fixed order
     assert list(both.svms_) == ["tisf+tipm+lbp+gabor"] and parse_textures("gabor+lbp") == ("lbp", "gabor")
     assert m.predict([]).shape == (0,) and m.predict_proba(striped_faces(3, 1)).shape == (3, 3)
@@ -90,8 +90,8 @@ def test_shards_of_another_channel_are_refused():
 
 
 def test_each_gabor_cell_explains_into_the_finest_face_region_that_holds_it():
-    from dlfers.explain import _gabor_cell_regions
-    from dlfers.regions import parse_layout
+    from dlfers.features.regions import parse_layout
+    from dlfers.model.evidence import _gabor_cell_regions
 
     grid4 = _gabor_cell_regions(parse_layout("whole+halves+grid4+fused+fused4")).reshape(8, 8)
     assert grid4[0, 0] == 3 and grid4[7, 7] == 18 and grid4[2, 5] == 3 + 4 + 2  # grid4 r1c2

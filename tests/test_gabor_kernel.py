@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlfers import _kernels
-from dlfers.gabor import (
+from dlfers.features.gabor import (
     CELL,
     N_CELLS,
     N_FILTERS,

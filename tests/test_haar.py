@@ -1,4 +1,4 @@
-"""dlfers' Haar cascade (``dlfers.haar``, kernel ``haar_scan``) gives OpenCV's boxes, exactly.
+"""dlfers' Haar cascade (``dlfers.face.haar``, kernel ``haar_scan``) gives OpenCV's boxes, exactly.
 
 Three checks: every implementation of the kernel (NumPy reference, Numba, Cython in its plain C,
 and AVX2 paths and both CPU builds) gives the same verdicts and integral images on random
@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlfers import _kernels
-from dlfers.haar import Cascade, HaarCascade, detect_multiscale, load_cascade
+from dlfers.face.haar import Cascade, HaarCascade, detect_multiscale, load_cascade
 
 cv2 = pytest.importorskip("cv2")
 DEFAULT = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
@@ -336,7 +336,7 @@ def test_bad_images_are_refused():
 
 def test_the_face_detector_uses_the_kernel_where_cython_is_loaded():
     import dlfers
-    from dlfers.face import cascade_engine
+    from dlfers.face.detect import cascade_engine
 
     engine = cascade_engine()
     assert engine == ("dlfers" if _kernels.resolve() == "cython" else "opencv")

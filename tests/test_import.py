@@ -27,7 +27,7 @@ def test_the_probe_sees_heavy_imports():
 
 
 def test_command_line_parser_loads_no_heavy_dependency():
-    assert _loaded_after("from dlfers.cli import build_parser\nbuild_parser()") == set()
+    assert _loaded_after("from dlfers.cli.main import build_parser\nbuild_parser()") == set()
 
 
 def test_heavy_dependency_loads_on_first_use():

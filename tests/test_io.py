@@ -1,4 +1,4 @@
-"""dlfers._io: the one error base, the one atomic write (umask respected), the one JSON converter."""
+"""dlfers._util.files: the one error base, the one atomic write (umask respected), the one JSON converter."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dlfers import ImageError, ModelFileError
-from dlfers._io import FileError, atomic_write, jsonable
+from dlfers._util.files import FileError, atomic_write, jsonable
 
 
 @pytest.fixture

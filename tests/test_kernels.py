@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlfers import _kernels
-from dlfers.descriptors import dense_descriptors, gaussian_taps
+from dlfers.features.descriptors import dense_descriptors, gaussian_taps
 
 COMPILED = ("numba", "cython")
 TOL = 1e-5
@@ -580,7 +580,7 @@ def test_variants_agree_on_intersection(variants, seed, na, nb, dim):
 @pytest.mark.parametrize("kind", ["tisf", "tipm"])
 @pytest.mark.parametrize("step", [2, 4])
 def test_variants_agree_bitwise_on_a_face(variants, face, kind, step):
-    from dlfers.descriptors import _check_spec, as_image, compute
+    from dlfers.features.descriptors import _check_spec, as_image, compute
 
     spec = _check_spec(kind, step, 4, 1.0, 0.2)  # the defaults of dense_descriptors
     img = as_image(face, min_size=spec.support)

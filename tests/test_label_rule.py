@@ -11,8 +11,8 @@ import json
 import cv2
 import numpy as np
 
-from dlfers.cli import main
-from dlfers.inference import overlay_lines
+from dlfers.cli.main import main
+from dlfers.predict.draw import overlay_lines
 
 
 def _argmax(probabilities: dict) -> str:

@@ -7,10 +7,11 @@ import pytest
 from conftest import FAST
 
 from dlfers import DLFERS
-from dlfers import mirror as mirror_mod
-from dlfers import pipeline as pipeline_mod
-from dlfers.evaluate import evaluate, make_splits
-from dlfers.mirror import flip_face, with_mirrored
+from dlfers.evaluation.protocols import evaluate, make_splits
+from dlfers.features.mirror import flip_face
+from dlfers.model import estimator as pipeline_mod
+from dlfers.model import stages as mirror_mod  # the fit stage flips through stages.flip_face
+from dlfers.model.stages import mirrored
 
 
 def test_no_test_fold_face_is_ever_flipped_into_training(jaffe, monkeypatch):
@@ -52,7 +53,7 @@ def test_flips_are_the_features_of_the_mirrored_face(jaffe_small):
     images, labels, _ = jaffe_small
     model = DLFERS(**FAST)
     feats = model.extract(images[:4], progress=False)
-    both, y2 = with_mirrored(model, feats, np.asarray(labels[:4]))
+    both, y2 = mirrored(feats, np.asarray(labels[:4]), model.spec())
     assert len(both) == 8 and y2.tolist() == list(labels[:4]) * 2
     for f, g in zip(feats, both[4:]):
         np.testing.assert_array_equal(g.face, f.face[:, ::-1])

@@ -15,8 +15,9 @@ from _trained import fast_model
 from sklearn.exceptions import NotFittedError
 from sklearn.svm import SVC
 
-from dlfers import DLFERS, ModelFileError, load, model_io
-from dlfers.classify import KERNELS, KernelSVC, kernel_matrix
+from dlfers import DLFERS, ModelFileError, load
+from dlfers.model import file as model_io
+from dlfers.model.classify import KERNELS, KernelSVC, kernel_matrix
 
 
 @pytest.fixture(scope="module")

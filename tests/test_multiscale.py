@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from dlfers import DLFERS, _kernels
-from dlfers.descriptors import KIND_SCALE, DescriptorSpec, dense_descriptors, grid_points, grid_shape
-from dlfers.multiscale import padding
-from dlfers.spec import Spec
+from dlfers.features.descriptors import KIND_SCALE, DescriptorSpec, dense_descriptors, grid_points, grid_shape
+from dlfers.features.multiscale import padding
+from dlfers.model.spec import Spec
 
 ALL = "tisf+tipm+tisf2+tipm2"
 

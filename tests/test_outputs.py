@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlfers._outputs import atomic_open, atomic_path, check_output, check_outputs, same_file
+from dlfers._util.outputs import atomic_open, atomic_path, check_output, check_outputs, same_file
 
 
 def _listing(folder: Path) -> dict[str, bytes]:

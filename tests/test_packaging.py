@@ -202,7 +202,7 @@ def test_wheel_metadata(dists):
     assert dists["wheel"].name.startswith(f"dlfers-{dlfers.__version__}-")
     assert "Classifier: Typing :: Typed" in meta
     assert re.search(r"^Requires-Dist: dask\[distributed\].*extra == \"test\"", meta, re.M)
-    assert "dlfers = dlfers.cli:main" in entry_points
+    assert "dlfers = dlfers.cli.main:main" in entry_points
 
 
 def test_sdist_has_the_cython_sources_and_no_generated_c(dists):

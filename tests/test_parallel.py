@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from dlfers._parallel import Executor, resolve_jobs
+from dlfers._util.parallel import Executor, resolve_jobs
 
 
 def _square_plus(offset: int, x: int) -> int:
@@ -52,7 +52,7 @@ def test_the_shared_features_of_unbounded_maps_are_memory_mapped_not_pickled_per
     # pickled into every fold, they cost a copy of all features per task in flight
     import numpy as np
 
-    from dlfers.features import Features
+    from dlfers.features.base import Features
 
     feats = [Features({"tisf": np.full((1682, 128), i, np.float32)}, np.zeros((1682, 3), np.int32), True, None,
                       face=np.zeros((128, 128), np.float32)) for i in range(6)]
@@ -77,7 +77,7 @@ def test_no_dask_is_imported_without_a_scheduler(jaffe_dir, tmp_path):
     """A local extract and evaluate (2 worker processes) import neither dask nor distributed."""
     code = textwrap.dedent(f"""
         import sys
-        from dlfers.cli import main
+        from dlfers.cli.main import main
         common = ["--quiet", "--jobs", "2", "--face-size", "64", "--step", "4", "--n-words", "6"]
         assert main(["extract", {str(jaffe_dir)!r}, "--out", {str(tmp_path / "f")!r}, "--batch-size", "64",
                      *common]) == 0
@@ -135,7 +135,7 @@ def test_evaluating_data_sets_on_a_scheduler_connects_once_and_changes_no_figure
     from conftest import FAST
 
     from dlfers import DLFERS
-    from dlfers.crossdata import evaluate_sets
+    from dlfers.evaluation.crossdata import evaluate_sets
 
     a, b = tmp_path / "a", tmp_path / "b"
     for d, files in ((a, sorted(jaffe_dir.glob("*.tiff"))[:100:5]), (b, sorted(jaffe_dir.glob("*.tiff"))[113::5])):

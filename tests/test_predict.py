@@ -14,9 +14,10 @@ from _trained import write_video
 from PIL import Image
 
 from dlfers import load
-from dlfers.cli import main
-from dlfers.datasets import ImageError
-from dlfers.inference import RECORD_KEYS, FaceResult, predict_files
+from dlfers.cli.main import main
+from dlfers.image.read import ImageError
+from dlfers.model.results import FaceResult
+from dlfers.predict.files import RECORD_KEYS, predict_files
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlfers.descriptors import DescriptorSpec, grid_points, grid_shape
-from dlfers.regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, MOUTH_BLOCK, fused_image, parse_layout
+from dlfers.features.descriptors import DescriptorSpec, grid_points, grid_shape
+from dlfers.features.regions import EYE_BLOCK, FACE_LEVELS, FUSED_LEVELS, MOUTH_BLOCK, fused_image, parse_layout
 
 
 def _points(size=128, step=2):

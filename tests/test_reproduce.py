@@ -10,11 +10,18 @@ import pytest
 from conftest import FAST
 
 from dlfers import DLFERS
-from dlfers.cli import main
-from dlfers.evaluate import evaluate, make_splits
-from dlfers.paper import EXPRESSION_ORDER, TABLES, paper_mean
-from dlfers.reproduce import NESTED_CANDIDATES, TABLE_COLUMNS, CVEngine, _inner_splits, base_params, layout_features
-from dlfers.reproduce import reproduce as run_reproduce
+from dlfers.cli.main import main
+from dlfers.evaluation.protocols import evaluate, make_splits
+from dlfers.evaluation.reproduce.experiments import (
+    NESTED_CANDIDATES,
+    TABLE_COLUMNS,
+    CVEngine,
+    _inner_splits,
+    base_params,
+    layout_features,
+)
+from dlfers.evaluation.reproduce.experiments import reproduce as run_reproduce
+from dlfers.evaluation.reproduce.paper import EXPRESSION_ORDER, TABLES, paper_mean
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -103,7 +110,7 @@ def test_inner_folds_partition_the_outer_training_fold(jaffe):
 
 def test_codebooks_are_fitted_on_the_fold_training_images_only(jaffe, monkeypatch):
     """Every k-means run of the engine sees the descriptors of exactly one fold's training set."""
-    from dlfers import codebook
+    from dlfers.model import codebook
 
     engine = CVEngine(jaffe, n_jobs=1)
     params = base_params(FAST)
@@ -176,7 +183,7 @@ def test_plots_are_pngs_titled_as_recorded(reduced):
 
 
 def test_bar_chart_and_heatmap_draw_the_given_values():
-    from dlfers.plots import confusion_heatmap, grouped_bars
+    from dlfers._util.plots import confusion_heatmap, grouped_bars
 
     ours = {"A": {"happy": 90.0, "sad": 80.0}, "B": {"happy": 70.0, "sad": 60.0}}
     theirs = {"A": {"happy": 95.0, "sad": 85.0}, "B": {"happy": 75.0, "sad": 65.0}}
@@ -204,7 +211,7 @@ def test_invalid_requests_are_rejected(jaffe, tmp_path):
 def test_realtime_preset_reproduces_evaluate_fold_by_fold(jaffe, jaffe_dir, tmp_path):
     """Issue 17 regression: ``reproduce --preset realtime`` extracts with the preset's detector
     (detect_size 64, min_face 0.4, detect_scale 1.2), so its figures equal ``evaluate``'s, fold by fold."""
-    from dlfers.pipeline import PRESETS
+    from dlfers.model.estimator import PRESETS
 
     out = tmp_path / "rt"
     assert main(["reproduce", str(jaffe_dir), "--out", str(out), "--preset", "realtime", "--tables", "",
@@ -215,6 +222,24 @@ def test_realtime_preset_reproduces_evaluate_fold_by_fold(jaffe, jaffe_dir, tmp_
     e = evaluate(jaffe, "kfold", folds=3, model=DLFERS.from_preset("realtime"), baseline=False)
     assert r["fold_accuracy"] == e["fold_accuracy"]
     assert r["predictions"] == e["predictions"] and r["confusion_matrix"] == e["confusion_matrix"]
+
+
+def test_reproduce_takes_mirror_and_texture_through_the_estimators_fit(jaffe, jaffe_dir, tmp_path):
+    """Issue 26: reproduce accepts every setting the estimator accepts; a configuration with mirror
+    augmentation and the Gabor channel is fitted by DLFERS.fit_features and equals evaluate's, fold by fold."""
+    from dlfers.evaluation.reproduce.engine import uses_the_estimators_fit
+    from dlfers.model.spec import Spec
+
+    out = tmp_path / "mt"
+    assert main(["reproduce", str(jaffe_dir), "--out", str(out), "--preset", "realtime", "--texture", "gabor",
+                 "--mirror", "--tables", "", "--folds", "3", "--no-loso", "--no-nested", "--no-baseline",
+                 "--no-plots", "--jobs", "2", "--quiet"]) == 0
+    r = json.loads((out / "results.json").read_text())["overall"]["kfold"]
+    assert r["config"]["texture"] == "gabor" and r["config"]["mirror"] is True
+    model = DLFERS.from_preset("realtime", texture="gabor", mirror=True)
+    assert uses_the_estimators_fit(Spec.from_params(model.get_params()))
+    e = evaluate(jaffe, "kfold", folds=3, model=model, baseline=False)
+    assert r["fold_accuracy"] == e["fold_accuracy"] and r["predictions"] == e["predictions"]
 
 
 def test_engine_extracts_with_the_configurations_detector(jaffe):

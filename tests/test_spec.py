@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from dlfers import DLFERS
-from dlfers.spec import PARAMETERS, STAGES, DetectorSettings, Spec
+from dlfers.model.spec import PARAMETERS, STAGES, DetectorSettings, Spec
 
 
 def _params(**overrides):

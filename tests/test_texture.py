@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from dlfers import DLFERS, _kernels
 from dlfers._kernels._reference_lbp import LBP_BINS, LBP_UNIFORM, lbp_codes
-from dlfers.regions import fused_image, parse_layout
-from dlfers.texture import fit_scale, lbp_counts, pixel_cells, texture_counts
+from dlfers.features.regions import fused_image, parse_layout
+from dlfers.features.texture import fit_scale, lbp_counts, pixel_cells, texture_counts
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 LAYOUT = "whole+halves+grid4+fused+fused4"
@@ -118,7 +118,7 @@ def test_fit_scale_equalises_mean_mass():
 
 
 def test_features_without_counts_are_named():
-    from dlfers.features import Features
+    from dlfers.features.base import Features
 
     f = Features(descriptors={}, regions=np.zeros((0, 1), np.int32), found=True, box=None)
     with pytest.raises(ValueError, match="item 1 has none"):
@@ -135,7 +135,7 @@ def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
     assert list(m.svms_) == ["tisf+tipm+lbp"] and m.spec().channels == ("tisf", "tipm", "lbp")
     feats = m.extract(faces)
     assert all(set(f.texture) == {"lbp"} and f.texture["lbp"].shape == (24, LBP_BINS) for f in feats)
-    enc = m._encodings(feats)
+    enc = m.encodings(feats)
     # the weight is learned from the training histograms: the channel's mean mass equals the kinds'
     assert np.isclose(enc["lbp"].sum(1).mean(), np.mean([enc["tisf"].sum(1).mean(), enc["tipm"].sum(1).mean()]),
                       rtol=1e-4)
@@ -159,7 +159,7 @@ def test_the_texture_channel_is_fused_and_its_weight_learned_in_fit():
 
 @pytest.mark.parametrize("texture", ["lbp", "gabor", "lbp+gabor"])
 def test_saved_model_keeps_the_texture_weight(tmp_path, texture):
-    from dlfers.model_io import load
+    from dlfers.model.loading import load
 
     faces, y = striped_faces(12, 0), np.array(["a", "b", "c"] * 4)
     m = DLFERS(**SMALL, texture=texture).fit(faces, y)
@@ -173,7 +173,7 @@ def test_saved_model_keeps_the_texture_weight(tmp_path, texture):
 @pytest.mark.parametrize("fusion", ["feature", "decision"])
 @pytest.mark.parametrize("texture", ["lbp", "gabor", "lbp+gabor"])
 def test_explanations_cover_the_texture_channel_exactly(fusion, texture):
-    from dlfers.explain import explain_features, svm_scores
+    from dlfers.model.evidence import explain_features, svm_scores
 
     faces, y = striped_faces(15, 0), np.array(["a", "b", "c"] * 5)
     m = DLFERS(**SMALL, texture=texture, fusion=fusion).fit(faces, y)
@@ -187,7 +187,7 @@ def test_explanations_cover_the_texture_channel_exactly(fusion, texture):
 
 
 def test_extracted_shards_keep_the_texture_counts(jaffe_dir, tmp_path):
-    from dlfers.extract import extract_dataset, load_features
+    from dlfers.store.extract import extract_dataset, load_features
 
     data = tmp_path / "data"
     data.mkdir()
@@ -196,7 +196,7 @@ def test_extracted_shards_keep_the_texture_counts(jaffe_dir, tmp_path):
     model = DLFERS(face_size=64, n_words=3, max_samples=500, texture="lbp+gabor")
     extract_dataset(data, tmp_path / "out", model, batch_size=3, n_jobs=1)
     got = load_features(tmp_path / "out")
-    from dlfers.datasets import load_dataset
+    from dlfers.data.folders import load_dataset
 
     want = model.extract(load_dataset(data).images)
     assert len(got.features) == len(want) == 8

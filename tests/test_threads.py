@@ -19,7 +19,7 @@ def _blas_threads() -> list[int]:
 
 def test_limit_is_held_and_restored():
     from dlfers import _kernels
-    from dlfers._threads import single_threaded_blas
+    from dlfers._util.threads import single_threaded_blas
 
     _kernels.get()  # loads the BLAS the kernels use
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
@@ -35,7 +35,7 @@ def test_limit_is_held_and_restored():
 
 
 def test_restored_after_an_exception():
-    from dlfers._threads import single_threaded_blas
+    from dlfers._util.threads import single_threaded_blas
 
     before = _blas_threads()
     with pytest.raises(RuntimeError), single_threaded_blas():
@@ -44,7 +44,7 @@ def test_restored_after_an_exception():
 
 
 def test_concurrent_blocks_leave_the_count_as_it_was():
-    from dlfers._threads import single_threaded_blas
+    from dlfers._util.threads import single_threaded_blas
 
     before = _blas_threads()
 
@@ -83,7 +83,7 @@ def test_limit_holds_until_the_last_of_n_threads_leaves(n_threads):
     The first to enter is the one that set the limit; it leaves first, and every BLAS must
     still report one thread while any other thread is inside, then the original count.
     """
-    from dlfers._threads import single_threaded_blas
+    from dlfers._util.threads import single_threaded_blas
 
     limits = _threaded_blas(2)
     try:
@@ -124,7 +124,7 @@ def test_limit_holds_until_the_last_of_n_threads_leaves(n_threads):
 
 def test_random_interleavings_of_enter_and_exit():
     """Blocks entered and left in seeded random (non-nested) orders: one thread while any is open."""
-    from dlfers._threads import single_threaded_blas
+    from dlfers._util.threads import single_threaded_blas
 
     limits = _threaded_blas(2)
     try:
@@ -150,7 +150,7 @@ def test_random_interleavings_of_enter_and_exit():
 
 
 def test_threads_entering_and_leaving_at_random_never_see_a_threaded_blas():
-    from dlfers._threads import single_threaded_blas
+    from dlfers._util.threads import single_threaded_blas
 
     limits = _threaded_blas(2)
     try:
@@ -176,7 +176,7 @@ def test_threads_entering_and_leaving_at_random_never_see_a_threaded_blas():
 
 
 def test_a_count_set_inside_the_limit_is_not_overwritten():
-    from dlfers._threads import single_threaded_blas
+    from dlfers._util.threads import single_threaded_blas
 
     limits = _threaded_blas(2)
     try:

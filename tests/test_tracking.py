@@ -1,4 +1,4 @@
-"""Face tracks: IoU association, ends after K unseen frames, region search, EMA smoothing (dlfers.tracking)."""
+"""Face tracks: IoU association, ends after K unseen frames, region search, EMA smoothing (dlfers.video.tracking)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from _clips import face_patch, frames, line
 
-from dlfers.face import FaceBox, crop_box, detect_faces, detector_settings
-from dlfers.tracking import Tracker, ema, iou, search_region
+from dlfers.face.detect import FaceBox, crop_box, detect_faces, detector_settings
+from dlfers.video.tracking import Tracker, ema, iou, search_region
 
 
 def _box(x: int, y: int, s: int = 60) -> FaceBox:

@@ -12,8 +12,8 @@ import pytest
 from _clips import face_patch, frames, line, write_clip
 
 from dlfers import VideoAnalyzer, analyze_video
-from dlfers.cli import main
-from dlfers.video import draw_tracks
+from dlfers.cli.main import main
+from dlfers.video.annotate import draw_tracks
 
 N = 24  # frames per synthetic clip
 
@@ -117,7 +117,7 @@ def test_missing_camera_or_source_is_a_clear_error(model, tmp_path):
 
 
 def test_annotated_frames_show_the_track_id(model, jaffe):
-    from dlfers.inference import draw_results
+    from dlfers.predict.draw import draw_results
 
     frame = _crossing(jaffe, 2)[0]
     faces = VideoAnalyzer(model).update(frame)

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from _clips import face_patch, frames, line
 
-from dlfers import video_sources
-from dlfers.cli import main
-from dlfers.video import annotate_video
+from dlfers.cli.main import main
+from dlfers.video import sources as video_sources
+from dlfers.video.annotate import annotate_video
 
 
 class _Camera:

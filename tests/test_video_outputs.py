@@ -10,8 +10,8 @@ import pytest
 from _trained import write_video
 
 from dlfers import load
-from dlfers.cli import main
-from dlfers.video import annotate_video
+from dlfers.cli.main import main
+from dlfers.video.annotate import annotate_video
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlfers.wavelet import ll_subband
+from dlfers.features.wavelet import ll_subband
 
 
 def _pywt_ll(img: np.ndarray, wavelet: str, level: int) -> np.ndarray:

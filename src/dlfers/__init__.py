@@ -55,52 +55,54 @@ __all__ = [
 
 # public name -> defining submodule (imported on first access, PEP 562)
 _LAZY = {
-    "DLFERS": "pipeline",
-    "Dataset": "datasets",
-    "EXPRESSIONS": "datasets",
-    "ImageError": "datasets",
-    "load_dataset": "datasets",
-    "load_folder": "datasets",
-    "load_jaffe": "datasets",
-    "read_image": "datasets",
-    "FaceBox": "face",
-    "NoFaceError": "face",
-    "crop_face": "face",
-    "detect_faces": "face",
-    "dense_descriptors": "descriptors",
-    "fused_image": "regions",
-    "ll_subband": "wavelet",
-    "evaluate": "evaluate",
-    "evaluate_sets": "crossdata",
-    "evaluate_transfer": "crossdata",
-    "load_datasets": "multidata",
-    "extract_dataset": "extract",
-    "load_features": "extract",
-    "FaceResult": "inference",
-    "load": "model_io",
-    "ModelFileError": "model_io",
-    "Spec": "spec",
-    "TrackResult": "video_analysis",
-    "FrameResult": "video_analysis",
-    "VideoAnalyzer": "video_analysis",
-    "analyze_video": "video_analysis",
+    "DLFERS": "model.estimator",
+    "Dataset": "data.folders",
+    "EXPRESSIONS": "data.folders",
+    "ImageError": "image.read",
+    "load_dataset": "data.folders",
+    "load_folder": "data.folders",
+    "load_jaffe": "data.folders",
+    "read_image": "image.read",
+    "FaceBox": "face.detect",
+    "NoFaceError": "face.detect",
+    "crop_face": "face.detect",
+    "detect_faces": "face.detect",
+    "dense_descriptors": "features.descriptors",
+    "fused_image": "features.regions",
+    "ll_subband": "features.wavelet",
+    "evaluate": "evaluation.protocols",
+    "evaluate_sets": "evaluation.crossdata",
+    "evaluate_transfer": "evaluation.crossdata",
+    "load_datasets": "data.sources",
+    "extract_dataset": "store.extract",
+    "load_features": "store.extract",
+    "FaceResult": "model.results",
+    "load": "model.loading",
+    "ModelFileError": "model.file",
+    "Spec": "model.spec",
+    "TrackResult": "video.analysis",
+    "FrameResult": "video.analysis",
+    "VideoAnalyzer": "video.analysis",
+    "analyze_video": "video.analysis",
 }
 
 if _typing.TYPE_CHECKING:  # pragma: no cover
-    from .crossdata import evaluate_sets, evaluate_transfer
-    from .datasets import EXPRESSIONS, Dataset, ImageError, load_dataset, load_folder, load_jaffe, read_image
-    from .descriptors import dense_descriptors
-    from .evaluate import evaluate
-    from .extract import extract_dataset, load_features
-    from .face import FaceBox, NoFaceError, crop_face, detect_faces
-    from .inference import FaceResult
-    from .model_io import ModelFileError, load
-    from .multidata import load_datasets
-    from .pipeline import DLFERS
-    from .regions import fused_image
-    from .spec import Spec
-    from .video_analysis import FrameResult, TrackResult, VideoAnalyzer, analyze_video
-    from .wavelet import ll_subband
+    from .data.folders import EXPRESSIONS, Dataset, load_dataset, load_folder, load_jaffe
+    from .data.sources import load_datasets
+    from .evaluation.crossdata import evaluate_sets, evaluate_transfer
+    from .evaluation.protocols import evaluate
+    from .face.detect import FaceBox, NoFaceError, crop_face, detect_faces
+    from .features.descriptors import dense_descriptors
+    from .features.regions import fused_image
+    from .features.wavelet import ll_subband
+    from .image.read import ImageError, read_image
+    from .model.estimator import DLFERS
+    from .model.file import ModelFileError
+    from .model.loading import load
+    from .model.results import FaceResult
+    from .model.spec import Spec
+    from .store.extract import extract_dataset, load_features
+    from .video.analysis import FrameResult, TrackResult, VideoAnalyzer, analyze_video
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -165,7 +167,7 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
 
 
 def _face_cascade(kernels: _typing.Any) -> str:
-    from .face import cascade_engine
+    from .face.detect import cascade_engine
 
     try:
         engine = cascade_engine()

@@ -86,7 +86,7 @@ class Kernels(Protocol):
                   stage_thresholds: np.ndarray, sums: np.ndarray, squares: np.ndarray, out: np.ndarray) -> None:
         """One (h, w) uint8 pyramid layer through OpenCV's Haar cascade (stumps, alt2's trees): integral images into
         (h+1, stride) int32 ``sums`` / uint32 ``squares``, 1 in (ny, nx) uint8 ``out`` where OpenCV would
-        accept the window (``dlfers.haar``)."""
+        accept the window (``dlfers.face.haar``)."""
 
     def haar_scan_layers(self, pyramid: np.ndarray, layers: np.ndarray, win_w: int, win_h: int, ofs: np.ndarray,
                          weights: np.ndarray, thresholds: np.ndarray, shapes: np.ndarray, leaves: np.ndarray,
@@ -97,7 +97,7 @@ class Kernels(Protocol):
 
     def lbp_histograms(self, img: np.ndarray, cells: np.ndarray, out: np.ndarray) -> None:
         """Add the uniform-LBP counts of the interior pixels of an (H, W) float32 image to the rows of (C, 59)
-        float32 ``out`` named by ((H-2)·(W-2),) int32 ``cells`` (-1: none; :mod:`dlfers.texture`)."""
+        float32 ``out`` named by ((H-2)·(W-2),) int32 ``cells`` (-1: none; :mod:`dlfers.features.texture`)."""
 
     def gabor_energy(self, img: np.ndarray, taps: np.ndarray, stride: int, cell: int, out: np.ndarray) -> None:
         """Gabor energies: (n, n) float32 image, (F, 4, 2r+1) float32 taps -> (F, (n/cell)²) float32 cell means."""

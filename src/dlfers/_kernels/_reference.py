@@ -3,7 +3,7 @@
 Every backend (``_numba.py``, the Cython ``.pyx`` files) implements these functions
 with the same names, argument order and in-place outputs, so tests can loop over
 backends and compare.  Kernels trust their inputs: the Python wrappers in
-``dlfers.descriptors`` and ``dlfers.codebook`` validate shapes, dtypes and ranges.
+``dlfers.features.descriptors`` and ``dlfers.model.codebook`` validate shapes, dtypes and ranges.
 """
 
 from __future__ import annotations
@@ -382,7 +382,7 @@ def haar_scan(img: np.ndarray, win_w: int, win_h: int, ystep: int, ofs: np.ndarr
     sums, squares : (h+1, stride) int32 / uint32, written (:func:`haar_integral`).
     out : (ny, nx) uint8: 1 where OpenCV visits window (x, y) = (i·ystep, j·ystep) and the cascade
         accepts it, else 0; nx = ceil((w+1-win_w)/ystep), ny <= ceil((h+1-win_h)/ystep): the rows scanned
-        (OpenCV's stripes may stop short of the last row; ``dlfers.haar`` computes where).
+        (OpenCV's stripes may stop short of the last row; ``dlfers.face.haar`` computes where).
 
     A window is normalised by 1/(area·σ) over its inner rectangle and rejected when flat; each node's
     float32 feature w0·s0 + w1·s1 (+ w2·s2), times that factor, is compared with its threshold; the leaf

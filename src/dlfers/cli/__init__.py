@@ -1,0 +1,1 @@
+"""The ``dlfers`` command line: :mod:`dlfers.cli.main` dispatches to one module per sub-command."""

@@ -1,1 +1,0 @@
-"""One module per ``dlfers`` sub-command; see :mod:`dlfers.cli`."""

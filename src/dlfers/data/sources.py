@@ -1,0 +1,275 @@
+"""Several data sets as one: label aliases, per-set subject ids, pre-cropped face sets.
+
+:func:`load_datasets` loads each folder (JAFFE or folder-per-class), renames its classes
+by the alias table (:mod:`dlfers.data.labels`), keeps the subjects of different data sets
+apart (``jaffe:KA``, ``ckplus48:S010``), and marks a data set whose every image is
+face-sized (at most ``precropped_side`` pixels on its longer side, such as CK+48's
+48x48 crops) as pre-cropped faces: :func:`extract_sources` then extracts its
+descriptors without face detection (the model's ``detect=False``), as ``--no-detect``
+would for that set alone.  Everything applied is written into ``notes`` for the report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._util.parallel import Executor
+from ..image.header import image_size
+from ..image.read import ImageError, read_image
+from ..model.batch import extract_features
+from .folders import Dataset, ImageList, _is_jaffe, list_dataset, load_dataset
+from .labels import alias_table, apply_aliases
+from .subjects import DEFAULT_SUBJECT_RULE, subject_summary
+
+__all__ = ["PRECROPPED_SIDE", "DataSources", "ListedSources", "load_datasets", "list_sources", "extract_sources",
+           "source_model"]
+
+#: a data set whose every image is at most this many pixels on its longer side is taken as pre-cropped faces
+PRECROPPED_SIDE = 64
+
+
+@dataclass
+class DataSources:
+    """Images of one or more data sets with their origin.
+
+    Attributes
+    ----------
+    dataset : the union: images, labels (after aliasing), subjects (prefixed ``NAME:`` when
+        there are several data sets), paths, errors.
+    sources : (n,) int index into ``names`` of each image.
+    names : short name of each data set (its folder's name, made unique).
+    paths : the folder of each data set.
+    precropped : per data set, whether its images are taken as pre-cropped faces.
+    info : per data set, a JSON-ready summary (images, classes, subjects, aliases applied, ...).
+    notes : human-readable lines saying what was applied, for reports.
+    """
+
+    dataset: Dataset
+    sources: np.ndarray
+    names: list[str]
+    paths: list[str]
+    precropped: list[bool]
+    info: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+
+def _names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        base = Path(os.path.abspath(p)).name or str(p)
+        name, k = base, 2
+        while name in out:
+            name, k = f"{base}{k}", k + 1
+        out.append(name)
+    return out
+
+
+def _describe(name: str, path: str | os.PathLike[str], labels: np.ndarray, subjects: np.ndarray,
+              applied: dict[str, str], side: int, skipped: int, subject_pattern: str | re.Pattern[str] | None,
+              precropped_side: int, info: list[dict[str, Any]], notes: list[str]) -> bool:
+    """Append one data set's summary to ``info`` and ``notes``; whether it is taken as pre-cropped faces."""
+    n = len(labels)
+    small = bool(precropped_side) and side <= int(precropped_side)
+    rule = "JAFFE file names" if _is_jaffe(Path(path)) else (
+        f"pattern {subject_pattern.pattern if isinstance(subject_pattern, re.Pattern) else subject_pattern!r}"
+        if subject_pattern is not None else DEFAULT_SUBJECT_RULE)
+    notes.append(f"{name}: {n} images from {path}; {subject_summary(subjects)} (subject: {rule})")
+    if applied:
+        notes.append(f"{name}: label aliases applied: " + ", ".join(f"{a} -> {b}" for a, b in applied.items()))
+    if small:
+        notes.append(f"{name}: all {n} images are at most {side}x{side} pixels: taken as pre-cropped "
+                     "faces (no face detection)")
+    info.append(dict(name=name, path=str(path), n_images=n, classes=sorted(set(labels.tolist())),
+                     n_subjects=len(set(subjects.tolist())), subject_rule=rule, aliases_applied=applied,
+                     precropped=small, largest_side=int(side), skipped_files=skipped))
+    return small
+
+
+def load_datasets(
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    aliases: Mapping[str, str] | None = None,
+    subject_pattern: str | re.Pattern[str] | None = None,
+    precropped_side: int = PRECROPPED_SIDE,
+    progress: bool = False,
+) -> DataSources:
+    """Load and join data sets (JAFFE or folder-per-class each).
+
+    Parameters
+    ----------
+    paths : one folder or several.
+    aliases : extra label aliases ``{from: to}`` on top of :data:`dlfers.data.labels.DEFAULT_ALIASES`
+        (map a name to itself to undo a default).
+    subject_pattern : regular expression with a group giving the subject id in the file
+        names of folder-per-class sets (None: :data:`dlfers.data.subjects.DEFAULT_SUBJECT_RULE`).
+    precropped_side : a data set whose every image is at most this long on its longer side
+        is taken as pre-cropped faces (0: never).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`dlfers.data.folders.load_dataset`, or when a data set has no readable image.
+    """
+    plist = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not plist:
+        raise ValueError("no data set given")
+    table = alias_table(aliases)
+    names = _names(plist)
+    several = len(plist) > 1
+    images: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    subjects: list[np.ndarray] = []
+    files: list[str] = []
+    errors: list[ImageError] = []
+    sources: list[np.ndarray] = []
+    precropped: list[bool] = []
+    info: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for k, (path, name) in enumerate(zip(plist, names)):
+        ds = load_dataset(path, progress=progress, subject_pattern=subject_pattern)
+        if len(ds) == 0:
+            raise ValueError(f"{path}: no readable image ({len(ds.errors)} unusable files)")
+        lab, applied = apply_aliases(ds.labels, table)
+        sub = np.asarray(ds.subjects).astype(str)
+        side = max(max(im.shape) for im in ds.images)
+        small = _describe(name, path, lab, sub, applied, side, len(ds.errors), subject_pattern, precropped_side,
+                          info, notes)
+        images += ds.images
+        labels.append(lab)
+        subjects.append(np.char.add(f"{name}:", sub) if several else sub)
+        files += ds.paths
+        errors += ds.errors
+        sources.append(np.full(len(ds), k))
+        precropped.append(small)
+    joined = Dataset(images=images, labels=np.concatenate(labels), subjects=np.concatenate(subjects),
+                     paths=files, errors=errors)
+    return DataSources(joined, np.concatenate(sources), names, [str(p) for p in plist], precropped, info, notes)
+
+
+@dataclass
+class ListedSources:
+    """The files of one or more data sets, listed without decoding them (as :class:`DataSources`).
+
+    Attributes
+    ----------
+    items : the union's file paths, labels (after aliasing), subjects (prefixed ``NAME:``
+        when there are several data sets) and fingerprints.
+    sources, names, paths, precropped, info, notes : as :class:`DataSources`.
+    """
+
+    items: ImageList
+    sources: np.ndarray
+    names: list[str]
+    paths: list[str]
+    precropped: list[bool]
+    info: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _image_side(path: str) -> int | None:
+    """The longer side of the image file at ``path`` from its header (decoded if the header is
+    not understood), or None if it cannot be read: the extraction then reports the file."""
+
+    try:
+        with open(path, "rb") as fh:
+            size = image_size(fh.read(1 << 16))
+            if size is None:  # e.g. a TIFF whose directory follows the pixels
+                fh.seek(0)
+                size = image_size(fh.read())
+        if size is not None:
+            return max(size)
+        return int(max(read_image(path).shape[:2]))
+    except (OSError, ImageError):
+        return None
+
+
+def list_sources(
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    aliases: Mapping[str, str] | None = None,
+    subject_pattern: str | re.Pattern[str] | None = None,
+    precropped_side: int = PRECROPPED_SIDE,
+) -> ListedSources:
+    """List and join data sets as :func:`load_datasets` loads them, without decoding the images.
+
+    Labels are aliased, subjects kept apart per data set, and a data set is pre-cropped
+    when every image is at most ``precropped_side`` on its longer side, read from the file
+    headers; files that cannot be read do not count (they fail at extraction, by name).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`load_datasets`.
+    """
+    plist = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not plist:
+        raise ValueError("no data set given")
+    table = alias_table(aliases)
+    names = _names(plist)
+    several = len(plist) > 1
+    files: list[str] = []
+    labels: list[str] = []
+    subjects: list[str] = []
+    prints: list[str] = []
+    sources: list[np.ndarray] = []
+    precropped: list[bool] = []
+    info: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for k, (path, name) in enumerate(zip(plist, names)):
+        items = list_dataset(path, subject_pattern)
+        lab, applied = apply_aliases(items.labels, table)
+        sub = np.asarray(items.subjects).astype(str)
+        sides = [s for s in map(_image_side, items.names) if s is not None]
+        if not sides:
+            raise ValueError(f"{path}: no readable image ({len(items)} unusable files)")
+        small = _describe(name, path, lab, sub, applied, max(sides), len(items) - len(sides), subject_pattern,
+                          precropped_side, info, notes)
+        files += items.names
+        labels += lab.tolist()
+        subjects += [f"{name}:{x}" if several else str(x) for x in sub.tolist()]
+        prints += items.fingerprints or ["?"] * len(items)
+        sources.append(np.full(len(items), k))
+        precropped.append(small)
+    return ListedSources(ImageList(files, labels, subjects, items.read, prints), np.concatenate(sources), names,
+                         [str(p) for p in plist], precropped, info, notes)
+
+
+def source_model(model: Any, precropped: bool) -> Any:
+    """``model`` itself, or for pre-cropped faces an unfitted copy with ``detect=False``."""
+    if not precropped or not getattr(model, "detect", False):
+        return model
+    from sklearn.base import clone
+
+    return clone(model).set_params(detect=False)
+
+
+def extract_sources(model: Any, data: DataSources, executor: Executor | None = None,
+                    progress: bool = False, subset: np.ndarray | None = None) -> list[Any]:
+    """Features (:class:`dlfers.features.base.Features`) of every image of ``data`` (or of the
+    indices ``subset``), in order; pre-cropped data sets without face detection.
+
+    Descriptors depend on nothing learned, so features extracted this way can be
+    fitted and predicted with ``model`` (``fit_features``/``predict_features``).
+    """
+    idx = np.arange(len(data)) if subset is None else np.asarray(subset)
+    out: list[Any] = [None] * len(idx)
+    for k, pre in enumerate(data.precropped):
+        pos = np.flatnonzero(data.sources[idx] == k)
+        if not len(pos):
+            continue
+        feats = extract_features(source_model(model, pre), [data.dataset.images[i] for i in idx[pos]],
+                                 executor, progress)
+        for p, f in zip(pos, feats):
+            out[p] = f
+    return out

@@ -1,0 +1,1 @@
+"""Feature stores: streaming, resumable extraction of whole data sets into shards, and reading them back."""
