@@ -13,7 +13,7 @@
 - the ``Parameters`` section of the :class:`~dlfers.DLFERS` docstring (:func:`numpydoc_parameters`).
 
 ``DLFERS.__init__`` spells the signature out (scikit-learn reads it, and type checkers should);
-``tests/test_spec.py`` checks it against this table, name by name, in order, with its defaults.
+``tests/test_params.py`` checks its names and defaults against this table.
 Adding a parameter: a row here and the argument of ``DLFERS.__init__`` (two files), then the
 stage that reads it from the :class:`~dlfers.model.spec.Spec`.
 """
