@@ -18,7 +18,11 @@ train = striped_faces(36, 0)
 y = [("a", "b", "c")[i % 3] for i in range(36)]
 test = striped_faces(12, 1)
 out = str(TESTS / "data" / "striped_model_df5a3d8.dlfers")
-for fusion, name in (("feature", out), ("decision", out.replace(".dlfers", "_decision.dlfers"))):
+targets = (("feature", out), ("decision", out.replace(".dlfers", "_decision.dlfers")))
+existing = [n for _, n in targets if Path(n).exists() or Path(n.replace(".dlfers", ".json")).exists()]
+if existing and "--overwrite" not in sys.argv[1:]:
+    sys.exit(f"refusing to replace {existing} (the committed fixture); pass --overwrite to write them anew")
+for fusion, name in targets:
     m = dlfers.DLFERS(**SMALL, fusion=fusion, texture="lbp+gabor").fit(train, y)
     m.save(name)
     ref = {"labels": m.predict(test).tolist(), "proba": m.predict_proba(test).tolist(),
