@@ -30,6 +30,7 @@ OTHER_VALUE = {"detect": False, "detector": "cascade", "soft": 3, "soft_beta": 5
                "step": 2, "sigma": 2.0, "backend": "numpy", "descriptors": "tisf", "layout": "grid4",
                "n_words": 8, "per_class": False, "max_samples": 100, "random_state": 3, "power": 1.0,
                "kernel": "chi2", "C": 1.0, "svm_gamma": 0.5, "fusion": "decision", "progress": True,
+               "frame_scale": 1.2, "frame_shift": 0.1, "classifier": "linear",
                "n_jobs": 2, "align": True, "mirror": True, "precision": "float32", "texture": "lbp",
                "texture_weight": 2.0}
 

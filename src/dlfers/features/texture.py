@@ -173,7 +173,7 @@ def fit_scale(texture: np.ndarray, others: Sequence[np.ndarray]) -> float:
     others : each descriptor kind's (n, F) training histograms.
     """
     mass = float(np.mean([o.sum(axis=1, dtype=np.float64).mean() for o in others])) if others else 1.0
-    own = float(texture.sum(axis=1, dtype=np.float64).mean()) if len(texture) else 0.0
+    own = float(texture.sum(axis=1, dtype=np.float64).mean()) if texture.shape[0] else 0.0
     return mass / own if own > 0 else 1.0
 
 

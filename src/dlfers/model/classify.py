@@ -397,7 +397,7 @@ class FusedSVMs:
     fusion : "feature" or "decision".
     """
 
-    def __init__(self, svms: dict[str, KernelSVC], classes: np.ndarray, fusion: str) -> None:
+    def __init__(self, svms: dict[str, Any], classes: np.ndarray, fusion: str) -> None:
         self.svms = svms
         self.classes = classes
         self.fusion = fusion

@@ -26,6 +26,7 @@ from .codebook import codeword_sqnorms, fit_codebook, quantise_codebook, spof_hi
 from .evidence import explain_faces, explain_frame
 from .file import save
 from .frames import classify_boxes, locate_faces
+from .largescale import CHUNK, fit_linear
 from .params import SAVED_PARAM_DEFAULTS, numpydoc_parameters
 from .presets import PRESETS
 from .results import FaceResult, check_predict_options
@@ -51,7 +52,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         The class labels, sorted.
     codebooks_ : dict of str to (K, dim) float32 numpy.ndarray
         Each descriptor kind's codebook.
-    svms_ : dict of str to KernelSVC
+    svms_ : dict of str to KernelSVC or LinearMapSVC
         The fitted SVMs (one, or one per channel with ``fusion="decision"``).
     texture_scales_ : dict of str to float
         Each texture channel's learned weight.
@@ -70,6 +71,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         detect_size: int | None = None,
         min_face: float | None = None,
         detect_scale: float | None = None,
+        frame_scale: float = 1.0,
+        frame_shift: float = 0.0,
         align: bool = False,
         face_size: int = 128,
         wavelet: str = "haar",
@@ -88,6 +91,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         soft_beta: float = 10.0,
         precision: str = "int8",
         power: float = 0.5,
+        classifier: str = "kernel",
         kernel: str = "intersection",
         C: float = 10.0,
         svm_gamma: float | None = None,
@@ -105,6 +109,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.detect_size = detect_size
         self.min_face = min_face
         self.detect_scale = detect_scale
+        self.frame_scale = frame_scale
+        self.frame_shift = frame_shift
         self.align = align
         self.face_size = face_size
         self.wavelet = wavelet
@@ -123,6 +129,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.soft_beta = soft_beta
         self.precision = precision
         self.power = power
+        self.classifier = classifier
         self.kernel = kernel
         self.C = C
         self.svm_gamma = svm_gamma
@@ -249,6 +256,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         if len(feats) != len(y):
             raise ValueError(f"{len(feats)} feature sets but {len(y)} labels")
+        if self.classifier == "linear":  # the same fit as from frames, with the features as one chunk
+            return fit_linear(self, lambda: [(0, feats)], y, progress=bool(self.progress))
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(f"need at least 2 classes to fit, got {len(self.classes_)}")
@@ -267,7 +276,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             encodings[kind] *= np.float32(scale)
         fused = fit_fused(encodings, y, self.kernel, self.C, self.svm_gamma, self.fusion,
                           int(self.random_state), probability=True, backend=self.backend)
-        self.svms_ = fused.svms
+        self.svms_: dict[str, Any] = dict(fused.svms)
         self.n_features_in_ = int(self.face_size) ** 2
         return self
 
@@ -299,8 +308,23 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- sklearn API on frames
     def fit(self, X: Sequence[np.ndarray], y: Sequence[Any]) -> DLFERS:
-        """Fit on frames ``X`` (sequence of 2-D gray or 3-D BGR arrays) and labels ``y``."""
-        return self.fit_features(self.extract(as_images(X)), y)
+        """Fit on frames ``X`` (sequence of 2-D gray or 3-D BGR arrays) and labels ``y``.
+
+        With ``classifier="linear"`` the frames are described in chunks of
+        :data:`dlfers.model.largescale.CHUNK` and only their histograms are kept
+        (:func:`dlfers.model.largescale.fit_linear`), so tens of thousands of faces fit in memory.
+        """
+        if self.classifier != "linear":
+            return self.fit_features(self.extract(as_images(X)), y)
+        images = as_images(X)
+        labels = np.asarray(y)
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} frames but {len(labels)} labels")
+
+        def chunks() -> Any:
+            return ((a, self.extract(images[a : a + CHUNK], progress=False)) for a in range(0, len(images), CHUNK))
+
+        return fit_linear(self, chunks, labels, progress=bool(self.progress))
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Expression label of each frame: (n,) array of class labels."""
@@ -402,8 +426,11 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         layout: :func:`dlfers.model.state.pack`).  Raises NotFittedError if the model is not fitted."""
         check_is_fitted(self, "svms_")
         params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.get_params(deep=False).items()}
-        return pack(params, self.classes_, self.codebooks_, self.svms_, int(getattr(self, "n_features_in_", 0)),
-                    dict(getattr(self, "texture_scales_", {})))
+        meta, arrays = pack(params, self.classes_, self.codebooks_, self.svms_,
+                            int(getattr(self, "n_features_in_", 0)), dict(getattr(self, "texture_scales_", {})))
+        if getattr(self, "provenance_", None):
+            meta["provenance"] = dict(self.provenance_)
+        return meta, arrays
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None) -> DLFERS:
@@ -421,6 +448,8 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         model.classes_, model.codebooks_, model.svms_ = fitted.classes, fitted.codebooks, fitted.svms
         model.texture_scales_ = fitted.texture_scales
         model.n_features_in_ = int(meta.get("n_features_in", int(model.face_size) ** 2))
+        if isinstance(meta.get("provenance"), dict):
+            model.provenance_ = dict(meta["provenance"])
         return model
 
     def save(self, path: str | os.PathLike[str]) -> None:

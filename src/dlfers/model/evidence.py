@@ -35,6 +35,10 @@ to one region of one kind.  For an additive kernel K(x, s) = Σ_bins t(x_b, s_b)
   the intercept is the score of a face identical to every support vector, a region's
   evidence is what its distance from the support vectors changes.
 * ``rbf`` is not explainable this way: :func:`check_explainable` raises.
+* ``classifier="linear"`` (:class:`dlfers.model.linear.LinearMapSVC`): the score of class c is
+  its one-vs-rest value w_c · φ(x) + b_c, and the feature map φ acts bin by bin, so a region's
+  evidence is Σ_{b∈r} Σ_j w_{c,(j,b)} φ_j(x_b) and the intercept is b_c; the label and
+  probabilities come from these scores.
 
 Summed over classes' pairs, Σ_r evidence[r, c] + intercepts[c] = score_c to float64
 rounding (about 1e-12).  The per-region sums come from the ``region_sums`` kernel of the
@@ -72,6 +76,7 @@ from ..features.regions import (
 from ..features.texture import LBP_BINS
 from .classify import KernelSVC, fusion_inputs
 from .frames import locate_faces
+from .linear import LinearMapSVC
 from .results import FittedModel, check_predict_options
 from .stages import box_features
 
@@ -292,12 +297,19 @@ def _gabor_cell_regions(lay: Layout) -> np.ndarray:
     return out
 
 
+def _label_scores(svm: Any, raw: np.ndarray) -> np.ndarray:
+    """The scores an SVM's label and probabilities come from: a linear SVM's own one-vs-rest
+    scores, or a kernel SVM's one-vs-rest form of its pairwise values."""
+    return raw if isinstance(svm, LinearMapSVC) else np.asarray(svm._ovr(raw))
+
+
 def svm_scores(model: FittedModel, feats: Sequence[Features]) -> np.ndarray:
     """The model's own explained score (n, k) float64 through its prediction path: each SVM's
     one-vs-one decision values summed per class (see the module docstring), averaged over SVMs."""
     inputs = fusion_inputs(model.encodings(feats), model.fusion)
     m = _pair_to_class(len(model.classes_))
-    scores: np.ndarray = np.mean([model.svms_[name].ovo_decision(x) @ m for name, x in inputs.items()], axis=0)
+    scores: np.ndarray = np.mean([model.svms_[name].decision_function(x) if isinstance(model.svms_[name], LinearMapSVC)
+                                  else model.svms_[name].ovo_decision(x) @ m for name, x in inputs.items()], axis=0)
     return scores
 
 
@@ -330,15 +342,22 @@ def explain_features(model: FittedModel, feats: Sequence[Features]) -> list[Expl
               for kd in spec.channels}  # values per region (per cell for the Gabor channel)
     cells = {GABOR_KIND: np.eye(n_reg)[_gabor_cell_regions(spec.layout)]} if GABOR_KIND in spec.channels else {}
     intercepts = np.zeros(k)
-    pair_dec: list[tuple[KernelSVC, np.ndarray]] = []
+    pair_dec: list[tuple[Any, np.ndarray]] = []
     for name, x in inputs.items():
         svm = model.svms_[name]
         kinds = name.split("+")
         groups = [N_CELLS if kd in cells else n_reg for kd in kinds]
-        ev, icpt = _pair_evidence(svm, x, _bounds([widths[kd] for kd in kinds], groups),
-                                  model.backend)
-        pair_dec.append((svm, ev.sum(axis=1) + icpt))
-        cls_ev = (ev @ to_cls) / len(inputs)  # (n, G, k)
+        bounds = _bounds([widths[kd] for kd in kinds], groups)
+        if isinstance(svm, LinearMapSVC):  # one-vs-rest scores: w_c · φ(x) + b_c, summed bin by bin
+            ev, icpt = svm.class_evidence(x, bounds)
+            pair_dec.append((svm, ev.sum(axis=1) + icpt))
+            cls_ev = ev / len(inputs)
+            intercepts += icpt / len(inputs)
+        else:
+            ev, icpt = _pair_evidence(svm, x, bounds, model.backend)
+            pair_dec.append((svm, ev.sum(axis=1) + icpt))
+            cls_ev = (ev @ to_cls) / len(inputs)  # (n, G, k)
+            intercepts += (icpt @ to_cls) / len(inputs)
         start = np.concatenate([[0], np.cumsum(groups)])
         for j, kind in enumerate(kinds):
             part = cls_ev[:, start[j] : start[j + 1]]
@@ -346,13 +365,12 @@ def explain_features(model: FittedModel, feats: Sequence[Features]) -> list[Expl
                 by_kind[kind] += np.einsum("ngk,gr->nrk", part, cells[kind])
             else:
                 by_kind[kind] += part
-        intercepts += (icpt @ to_cls) / len(inputs)
-    # the model's label rule on the same pairwise values (FusedSVMs.predict_with_proba)
-    probs = [svm._proba(svm._ovr(d)) for svm, d in pair_dec]
+    # the model's label rule on the same values (FusedSVMs.predict_with_proba)
+    probs = [svm._proba(_label_scores(svm, d)) for svm, d in pair_dec]
     proba = np.mean(probs, axis=0)
     if len(pair_dec) == 1:
         svm, d = pair_dec[0]
-        top = np.argmax(svm._ovr(d), axis=1)
+        top = np.argmax(_label_scores(svm, d), axis=1)
     else:
         top = np.argmax(proba, axis=1)
     evidence = np.sum(list(by_kind.values()), axis=0)

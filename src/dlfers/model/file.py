@@ -124,6 +124,12 @@ def save(model: Stateful, path: str | os.PathLike[str]) -> None:
         "texture_scales": meta["texture_scales"],
         "arrays": {n: {"dtype": a.dtype.str, "shape": list(a.shape)} for n, a in arrays.items()},
     }
+    if meta.get("provenance"):  # how the model was made (data, command, figures): shown by `dlfers config`
+        try:
+            json.dumps(meta["provenance"])
+        except TypeError as exc:
+            raise ModelFileError(p, f"the model's provenance cannot be stored: {exc}") from None
+        header["provenance"] = meta["provenance"]
     header["checksum"] = {"algorithm": "sha256", "value": _checksum(header, arrays)}
     text = np.frombuffer(json.dumps(header, indent=1, ensure_ascii=False).encode("utf-8"), np.uint8)
 

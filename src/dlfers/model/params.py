@@ -124,6 +124,14 @@ PARAMS: tuple[Param, ...] = (
           "Smallest face, as a fraction of the frame's shorter side (None: the detector's own).", cli_type=float),
     Param("detect_scale", "prep", "float or None", None,
           "Step between the (coarse) detector's search scales, > 1 (None: the detector's own).", cli_type=float),
+    Param("frame_scale", "prep", "float", 1.0,
+          "The face frame the model was trained on, in detector box sides: each detected box is scaled by it "
+          "about its centre before the δ/γ crop (1: the box itself; pre-cropped training faces framed by "
+          "another detector, as FER2013's, need their own: dlfers.face.framing).",
+          minimum=0, exclusive=True, saved=1.0, cli_type=float),
+    Param("frame_shift", "prep", "float", 0.0,
+          "Downward move of that frame's centre, in box heights (negative: upward).",
+          minimum=-1.0, saved=0.0, cli_type=float),
     Param("face_size", "prep", "int", 128, "Side of the face after the wavelet reduction, in pixels.",
           minimum=16, integer=True, cli_type=int),
     Param("wavelet", "prep", "str", "haar", "The PyWavelets wavelet whose LL subband is kept.", flag=""),
@@ -180,8 +188,15 @@ PARAMS: tuple[Param, ...] = (
           "Each texture channel's weight against one descriptor kind (None: the channel's own, "
           "dlfers.features.texture.DEFAULT_WEIGHTS).", minimum=0, exclusive=True, saved=None, cli_type=float),
     # SVMs and their fusion
-    Param("kernel", "svm", "{" + ", ".join(repr(k) for k in KERNELS) + "}", "intersection", "SVM kernel.",
-          choices=KERNELS),
+    Param("classifier", "svm", "{'kernel', 'linear'}", "kernel",
+          "\"kernel\": LIBSVM on the exact kernel (keeps support vectors; for hundreds to a few thousand "
+          "faces); \"linear\": a linear SVM on the explicit feature map of the additive kernel (chi2, "
+          "intersection or linear; Vedaldi & Zisserman, PAMI 2012): weights only, training in O(n) from "
+          "features extracted in chunks (dlfers.model.linear), for tens of thousands of faces.",
+          choices=("kernel", "linear"), saved="kernel"),
+    Param("kernel", "svm", "{" + ", ".join(repr(k) for k in KERNELS) + "}", "intersection",
+          "SVM kernel (with classifier=\"linear\": the additive kernel whose map is learned; \"chi2\" is then "
+          "the additive χ² kernel Σ 2ab/(a+b), not its exponential).", choices=KERNELS),
     Param("C", "svm", "float", 10.0, "SVM penalty C.", minimum=0, exclusive=True, flag="--C", cli_type=float),
     Param("svm_gamma", "svm", "float or None", None, "SVM kernel width (None: 1 / mean training distance).",
           minimum=0, exclusive=True, flag=""),

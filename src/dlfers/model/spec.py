@@ -35,6 +35,7 @@ from ..features.regions import Layout, parse_layout
 from ..features.texture import parse_textures
 from .classify import FUSIONS, KERNELS
 from .codebook import PRECISIONS
+from .linear import MAPS as ADDITIVE_KERNELS
 from .params import PARAMS, check_value
 
 __all__ = ["FUSIONS", "STAGES", "PARAMETERS", "DetectorSettings", "Spec"]
@@ -129,6 +130,12 @@ class Spec:
             raise ValueError(f"align and mirror must be True or False, got {p['align']!r} and {p['mirror']!r}")
         for name in PARAMETERS:  # every other range and choice of the table
             check_value(name, p[name])
+        if p["classifier"] == "linear" and p["kernel"] not in ADDITIVE_KERNELS:
+            raise ValueError(f"classifier='linear' needs an additive kernel with a feature map, one of "
+                             f"{ADDITIVE_KERNELS}; got kernel={p['kernel']!r}")
+        if p["classifier"] == "linear" and p["svm_gamma"] is not None:
+            raise ValueError("svm_gamma is a kernel width of classifier='kernel'; the additive maps of "
+                             f"classifier='linear' have none (got svm_gamma={p['svm_gamma']!r})")
         return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, textures=textures, layout=layout,
                    descriptor_specs=specs, detector=detector)
 

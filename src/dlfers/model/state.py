@@ -21,6 +21,7 @@ import numpy as np
 from ..features.texture import KIND as LBP_KIND
 from ..features.texture import input_width
 from .classify import KernelSVC, fusion_inputs
+from .linear import LinearMapSVC
 from .spec import Spec
 
 __all__ = ["FittedParts", "pack", "unpack"]
@@ -33,12 +34,12 @@ class FittedParts:
 
     classes: np.ndarray
     codebooks: dict[str, np.ndarray]
-    svms: dict[str, KernelSVC]
+    svms: dict[str, KernelSVC | LinearMapSVC]
     texture_scales: dict[str, float] = field(default_factory=dict)
 
 
 def pack(params: dict[str, Any], classes: np.ndarray, codebooks: dict[str, np.ndarray],
-         svms: dict[str, KernelSVC], n_features_in: int,
+         svms: dict[str, Any], n_features_in: int,
          texture_scales: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metadata and arrays of a fitted model (see the module docstring)."""
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(classes)}
@@ -92,14 +93,27 @@ def unpack(spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> F
     svms_spec = meta.get("svms")
     if not isinstance(svms_spec, list) or [s.get("name") for s in svms_spec] != list(expected):
         raise ValueError(f"SVMs {svms_spec and [s.get('name') for s in svms_spec]} do not match {list(expected)}")
-    svms = {}
+    svms: dict[str, KernelSVC | LinearMapSVC] = {}
     for i, s in enumerate(svms_spec):
         state = {k.split("__", 1)[1]: a for k, a in arrays.items() if k.startswith(f"svm{i}__")}
-        svm = KernelSVC.from_state(s["meta"], state, backend=spec.get("backend"))
+        kind = str(s["meta"].get("type", "kernel")) if isinstance(s.get("meta"), dict) else "?"
+        if kind != spec.get("classifier"):
+            raise ValueError(f"SVM {s['name']!r} is of type {kind!r}, the model's classifier is "
+                             f"{spec.get('classifier')!r}")
+        svm: KernelSVC | LinearMapSVC
+        if kind == "linear":
+            svm = LinearMapSVC.from_state(s["meta"], state)
+            if svm.kernel != spec.get("kernel"):
+                raise ValueError(f"SVM {s['name']!r} maps the {svm.kernel!r} kernel, the model's is "
+                                 f"{spec.get('kernel')!r}")
+            width = svm.n_features_in_
+        else:
+            svm = KernelSVC.from_state(s["meta"], state, backend=spec.get("backend"))
+            width = svm.support_vectors_.shape[1]
         if not np.array_equal(svm.classes_, classes):
             raise ValueError(f"SVM {s['name']!r} classes differ from the model's")
-        if svm.support_vectors_.shape[1] != expected[s["name"]].shape[1]:
-            raise ValueError(f"SVM {s['name']!r} expects {svm.support_vectors_.shape[1]} features, "
+        if width != expected[s["name"]].shape[1]:
+            raise ValueError(f"SVM {s['name']!r} expects {width} features, "
                              f"the codebooks give {expected[s['name']].shape[1]}")
         if not hasattr(svm, "calib_coef_"):
             raise ValueError(f"SVM {s['name']!r} has no probability calibration")

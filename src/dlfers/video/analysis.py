@@ -186,7 +186,8 @@ class VideoAnalyzer:
         """Every live track's face by region search and its classification; None if one is lost."""
         boxes = []
         for t in self.tracker.tracks:
-            b = search_region(gray, t.predicted(), self.settings, self.model.delta, self.model.gamma)
+            b = search_region(gray, t.predicted(), self.settings, self.model.delta, self.model.gamma,
+                                  framing=(float(self.model.frame_scale), float(self.model.frame_shift)))
             if b is None:
                 return None
             boxes.append(b)

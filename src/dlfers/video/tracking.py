@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..face.detect import DetectorSettings, FaceBox, crop_box, detect_faces, iou
+from ..face.framing import frame_box
 
 __all__ = ["iou", "Track", "Tracker", "search_region", "ema"]
 
@@ -182,7 +183,7 @@ class Tracker:
 
 
 def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, delta: float, gamma: float,
-                  margin: float = 0.5) -> FaceBox | None:
+                  margin: float = 0.5, framing: tuple[float, float] = (1.0, 0.0)) -> FaceBox | None:
     """The face near ``box`` in ``gray``, δ/γ-cropped as the model crops, or None.
 
     Parameters
@@ -196,6 +197,8 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     delta, gamma : the model's crop factors (to undo and redo the crop).
     margin : the region extends this fraction of the uncropped face side beyond it on
         every side.
+    framing : the model's (frame_scale, frame_shift) (:func:`dlfers.face.framing.frame_box`):
+        found boxes are framed as the model frames them before the crop.
 
     Returns
     -------
@@ -219,11 +222,12 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
         return None
     region = gray[y0:y1, x0:x1]
     size = max(24, int(round(max(region.shape) * scale)))
-    min_face = min(1.0, 0.7 * side / min(region.shape))  # faces at least 0.7x the tracked one
+    # faces at least 0.7x the tracked one (its detector box: the framed side over frame_scale)
+    min_face = min(1.0, 0.7 * side / framing[0] / min(region.shape))
     found = detect_faces(region, size, min_face, settings.scale_factor, detector="cascade")
     best, best_iou = None, 0.0
     for f in found:
-        c = crop_box(FaceBox(f.x + x0, f.y + y0, f.w, f.h), delta, gamma, (h, w))
+        c = crop_box(frame_box(FaceBox(f.x + x0, f.y + y0, f.w, f.h), *framing, (h, w)), delta, gamma, (h, w))
         o = iou(c, box)
         if o > best_iou:
             best, best_iou = c, o
