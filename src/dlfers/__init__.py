@@ -49,6 +49,7 @@ __all__ = [
     "load_folder",
     "load_features",
     "load_jaffe",
+    "pretrained",
     "read_image",
     "show_config",
 ]
@@ -78,6 +79,7 @@ _LAZY = {
     "load_features": "store.extract",
     "FaceResult": "model.results",
     "load": "model.loading",
+    "pretrained": "model.pretrained",
     "ModelFileError": "model.file",
     "Spec": "model.spec",
     "TrackResult": "video.analysis",
@@ -99,6 +101,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
     from .model.estimator import DLFERS
     from .model.file import ModelFileError
     from .model.loading import load
+    from .model.pretrained import pretrained
     from .model.results import FaceResult
     from .model.spec import Spec
     from .store.extract import extract_dataset, load_features

@@ -188,6 +188,10 @@ class Executor:
                      limit: int) -> Iterator[Any]:
         from concurrent.futures import ThreadPoolExecutor
 
+        # OpenCV's first import is not thread-safe: threads importing it at once can see the module
+        # before its submodules (cv2.data) are set ("module 'cv2' has no attribute 'data'"); import it here
+        import cv2  # noqa: F401
+
         with ThreadPoolExecutor(self.n_jobs) as pool:
             yield from _windowed(lambda t: pool.submit(fn, *shared, *t), tasks, limit)
 

@@ -187,3 +187,52 @@ def report_records(records: Any, args: argparse.Namespace, found: Any, command: 
     if failed:
         print(f"dlfers {command}: {len(done)} file(s) {verb}, {len(failed)} failed", file=sys.stderr)
     return 0
+
+
+# ----------------------------------------------------------------------------- which model
+MODEL_HELP = ("model file written by 'dlfers train', or 'pretrained' (the FER2013 model shipped with dlfers; "
+              "the default when no model file is given)")
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """``--model MODEL|pretrained``: the model of predict, explain and video (the first positional
+    argument may name it instead, as before: ``dlfers predict MODEL PATH...``)."""
+    parser.add_argument("--model", "-m", metavar="MODEL", default=None, help=MODEL_HELP)
+
+
+def _looks_like_model(arg: str) -> bool:
+    """A regular file that is a zip container (model files are; images and videos never), or
+    ``pretrained``; nothing is read from a FIFO or a device."""
+    import stat
+
+    if arg == "pretrained":
+        return True
+    try:
+        if not stat.S_ISREG(os.stat(arg).st_mode):
+            return False
+        with open(arg, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return arg.endswith(".dlfers")
+
+
+def split_model(model: str | None, inputs: list[str], keep_one: bool = True) -> tuple[str, list[str]]:
+    """The model to use and the inputs: ``--model`` if given; else the first positional argument when it
+    is a model file (``dlfers predict MODEL PATH...``) and at least one input follows (``keep_one``);
+    else the shipped pretrained model."""
+    if model is not None:
+        return model, inputs
+    if inputs and _looks_like_model(inputs[0]) and (len(inputs) > 1 or not keep_one):
+        return inputs[0], inputs[1:]
+    return "pretrained", inputs
+
+
+def load_model(arg: str) -> Any:
+    """The fitted model that a ``--model`` argument names (a model file, or ``pretrained``)."""
+    from ..model.pretrained import is_pretrained, pretrained
+
+    if is_pretrained(arg):
+        return pretrained()
+    from ..model.loading import load
+
+    return load(arg)

@@ -6,12 +6,32 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("config", help="show the version and which kernel backend is active")
+    p = sub.add_parser("config", help="show the version, which kernel backend is active and the pretrained "
+                       "model's provenance")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import show_config
+    from ..model.pretrained import pretrained_info
 
     show_config()
+    info = pretrained_info()
+    if info is None:
+        print("  pretrained model: not installed (rebuild: python .ci/build_pretrained.py)")
+        return 0
+    prov = info["provenance"]
+    print(f"  pretrained model: {info['file']} ({info['bytes'] / 1e6:.2f} MB, dlfers {info['dlfers_version']})")
+    print(f"    classes: {', '.join(map(str, info['classes']))}")
+    print(f"    settings: {', '.join(f'{k}={v!r}' for k, v in info['params'].items())}")
+    if prov:
+        print(f"    trained on: {', '.join(prov.get('data', []))} ({prov.get('n_train', '?')} faces)")
+        print(f"    command: {prov.get('command', '?')}")
+        test = prov.get("test")
+        if test:
+            recall = ", ".join(f"{c} {v}" for c, v in test.get("per_class_recall", {}).items())
+            print(f"    tested on: {', '.join(test['data'])} ({test['n_images']} faces): accuracy "
+                  f"{test['accuracy']} %, macro-F1 {test['macro_f1']} %; recall: {recall}")
+        for note in prov.get("notes", []):
+            print(f"    {note}")
     return 0

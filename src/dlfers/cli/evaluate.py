@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", metavar="FILE", help="write the full report as JSON ('-': stdout)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.add_argument("--no-baseline", action="store_true", help="skip the HOG+LinearSVC baseline")
+    p.add_argument("--model", "-m", metavar="MODEL",
+                   help="score this fitted model as it is (a model file, or 'pretrained': the FER2013 model shipped "
+                   "with dlfers) on all of DATA_DIR: no training, no folds; classes the model does not know are "
+                   "left out and counted")
     add_dataset_options(p)
     add_model_options(p)
     add_run_options(p)
@@ -43,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from ..model.estimator import DLFERS
 
     inputs = (*args.data, *(args.test_data or ()))
-    check_json_output(args.json, args.overwrite, inputs)
+    model_file = () if args.model in (None, "pretrained") else (args.model,)
+    check_json_output(args.json, args.overwrite, (*inputs, *model_file))
+    if args.model is not None:
+        return _run_fitted(args, inputs)
     model = DLFERS(**model_params(args))
     common = dict(model=model, baseline=not args.no_baseline, n_jobs=args.jobs, progress=progress_wanted(args),
                   scheduler=args.scheduler, **dataset_kwargs(args))
@@ -53,5 +60,28 @@ def run(args: argparse.Namespace) -> int:
         report = evaluate_sets(args.data, protocol=args.protocol, folds=args.folds, seed=args.seed, **common)
     out = sys.stderr if args.json == "-" else sys.stdout
     print(format_report(report), file=out)
+    write_json(report, args.json, args.overwrite, inputs)
+    return 0
+
+
+def _run_fitted(args: argparse.Namespace, inputs: tuple[str, ...]) -> int:
+    """``--model``: score a fitted model on the data sets (zero-shot)."""
+    from ..evaluation.crossdata import evaluate_fitted
+    from ..evaluation.protocols import format_report
+    from ._options import load_model
+
+    if args.test_data:
+        raise SystemExit("dlfers evaluate: error: --model scores a fitted model on DATA_DIR; --test-data is for "
+                         "training on DATA_DIR (give the test sets as DATA_DIR)")
+    trained = {k: v for k, v in model_params(args).items() if k not in ("progress", "n_jobs")}
+    if trained:
+        raise SystemExit(f"dlfers evaluate: error: --model uses the model's own settings; these training "
+                         f"options do not apply: {', '.join(sorted(trained))}")
+    model = load_model(args.model)
+    report = evaluate_fitted(model, list(args.data), n_jobs=args.jobs, progress=progress_wanted(args),
+                             scheduler=args.scheduler, model_name=str(args.model), **dataset_kwargs(args))
+    out = sys.stderr if args.json == "-" else sys.stdout
+    print(format_report(report), file=out)
+    print(f"accuracy when only the data's classes may be predicted: {report['restricted_accuracy']:.2f} %", file=out)
     write_json(report, args.json, args.overwrite, inputs)
     return 0

@@ -1,4 +1,4 @@
-"""``dlfers explain MODEL IMAGE... --out DIR``: why each face got its label, region by region.
+"""``dlfers explain [MODEL] IMAGE... --out DIR``: why each face got its label, region by region.
 
 Per face a PNG (the face and the fused eyes+mouth image with the predicted class's
 evidence map, and the regions most for and against it) and a JSON file of the numbers
@@ -13,7 +13,16 @@ import argparse
 from typing import Any
 
 from ..image.read import MAX_IMAGE_PIXELS
-from ._options import add_detector_overrides, add_progress_options, detector_overrides, positive_int, report_records
+from ._options import (
+    add_detector_overrides,
+    add_model_argument,
+    add_progress_options,
+    detector_overrides,
+    load_model,
+    positive_int,
+    report_records,
+    split_model,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "values they add up to). Needs a model with the intersection, chi2 or linear kernel. The map is "
         "evidence for the classifier's decision, not a measurement of facial muscles.",
     )
-    p.add_argument("model", metavar="MODEL", help="model file written by 'dlfers train'")
-    p.add_argument("paths", metavar="IMAGE", nargs="+", help="image files or folders")
+    p.add_argument("paths", metavar="[MODEL] IMAGE", nargs="+",
+                   help="image files or folders, after an optional model file (or use --model)")
+    add_model_argument(p)
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--json", action="store_true", help="JSON lines on stdout: one record per file and face")
@@ -48,9 +58,10 @@ def _found(rec: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..explain.files import explain_files
-    from ..model.loading import load
-
-    model = load(args.model)
+    args.model, args.paths = split_model(args.model, args.paths)
+    if not args.paths:
+        raise SystemExit("dlfers explain: error: no image file or folder given")
+    model = load_model(args.model)
     records = explain_files(model, args.paths, args.out, overwrite=args.overwrite, max_faces=args.max_faces,
                             top=args.top, max_pixels=args.max_pixels, model_path=args.model,
                             **detector_overrides(args))

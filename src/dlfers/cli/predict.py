@@ -15,10 +15,13 @@ from ..image.read import MAX_IMAGE_PIXELS
 from ._options import (
     add_detector_overrides,
     add_jobs_option,
+    add_model_argument,
     add_progress_options,
     detector_overrides,
+    load_model,
     positive_int,
     report_records,
+    split_model,
 )
 
 
@@ -26,11 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "predict",
         help="predict the expression of the faces in images or folders",
-        description="Predict with a saved model (from 'dlfers train'). Folders are searched recursively "
-        "for image files. Exit code 1 only when no file could be processed.",
+        description="Predict with a saved model (from 'dlfers train'; default: the pretrained FER2013 model). "
+        "Folders are searched recursively for image files. Exit code 1 only when no file could be processed.",
     )
-    p.add_argument("model", metavar="MODEL", help="model file written by 'dlfers train'")
-    p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
+    p.add_argument("paths", metavar="[MODEL] PATH", nargs="+",
+                   help="image files or folders, after an optional model file (or use --model)")
+    add_model_argument(p)
     p.add_argument("--json", action="store_true", help="JSON lines on stdout: one record per file and face")
     p.add_argument("--max-pixels", type=int, default=MAX_IMAGE_PIXELS,
                    help=f"refuse images over this many pixels, from the header (default {MAX_IMAGE_PIXELS})")
@@ -49,10 +53,12 @@ def _found(rec: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..model.loading import load
     from ..predict.files import predict_files
 
-    model = load(args.model)
+    args.model, args.paths = split_model(args.model, args.paths)
+    if not args.paths:
+        raise SystemExit("dlfers predict: error: no image file or folder given")
+    model = load_model(args.model)
     records = predict_files(model, args.paths, max_pixels=args.max_pixels, max_faces=args.max_faces,
                             **detector_overrides(args), n_jobs=args.jobs)
     return report_records(records, args, _found, "predict", "processed")

@@ -13,10 +13,13 @@ from ._options import (
     NO_FACE_HINT,
     add_detector_overrides,
     add_jobs_option,
+    add_model_argument,
     add_progress_options,
     detector_overrides,
+    load_model,
     positive_int,
     progress_wanted,
+    split_model,
 )
 
 #: output options that name a file per input
@@ -36,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--csv results/{stem}.csv. Outputs are written under a temporary name and renamed when the video is done; "
         "the inputs and existing files are never replaced (existing files only with --overwrite).",
     )
-    p.add_argument("model", metavar="MODEL", help="model file written by 'dlfers train'")
-    p.add_argument("input", metavar="INPUT", nargs="*", help="video files or folders of frames")
+    p.add_argument("input", metavar="[MODEL] INPUT", nargs="*",
+                   help="video files or folders of frames, after an optional model file (or use --model)")
+    add_model_argument(p)
     p.add_argument("--camera", type=int, metavar="INDEX",
                    help="read camera INDEX (e.g. 0) instead of INPUT, until --max-frames or Ctrl-C")
     p.add_argument("--out", "-o", metavar="VIDEO", help="annotated video to write (.mp4, .m4v, .mov, .avi or .mkv)")
@@ -123,9 +127,9 @@ def analyze_one(model: Any, src: str | int, kwargs: dict[str, Any]) -> Any:
 def run(args: argparse.Namespace) -> int:
     from .._util.outputs import check_outputs
     from .._util.parallel import Executor
-    from ..model.loading import load
     from ..video.annotate import video_outputs
 
+    args.model, args.input = split_model(args.model, list(args.input), keep_one=args.camera is None)
     if (args.camera is None) == (not args.input):
         raise ValueError("give either INPUT files or folders, or --camera INDEX (not both)")
     if args.explain and not args.out:
@@ -136,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     names = output_names(args, sources)
     every_output = [o for d in names for o in video_outputs(**{k: v for k, v in d.items() if v != "-"})]
     check_outputs(every_output, [s for s in sources if not isinstance(s, int)], args.overwrite)
-    model = load(args.model)
+    model = load_model(args.model)
     several = len(sources) > 1
     common = dict(progress=progress_wanted(args) and not several, max_faces=args.max_faces, overwrite=args.overwrite,
                   every=args.every, detect_every=args.detect_every, smooth=args.smooth, max_unseen=args.max_unseen,

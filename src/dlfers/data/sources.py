@@ -28,7 +28,8 @@ from .folders import Dataset, ImageList, _is_jaffe, list_dataset, load_dataset
 from .labels import alias_table, apply_aliases
 from .subjects import DEFAULT_SUBJECT_RULE, subject_summary
 
-__all__ = ["PRECROPPED_SIDE", "DataSources", "ListedSources", "load_datasets", "list_sources", "extract_sources",
+__all__ = ["source_chunks",
+           "PRECROPPED_SIDE", "DataSources", "ListedSources", "load_datasets", "list_sources", "extract_sources",
            "source_model"]
 
 #: a data set whose every image is at most this many pixels on its longer side is taken as pre-cropped faces
@@ -273,3 +274,29 @@ def extract_sources(model: Any, data: DataSources, executor: Executor | None = N
         for p, f in zip(pos, feats):
             out[p] = f
     return out
+
+
+def source_chunks(model: Any, data: DataSources, subset: np.ndarray | None = None,
+                  executor: Executor | None = None, size: int = 512) -> Any:
+    """The ``chunks`` callable of :func:`dlfers.model.largescale.fit_linear`: features of the images
+    ``subset`` of ``data`` (None: all), ``size`` at a time, as ``(start, features)`` pairs.
+
+    Parameters
+    ----------
+    model : DLFERS
+        The model whose descriptors are extracted (pre-cropped sets without detection).
+    data : DataSources
+        What :func:`load_datasets` returns.
+    subset : ndarray of shape (m,), int, or None, default None
+        The images, in order.
+    executor : Executor or None, default None
+        Workers of the extraction.
+    size : int, default 512
+        Images per chunk.
+    """
+    idx = np.arange(len(data)) if subset is None else np.asarray(subset)
+
+    def gen() -> Any:
+        for a in range(0, len(idx), size):
+            yield a, extract_sources(model, data, executor, False, idx[a : a + size])
+    return gen

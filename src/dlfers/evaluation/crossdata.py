@@ -15,11 +15,17 @@ from typing import Any
 import numpy as np
 
 from .._util.parallel import Executor
-from ..data.sources import PRECROPPED_SIDE, DataSources, extract_sources, load_datasets
+from .._util.progress import progress_counter
+from ..data.sources import PRECROPPED_SIDE, DataSources, extract_sources, load_datasets, source_chunks
 from ..model.estimator import DLFERS
+from ..model.largescale import fit_linear
 from .protocols import _baseline_model, class_order, evaluate, hog_features, scores
 
-__all__ = ["evaluate_sets", "evaluate_transfer", "per_dataset_scores", "shared_classes"]
+__all__ = ["evaluate_fitted", "evaluate_sets", "evaluate_transfer", "per_dataset_scores", "predict_sources",
+           "shared_classes"]
+
+#: images per chunk when a fitted model predicts a data set (features of one chunk in memory)
+PREDICT_CHUNK = 512
 
 Paths = Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
 
@@ -140,15 +146,24 @@ def evaluate_transfer(
                          f"{sorted(set(yte.tolist()))}) share {len(classes)} class(es) after aliasing; "
                          "map their names onto each other with --alias FROM=TO")
     itr, ite = np.flatnonzero(np.isin(ytr, classes)), np.flatnonzero(np.isin(yte, classes))
-    with Executor(n_jobs, scheduler) as ex:
-        ftr = extract_sources(model, tr, ex, progress, itr)
-        fte = extract_sources(model, te, ex, progress, ite)
-    t_extract = time.perf_counter() - t0
     from sklearn.base import clone
 
-    fitted = clone(model).fit_features(ftr, ytr[itr])
-    y = yte[ite]
-    pred = np.asarray(fitted.predict_features(fte))
+    if getattr(model, "classifier", "kernel") == "linear":  # features streamed in chunks, never all at once
+        with Executor(n_jobs, scheduler) as ex:
+            fitted = fit_linear(clone(model), source_chunks(model, tr, itr, ex), ytr[itr], progress=progress)
+            t_extract = time.perf_counter() - t0
+            pred, _, found = predict_sources(fitted, te, ite, ex, progress)
+        baseline = False  # the HOG baseline needs every face in memory
+        y = yte[ite]
+    else:
+        with Executor(n_jobs, scheduler) as ex:
+            ftr = extract_sources(model, tr, ex, progress, itr)
+            fte = extract_sources(model, te, ex, progress, ite)
+        t_extract = time.perf_counter() - t0
+        fitted = clone(model).fit_features(ftr, ytr[itr])
+        y = yte[ite]
+        pred = np.asarray(fitted.predict_features(fte))
+        found = int(sum(bool(f.found) for f in fte))
     report: dict[str, Any] = scores(y, pred, classes)
     report["fold_accuracy"] = [report["overall_accuracy"]]
     report["predictions"] = pred.tolist()
@@ -164,7 +179,7 @@ def evaluate_transfer(
     report.update(
         protocol="transfer", protocol_description=desc, n_folds=1, seed=None,
         config={k: v for k, v in model.get_params().items() if k != "progress"},
-        n_images=len(ite), n_train=len(itr), faces_found=int(sum(bool(f.found) for f in fte)),
+        n_images=len(ite), n_train=len(itr), faces_found=found,
         skipped_files=[{"path": e.path, "error": e.problem} for e in (*tr.dataset.errors, *te.dataset.errors)],
         labels=y.tolist(), subjects=np.asarray(te.dataset.subjects)[ite].tolist(),
         shared_classes=classes, dropped_classes=dropped,
@@ -177,4 +192,129 @@ def evaluate_transfer(
         if d:
             report["notes"].append(f"dropped from {side} (class not on the other side): "
                                    + ", ".join(f"{c} ({n} images)" for c, n in d.items()))
+    return report
+
+
+def predict_sources(model: Any, data: DataSources, idx: np.ndarray, executor: Executor | None = None,
+                    progress: bool = False, size: int = PREDICT_CHUNK) -> tuple[np.ndarray, np.ndarray, int]:
+    """Labels (m,) and class probabilities (m, k) of a fitted model for the images ``idx`` of ``data``,
+    predicted ``size`` images at a time (pre-cropped data sets without face detection).
+
+    Parameters
+    ----------
+    model : DLFERS
+        A fitted model.
+    data : DataSources
+        What :func:`dlfers.data.sources.load_datasets` returns.
+    idx : ndarray of shape (m,), int
+        The images to predict.
+    executor : Executor or None, default None
+        Workers of the extraction (None: serial).
+    progress : bool, default False
+        Show a progress bar.
+    size : int, default PREDICT_CHUNK
+        Images per chunk.
+
+    Returns
+    -------
+    labels : ndarray of shape (m,)
+    probabilities : ndarray of shape (m, k), float64
+        Columns as ``model.classes_``.
+    found : int
+        Images in which a face was detected (all, for pre-cropped sets).
+    """
+    labels, probs, found = [], [], 0
+    bar = progress_counter(len(idx), desc="predicting", disable=not progress)
+    for a in range(0, len(idx), size):
+        feats = extract_sources(model, data, executor, False, idx[a : a + size])
+        lab, pr = model.predict_with_proba_features(feats)
+        labels.append(np.asarray(lab))
+        probs.append(pr)
+        found += sum(bool(f.found) for f in feats)
+        bar.update(len(feats))
+    bar.close()
+    k = len(model.classes_)
+    return (np.concatenate(labels) if labels else np.zeros(0, model.classes_.dtype),
+            np.vstack(probs) if probs else np.zeros((0, k)), int(found))
+
+
+def evaluate_fitted(
+    model: Any,
+    test: Paths,
+    aliases: Mapping[str, str] | None = None,
+    subject_pattern: str | re.Pattern[str] | None = None,
+    precropped_side: int = PRECROPPED_SIDE,
+    n_jobs: int = 1,
+    progress: bool = False,
+    scheduler: str | None = None,
+    model_name: str = "",
+) -> dict[str, Any]:
+    """Score a fitted model, as it is, on labelled data sets (zero-shot: no training, no folds).
+
+    Labels are aliased first (``aliases``: see :func:`dlfers.data.sources.load_datasets`);
+    images of classes the model does not know (CK+48's ``contempt`` for a FER2013 model) are
+    left out and counted in ``dropped_classes`` and ``notes``.  The model predicts with all its
+    classes; ``restricted_accuracy`` is the accuracy when only the classes the data has may be
+    predicted (the most probable of them).
+
+    Parameters
+    ----------
+    model : DLFERS
+        A fitted model (e.g. :func:`dlfers.load` or :func:`dlfers.pretrained`).
+    test : path or sequence of paths
+        Labelled data sets (JAFFE, or folders per class).
+    aliases, subject_pattern, precropped_side : see :func:`dlfers.data.sources.load_datasets`.
+    n_jobs : int, default 1
+        Workers of the extraction.
+    progress : bool, default False
+        Show progress bars.
+    scheduler : str or None, default None
+        A Dask scheduler address for the extraction.
+    model_name : str, default ""
+        How the report names the model (its file, or "pretrained").
+
+    Returns
+    -------
+    dict
+        The keys of :func:`dlfers.evaluation.protocols.scores` (over the classes scored), with
+        ``protocol`` "fitted", ``restricted_accuracy``, ``model``, ``model_classes``,
+        ``dropped_classes``, ``n_images``, ``faces_found``, ``predictions``, ``labels``, ``notes``.
+
+    Raises
+    ------
+    ValueError
+        When the data share no class with the model.
+    """
+    t0 = time.perf_counter()
+    te = load_datasets(test, aliases, subject_pattern, precropped_side, progress)
+    y = np.asarray(te.dataset.labels)
+    known = [str(c) for c in np.asarray(model.classes_).tolist()]
+    keep = np.flatnonzero(np.isin(y, known))
+    if not len(keep):
+        raise ValueError(f"the data (classes {sorted(set(y.tolist()))}) share no class with the model (classes "
+                         f"{known}) after aliasing; map their names onto each other with --alias FROM=TO")
+    present = [c for c in known if c in set(y[keep].tolist())]
+    with Executor(n_jobs, scheduler) as ex:
+        pred, proba, found = predict_sources(model, te, keep, ex, progress)
+    yk = y[keep]
+    classes = class_order(sorted(set(present) | set(pred.tolist())))
+    report: dict[str, Any] = scores(yk, pred, classes)
+    cols = [known.index(c) for c in present]
+    restricted = np.asarray(present)[np.argmax(proba[:, cols], axis=1)]
+    report["restricted_accuracy"] = 100.0 * float(np.mean(restricted == yk))
+    dropped = _dropped(y, known)
+    desc = (f"fitted model {model_name or '(given)'} scored on all of {', '.join(te.names)} ({len(keep)} images; "
+            f"classes {', '.join(present)}); no training")
+    report.update(
+        protocol="fitted", protocol_description=desc, n_folds=1, seed=None, model=model_name,
+        model_classes=known, fold_accuracy=[report["overall_accuracy"]], n_images=int(len(keep)), faces_found=found,
+        predictions=pred.tolist(), labels=yk.tolist(), subjects=np.asarray(te.dataset.subjects)[keep].tolist(),
+        dropped_classes={"test": dropped}, data={"test": te.paths},
+        skipped_files=[{"path": e.path, "error": e.problem} for e in te.dataset.errors],
+        seconds={"total": round(time.perf_counter() - t0, 2), "extract": round(time.perf_counter() - t0, 2)},
+    )
+    _report_sources(report, te)
+    if dropped:
+        report["notes"].append("left out (classes the model does not know): "
+                               + ", ".join(f"{c} ({n} images)" for c, n in dropped.items()))
     return report
