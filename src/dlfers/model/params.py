@@ -55,23 +55,23 @@ class Param:
         Its default.
     help : str
         What it does, one sentence or two.
-    choices : tuple or None
+    choices : tuple or None, default None
         The allowed values of a choice (None: any value its range check accepts).
-    minimum : float or None
+    minimum : float or None, default None
         The smallest allowed value of a number (``None``: no bound; None values pass when
         the type allows None).
-    exclusive : bool
+    exclusive : bool, default False
         ``minimum`` itself is not allowed.
-    integer : bool
+    integer : bool, default False
         Only integers (not booleans) are allowed.
-    saved : object
+    saved : object, default unset
         The value model files written before the parameter existed were trained with
         (unset: the parameter is as old as the format).
-    flag : str or None
+    flag : str or None, default None
         The command-line flag ("" for none; None: ``--name``).
-    cli_choices : tuple or None
+    cli_choices : tuple or None, default None
         The choices the flag offers (None: ``choices``).
-    cli_type : callable or None
+    cli_type : callable or None, default None
         argparse's type of the flag (None: from ``type``); ``bool`` gives ``--name/--no-name``.
     """
 
@@ -203,7 +203,18 @@ SAVED_PARAM_DEFAULTS: dict[str, Any] = {p.name: p.saved for p in PARAMS if p.sav
 
 
 def param(name: str) -> Param:
-    """The :class:`Param` of ``name``; KeyError for an unknown name."""
+    """The :class:`Param` of ``name``; KeyError for an unknown name.
+
+    Parameters
+    ----------
+    name : str
+        A parameter name.
+
+    Returns
+    -------
+    Param
+        Its row.
+    """
     return _BY_NAME[name]
 
 

@@ -50,10 +50,10 @@ class FaceResult:
     Attributes
     ----------
     found : False for the explicit "no face in this frame" result.
-    box : the δ/γ-cropped face box in frame pixels (None when not found).
-    label : the predicted class (None when not found): the most probable class of
+    box : the δ/γ-cropped face box in frame pixels (None when not found). (default None)
+    label : the predicted class (None when not found): the most probable class of (default None)
         ``probabilities``, as :meth:`DLFERS.predict` gives it.
-    probabilities : class -> calibrated probability (empty when not found).
+    probabilities : class -> calibrated probability (empty when not found). (default: empty)
     """
 
     found: bool
@@ -86,6 +86,24 @@ def check_predict_options(model: HasSpec, max_faces: int | None = None, detect_s
     ``max_faces`` must be None or an integer >= 1; the detector overrides (None: the
     model's own setting) must pass :func:`dlfers.face.detect.detector_settings`.  Returns the
     model's settings with the overrides applied.
+
+    Parameters
+    ----------
+    model : HasSpec
+        The model (its detector settings).
+    max_faces : int or None, default=None
+        None or an integer >= 1.
+    detect_size : int or None, default=None
+        Detector override (None: the model's).
+    min_face : float or None, default=None
+        Detector override (None: the model's).
+    detect_scale : float or None, default=None
+        Detector override (None: the model's).
+
+    Returns
+    -------
+    DetectorSettings
+        The model's settings with the overrides applied.
 
     Raises
     ------

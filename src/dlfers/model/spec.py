@@ -56,6 +56,11 @@ def _key(params: Mapping[str, Any], *stages: str) -> tuple[Any, ...]:
 class Spec:
     """A validated DLFERS configuration (build it with :meth:`from_params`).
 
+    Parameters
+    ----------
+    items : tuple of (str, object)
+        Every parameter, (name, value), in :data:`PARAMETERS` order.
+
     Attributes
     ----------
     params : every parameter, name -> value, in :data:`PARAMETERS` order (read-only view
@@ -77,6 +82,16 @@ class Spec:
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Spec:
         """Validate ``params`` (a :meth:`DLFERS.get_params` dict; ``progress`` and ``n_jobs`` may be left out).
+
+        Parameters
+        ----------
+        params : mapping of str to object
+            DLFERS parameters, name -> value.
+
+        Returns
+        -------
+        Spec
+            The validated configuration.
 
         Raises
         ------
@@ -139,7 +154,18 @@ class Spec:
         return dict(self.items)
 
     def get(self, name: str) -> Any:
-        """The value of parameter ``name``."""
+        """The value of parameter ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A parameter name.
+
+        Returns
+        -------
+        object
+            Its value.
+        """
         for k, v in self.items:
             if k == name:
                 return v
@@ -189,6 +215,16 @@ class Spec:
 
 def parse_kinds(descriptors: Any) -> tuple[str, ...]:
     """``"tisf+tipm"`` -> ("tisf", "tipm").
+
+    Parameters
+    ----------
+    descriptors : str
+        '+'-joined descriptor kinds.
+
+    Returns
+    -------
+    tuple of str
+        The kinds, in order.
 
     Raises
     ------
