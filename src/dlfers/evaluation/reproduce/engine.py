@@ -58,7 +58,18 @@ SVM_COST = 0.1
 
 
 def uses_the_estimators_fit(spec: Spec) -> bool:
-    """Whether ``spec`` is fitted by :meth:`DLFERS.fit_features` itself (see the module docstring)."""
+    """Whether ``spec`` is fitted by :meth:`DLFERS.fit_features` itself (see the module docstring).
+
+    Parameters
+    ----------
+    spec : Spec
+        A configuration.
+
+    Returns
+    -------
+    bool
+        True for the estimator's fit.
+    """
     return bool(spec.get("mirror")) or bool(spec.textures) or bool(set(spec.kinds) - set(PAPER_KINDS))
 
 
@@ -76,6 +87,10 @@ def layout_features(full: Sequence[Any], layout: str, face_size: int, step: int)
     full : :class:`dlfers.model.estimator.Features` extracted by a DLFERS whose layout has both
         face and fused levels (e.g. ``"whole+fused"``) and the same face size and step.
     layout : the target layout.
+    face_size : int
+        Face size of the extraction.
+    step : int
+        Grid stride of the extraction.
 
     Returns
     -------
@@ -129,9 +144,12 @@ class CVEngine:
     Parameters
     ----------
     dataset : the loaded data set.
-    n_jobs : worker threads (-1: all cores).
-    on_step : called with a finished fold task's work units (progress; see :meth:`plan`).
-    executor : where descriptors are extracted instead of the worker threads, e.g. an
+    n_jobs : int, default=-1
+        Worker threads (-1: all cores).
+    on_step : callable or None, default=None
+        Called with a finished fold task's work units (progress; see :meth:`plan`).
+    executor : Executor or None, default=None
+        Where descriptors are extracted instead of the worker threads, e.g. an
         :class:`dlfers._util.parallel.Executor` on a Dask cluster (set it while it is open).
     """
 
@@ -152,27 +170,79 @@ class CVEngine:
 
     # ------------------------------------------------------------------ splits and features
     def add_split(self, name: str, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Register the (train, test) folds ``name`` (indices into the data set)."""
+        """Register the (train, test) folds ``name`` (indices into the data set).
+
+        Parameters
+        ----------
+        name : str
+            The split's name.
+        splits : sequence of (ndarray, ndarray)
+            (train, test) index arrays per fold.
+        """
         self.splits[name] = [(np.asarray(tr), np.asarray(te)) for tr, te in splits]
 
     @staticmethod
     def spec(params: dict[str, Any] | Spec) -> Spec:
-        """The validated configuration of ``params`` (a full DLFERS parameter dict)."""
+        """The validated configuration of ``params`` (a full DLFERS parameter dict).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        Spec
+            The configuration.
+        """
         return params if isinstance(params, Spec) else Spec.from_params(params)
 
     def prep_key(self, params: dict[str, Any] | Spec) -> tuple[Any, ...]:
-        """The cache key of the descriptors (:attr:`Spec.descriptor_key`)."""
+        """The cache key of the descriptors (:attr:`Spec.descriptor_key`).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        tuple
+            The cache key.
+        """
         return self.spec(params).descriptor_key
 
     def features(self, params: dict[str, Any] | Spec) -> list[Any]:
-        """Face+fused features (every descriptor kind) of each image for ``params``' preprocessing."""
+        """Face+fused features (every descriptor kind) of each image for ``params``' preprocessing.
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        list of Features
+            One per image.
+        """
         spec = self.spec(params)
         if spec.descriptor_key not in self._feats:
             self._extract(spec)
         return self._feats[spec.descriptor_key]
 
     def estimator_features(self, params: dict[str, Any] | Spec) -> list[Any]:
-        """The features ``DLFERS(**params).extract`` gives every image (the estimator path, cached)."""
+        """The features ``DLFERS(**params).extract`` gives every image (the estimator path, cached).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        list of Features
+            One per image.
+        """
         spec = self.spec(params)
         key = _estimator_key(spec)
         with self._lock:
@@ -187,7 +257,18 @@ class CVEngine:
         return feats
 
     def faces(self, params: dict[str, Any] | Spec) -> list[np.ndarray]:
-        """The preprocessed faces (kept from the extraction, for the HOG baseline)."""
+        """The preprocessed faces (kept from the extraction, for the HOG baseline).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        list of ndarray
+            One preprocessed face per image.
+        """
         spec = self.spec(params)
         self.features(spec)
         return self._faces[spec.descriptor_key]
@@ -215,7 +296,22 @@ class CVEngine:
 
     # ------------------------------------------------------------------ codebooks and codes
     def code_key(self, params: dict[str, Any] | Spec, split: str, fold: int) -> tuple[Any, ...]:
-        """What a fold's codebooks depend on: :attr:`Spec.codebook_key` and the fold."""
+        """What a fold's codebooks depend on: :attr:`Spec.codebook_key` and the fold.
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+        split : str
+            A split name registered by :meth:`add_split`.
+        fold : int
+            Fold index in the split.
+
+        Returns
+        -------
+        tuple
+            The cache key.
+        """
         return (self.spec(params).codebook_key, split, fold)
 
     def _rows(self, spec: Spec) -> slice:
@@ -321,6 +417,16 @@ class CVEngine:
         """Fold tasks still to run for ``(params, split, folds or None for all)`` jobs, heaviest first.
 
         Configurations that share a fold's codebooks go into one task.
+
+        Parameters
+        ----------
+        jobs : iterable of (params, split, folds or None)
+            What to compute.
+
+        Returns
+        -------
+        list of fold tasks
+            Heaviest first.
         """
         groups: dict[tuple[Any, ...], _Task] = {}
         seen = set()
@@ -340,7 +446,13 @@ class CVEngine:
         return sorted(groups.values(), key=lambda t: -t.cost)
 
     def run(self, tasks: Sequence[_Task]) -> None:
-        """Run fold tasks in worker threads, BLAS/OpenMP pools limited to one thread each."""
+        """Run fold tasks in worker threads, BLAS/OpenMP pools limited to one thread each.
+
+        Parameters
+        ----------
+        tasks : sequence of fold tasks
+            From :meth:`plan`.
+        """
 
         def work(task: _Task) -> None:
             tr, te = self.splits[task.split][task.fold]
@@ -374,7 +486,20 @@ class CVEngine:
                     f.result()
 
     def predictions(self, params: dict[str, Any] | Spec, split: str) -> np.ndarray:
-        """Out-of-fold predictions (n_images,) of ``params`` on ``split`` (runs what is missing)."""
+        """Out-of-fold predictions (n_images,) of ``params`` on ``split`` (runs what is missing).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+        split : str
+            A split name registered by :meth:`add_split`.
+
+        Returns
+        -------
+        ndarray of shape (n_images,)
+            Out-of-fold predictions.
+        """
         self.run(self.plan([(params, split, None)]))
         out = np.full(len(self.y), "", dtype=self.y.dtype)
         for f, (_, te) in enumerate(self.splits[split]):
@@ -382,7 +507,22 @@ class CVEngine:
         return out
 
     def fold_prediction(self, params: dict[str, Any] | Spec, split: str, fold: int) -> np.ndarray:
-        """Test predictions of ``params`` on one fold (runs it if missing)."""
+        """Test predictions of ``params`` on one fold (runs it if missing).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+        split : str
+            A split name registered by :meth:`add_split`.
+        fold : int
+            Fold index in the split.
+
+        Returns
+        -------
+        ndarray
+            The fold's test predictions.
+        """
         self.run(self.plan([(params, split, [fold])]))
         return self._preds[self._pred_key(params, split, fold)]
 
