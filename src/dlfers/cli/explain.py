@@ -17,6 +17,13 @@ from ._options import add_detector_overrides, add_progress_options, detector_ove
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``explain`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "explain",
         help="explain each face's expression: per-region evidence as a picture and numbers",
@@ -47,6 +54,18 @@ def _found(rec: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers explain``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from ..explain.files import explain_files
     from ..model.loading import load
 

@@ -23,6 +23,13 @@ from ._options import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``predict`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "predict",
         help="predict the expression of the faces in images or folders",
@@ -49,6 +56,18 @@ def _found(rec: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers predict``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from ..model.loading import load
     from ..predict.files import predict_files
 

@@ -11,6 +11,13 @@ from ._options import add_jobs_option, add_model_options, add_progress_options, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``train`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "train",
         help="train a model on a data set and save it",
@@ -30,6 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers train``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from .._util.outputs import check_output
     from .._util.parallel import Executor
     from ..data.sources import extract_sources, load_datasets
