@@ -33,8 +33,7 @@ from ..face.detect import DetectorSettings, check_factors, detector_settings
 from ..features.descriptors import KIND_SCALE, KINDS, DescriptorSpec
 from ..features.regions import Layout, parse_layout
 from ..features.texture import parse_textures
-from .classify import FUSIONS, KERNELS
-from .codebook import PRECISIONS
+from .classify import FUSIONS
 from .params import PARAMS, check_value
 
 __all__ = ["FUSIONS", "STAGES", "PARAMETERS", "DetectorSettings", "Spec"]
@@ -113,37 +112,17 @@ class Spec:
             raise ValueError(f"missing DLFERS parameters {missing}")
         check_factors(p["delta"], p["gamma"])
         detector = detector_settings(p["detector"], p["detect_size"], p["min_face"], p["detect_scale"])
-        if p["on_missing"] not in ("full", "error"):
-            raise ValueError(f"on_missing must be 'full' or 'error', got {p['on_missing']!r}")
-        if not isinstance(p["face_size"], (int, np.integer)) or p["face_size"] < 16:
-            raise ValueError(f"face_size must be an integer >= 16, got {p['face_size']!r}")
-        if p["kernel"] not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}, got {p['kernel']!r}")
-        if p["fusion"] not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {p['fusion']!r}")
-        if isinstance(p["soft"], bool) or not isinstance(p["soft"], (int, np.integer)) or p["soft"] < 1:
-            raise ValueError(f"soft must be an integer >= 1 (words per descriptor), got {p['soft']!r}")
+        _kernels.resolve(p["backend"])
+        for name in PARAMETERS:  # every choice and range of the table, once
+            check_value(name, p[name])
         if p["n_jobs"] is not None and (isinstance(p["n_jobs"], bool) or not isinstance(p["n_jobs"], (int, np.integer))
                                         or p["n_jobs"] == 0):
             raise ValueError(f"n_jobs must be None or a nonzero integer (-1: every core), got {p['n_jobs']!r}")
-        if p["precision"] not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {p['precision']!r}")
-        if not float(p["soft_beta"]) > 0:
-            raise ValueError(f"soft_beta must be > 0, got {p['soft_beta']!r}")
         kinds = parse_kinds(p["descriptors"])
         layout = parse_layout(p["layout"])
-        _kernels.resolve(p["backend"])
         specs = tuple(DescriptorSpec(kind, int(p["step"]), 4 * KIND_SCALE.get(kind, 1),
                                      float(p["sigma"]) * KIND_SCALE.get(kind, 1)) for kind in kinds)
         textures = parse_textures(p["texture"])
-        tw = p["texture_weight"]
-        if tw is not None and (isinstance(tw, bool) or not isinstance(tw, (int, float, np.integer, np.floating))
-                               or not np.isfinite(tw) or tw <= 0):
-            raise ValueError(f"texture_weight must be None or a positive number, got {tw!r}")
-        if not isinstance(p["align"], (bool, np.bool_)) or not isinstance(p["mirror"], (bool, np.bool_)):
-            raise ValueError(f"align and mirror must be True or False, got {p['align']!r} and {p['mirror']!r}")
-        for name in PARAMETERS:  # every other range and choice of the table
-            check_value(name, p[name])
         return cls(items=tuple((k, p[k]) for k in PARAMETERS), kinds=kinds, textures=textures, layout=layout,
                    descriptor_specs=specs, detector=detector)
 
