@@ -20,6 +20,7 @@ stage that reads it from the :class:`~dlfers.model.spec.Spec`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,8 +97,10 @@ class Param:
 
 
 def _texture_choices() -> tuple[str, ...]:
-    lbp, gabor = TEXTURE_KINDS
-    return (gabor, lbp, f"{lbp}+{gabor}", "none")
+    """The ``--texture`` choices: every set of channels of :data:`TEXTURE_KINDS` (each '+'-joined in that
+    order, as :func:`~dlfers.features.texture.parse_textures` returns them), smaller sets first, and "none"."""
+    sets = (c for n in range(1, len(TEXTURE_KINDS) + 1) for c in itertools.combinations(TEXTURE_KINDS, n))
+    return (*("+".join(c) for c in sets), "none")
 
 
 #: the parameters of :class:`~dlfers.DLFERS`, stage by stage in the order the data flows
@@ -146,7 +149,7 @@ PARAMS: tuple[Param, ...] = (
     Param("descriptors", "select", "str", "+".join(PAPER_KINDS),
           "Descriptor kinds, '+'-joined: \"tisf\", \"tipm\"; \"tisf2\" and \"tipm2\" are a second scale "
           "(8-pixel cells, 2σ) on the same grid.",
-          cli_choices=("tisf", "tipm", "tisf+tipm", "+".join(KINDS))),
+          cli_choices=(*PAPER_KINDS, "+".join(PAPER_KINDS), "+".join(KINDS))),
     Param("layout", "select", "str", "whole+halves+grid4+fused+fused4",
           "SPOF region layout, '+'-joined level names (dlfers.features.regions)."),
     # k-means codebooks (and the seed shared with the SVMs' Platt scaling); mirror adds training flips
