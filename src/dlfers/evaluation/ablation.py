@@ -36,6 +36,7 @@ import numpy as np
 from .._util.parallel import Executor
 from ..data.folders import Dataset
 from ..data.sources import PRECROPPED_SIDE, DataSources, extract_sources, load_datasets
+from ..features.descriptors import KIND_SCALE, KINDS
 from ..features.texture import TEXTURE_KINDS
 from ..model.estimator import DLFERS
 from .crossdata import Paths, per_dataset_scores
@@ -45,16 +46,16 @@ __all__ = ["ADDITIONS", "ALL_KINDS", "ablation_rows", "run_ablation", "nested_cv
            "format_csv"]
 
 #: addition name -> (parameter, value): a flag switched on, or a member of a '+'-joined set
-#: ("descriptors": the second scale; "texture": a texture channel)
+#: ("descriptors": the second-scale kinds of :data:`~dlfers.features.descriptors.KIND_SCALE`, together;
+#: "texture": each channel of :data:`~dlfers.features.texture.TEXTURE_KINDS`, alone)
 ADDITIONS: dict[str, tuple[str, Any]] = {
     "align": ("align", True),
     "mirror": ("mirror", True),
-    "multiscale": ("descriptors", "tisf2+tipm2"),
-    "lbp": ("texture", "lbp"),
-    "gabor": ("texture", "gabor"),
+    "multiscale": ("descriptors", "+".join(k for k in KINDS if KIND_SCALE.get(k, 1) > 1)),
+    **{kind: ("texture", kind) for kind in TEXTURE_KINDS},
 }
 #: every descriptor kind and texture channel a row may use: extracted once per preprocessing configuration
-ALL_KINDS = "tisf+tipm+tisf2+tipm2"
+ALL_KINDS = "+".join(KINDS)
 ALL_TEXTURES = "+".join(TEXTURE_KINDS)
 #: the '+'-joined parameters, each member in its canonical order
 _SETS = {"descriptors": tuple(ALL_KINDS.split("+")), "texture": TEXTURE_KINDS}
