@@ -21,8 +21,8 @@ from ..features.descriptors import grid_shape
 from ..features.texture import fit_scales, texture_encodings
 from ..image.read import ImageError, to_gray_uint8
 from . import stages
-from .classify import FUSIONS, FusedSVMs, fit_fused
-from .codebook import codeword_sqnorms, fit_codebook, quantise_codebook, spof_histograms
+from .classify import FUSIONS, FusedSVMs
+from .codebook import codeword_sqnorms, quantise_codebook, spof_histograms
 from .evidence import explain_faces, explain_frame
 from .file import save
 from .frames import classify_boxes, locate_faces
@@ -273,11 +273,11 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         if (kind, q8) not in cache or cache[kind, q8][0] is not cb:  # only what this precision uses
             cache[kind, q8] = (cb, quantise_codebook(cb) if q8 else codeword_sqnorms(cb))
         const = cache[kind, q8][1]
+        spec = self.spec()
         return spof_histograms([f.descriptors[kind] for f in feats], [f.regions for f in feats],
-                               self.spec().n_regions, cb, float(self.power), self.backend, None if q8 else const,
+                               spec.n_regions, cb, code_sqnorm=None if q8 else const,
                                check_finite=False,  # descriptors of validated faces are finite
-                               soft=int(self.soft), beta=float(self.soft_beta), precision=str(self.precision),
-                               code_q8=const if q8 else None)
+                               code_q8=const if q8 else None, **stages.histogram_options(spec))
 
     def encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
         """Channel -> (n, F) float32 SVM input histograms: each kind's, then the texture's (if any).
@@ -338,17 +338,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             feats, y = stages.mirrored(feats, y, self.spec())
         self.codebooks_ = {}
         for i, kind in enumerate(spec.kinds):
-            self.codebooks_[kind] = fit_codebook(
-                [f.descriptors[kind] for f in feats], y, int(self.n_words), bool(self.per_class),
-                int(self.max_samples), int(self.random_state) + i,
-            )
+            self.codebooks_[kind] = stages.fit_kind_codebook([f.descriptors[kind] for f in feats], y, spec, i)
         self.texture_scales_ = {}
         encodings = self.encodings(feats)
         self.texture_scales_ = fit_scales(encodings, spec.kinds, spec.textures, self.texture_weight)  # learned here
         for kind, scale in self.texture_scales_.items():
             encodings[kind] *= np.float32(scale)
-        fused = fit_fused(encodings, y, self.kernel, self.C, self.svm_gamma, self.fusion,
-                          int(self.random_state), probability=True, backend=self.backend)
+        fused = stages.fit_svms(encodings, y, spec, probability=True)
         self.svms_ = fused.svms
         self.n_features_in_ = int(self.face_size) ** 2
         return self

@@ -2,8 +2,9 @@
 
 Every prediction is what :func:`dlfers.evaluation.protocols.evaluate` gives for the same
 configuration and folds: the engine calls the same stage functions as
-:meth:`DLFERS.fit_features` (:func:`dlfers.model.codebook.fit_codebook`,
-:func:`dlfers.model.codebook.spof_histograms`, :func:`dlfers.model.classify.fit_fused`) and only
+:meth:`DLFERS.fit_features` (:func:`dlfers.model.stages.fit_kind_codebook`,
+:func:`dlfers.model.codebook.spof_histograms` with :func:`dlfers.model.stages.histogram_options`,
+:func:`dlfers.model.stages.fit_svms`), with the settings read from the spec there, and only
 caches their outputs, under the keys of :class:`dlfers.model.spec.Spec`:
 
 * descriptors under ``descriptor_key``: extracted once per preprocessing, for the face
@@ -44,9 +45,8 @@ from ..._util.threads import one_thread_per_pool
 from ...data.folders import Dataset
 from ...features.descriptors import PAPER_KINDS, grid_shape
 from ...features.regions import region_ids, source_rows
-from ...model import codebook
+from ...model import codebook, stages
 from ...model.batch import extract_features
-from ...model.classify import fit_fused
 from ...model.codebook import spof_histograms
 from ...model.estimator import DLFERS
 from ...model.spec import Spec
@@ -328,19 +328,19 @@ class CVEngine:
         feats = self.features(spec)
         rows = self._rows(spec)
         tr, te = self.splits[split][fold]
-        p = spec.params
+        options = stages.histogram_options(spec)
         codes = _Codes({}, {})
         for i, kind in enumerate(spec.kinds):
             t0 = time.perf_counter()
-            cb = codebook.fit_codebook([feats[j].descriptors[kind][rows] for j in tr], self.y[tr], int(p["n_words"]),
-                                       bool(p["per_class"]), int(p["max_samples"]), int(p["random_state"]) + i)
+            cb = stages.fit_kind_codebook([feats[j].descriptors[kind][rows] for j in tr], self.y[tr], spec, i)
             t1 = time.perf_counter()
             sq = codebook.codeword_sqnorms(cb)
             dtype = np.int16 if cb.shape[0] <= np.iinfo(np.int16).max else np.int32
             words: list[np.ndarray | None] = [None] * len(feats)
             # soft assignment pools distances, not nearest words: its histograms are encoded afresh
-            for j in np.union1d(tr, te) if int(p["soft"]) == 1 and p["precision"] == "float32" else ():
-                words[j] = codebook.encode_words(feats[j].descriptors[kind][rows], cb, sq, p["backend"]).astype(dtype)
+            for j in np.union1d(tr, te) if options["soft"] == 1 and options["precision"] == "float32" else ():
+                words[j] = codebook.encode_words(feats[j].descriptors[kind][rows], cb, sq,
+                                                 options["backend"]).astype(dtype)
             codes.codebooks[kind] = cb
             codes.words[kind] = words
             with self._lock:
@@ -358,13 +358,12 @@ class CVEngine:
         fs, step = int(spec.get("face_size")), int(spec.get("step"))
         regions = region_ids(spec.layout, (fs, fs), step)
         out = {}
-        soft = int(spec.get("soft"))
+        options = stages.histogram_options(spec)
         for kind in spec.kinds:
             descs = [feats[j].descriptors[kind][rows] for j in idx]
-            if soft != 1 or spec.get("precision") != "float32":
+            if options["soft"] != 1 or options["precision"] != "float32":
                 out[kind] = spof_histograms(descs, [regions] * len(idx), spec.n_regions, codes.codebooks[kind],
-                                            float(spec.get("power")), spec.get("backend"), soft=soft,
-                                            beta=float(spec.get("soft_beta")), precision=spec.get("precision"))
+                                            **options)
                 continue
             words = []
             for j in idx:
@@ -372,9 +371,8 @@ class CVEngine:
                 if w is None:
                     raise RuntimeError(f"image {j} was not encoded for this fold")
                 words.append(w)
-            out[kind] = spof_histograms(descs, [regions] * len(idx),
-                                        spec.n_regions, codes.codebooks[kind], float(spec.get("power")),
-                                        spec.get("backend"), words=words)
+            out[kind] = spof_histograms(descs, [regions] * len(idx), spec.n_regions, codes.codebooks[kind],
+                                        words=words, **options)
         return out
 
     def _fit_predict_estimator(self, spec: Spec, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
@@ -392,9 +390,7 @@ class CVEngine:
         """Fit the SVM(s) of ``spec`` on ``tr`` and predict ``te``, as :meth:`DLFERS.fit_features`."""
 
         t0 = time.perf_counter()
-        p = spec.params
-        fused = fit_fused(self._histograms(spec, codes, tr), self.y[tr], p["kernel"], p["C"], p["svm_gamma"],
-                          p["fusion"], int(p["random_state"]), probability=False, backend=p["backend"])
+        fused = stages.fit_svms(self._histograms(spec, codes, tr), self.y[tr], spec, probability=False)
         pred = np.asarray(fused.predict(self._histograms(spec, codes, te)))
         with self._lock:
             self.seconds["svm"] += time.perf_counter() - t0
