@@ -57,7 +57,8 @@ class Dataset:
     labels : (n,) str array of class names.
     subjects : (n,) str array of subject ids (from the file names; see :func:`load_folder`).
     paths : list of the source files.
-    errors : list of ImageError for files that could not be read (skipped). (default: empty)
+    errors : list of ImageError, default=[]
+        Files that could not be read (skipped).
     """
 
     images: list[np.ndarray]

@@ -176,7 +176,8 @@ class ListedSources:
     ----------
     items : the union's file paths, labels (after aliasing), subjects (prefixed ``NAME:``
         when there are several data sets) and fingerprints.
-    sources, names, paths, precropped, info, notes : as :class:`DataSources`. (info and notes default to [])
+    sources, names, paths, precropped, info, notes : as :class:`DataSources`, default=[] for info and notes
+        As :class:`DataSources`.
     """
 
     items: ImageList

@@ -208,7 +208,7 @@ def evaluate(
         Number of folds for "kfold" and "group-kfold" (LOSO has one fold per subject).
     seed : int, default=0
         Shuffling seed of the k-fold splits.
-    model : object, default=None
+    model : DLFERS or None, default=None
         An unfitted :class:`dlfers.DLFERS` (its parameters are reported).
     baseline : bool, default=True
         Also score HOG + StandardScaler + LinearSVC on the same folds.

@@ -22,10 +22,13 @@ class Features:
     regions : (N, L) int32 region ids (shared by every kind: same grid).
     found : whether a face was detected.
     box : the cropped face box in frame pixels.
-    face : (face_size, face_size) float32 preprocessed face the descriptors came from. (default None)
-    aligned : whether the face was registered by its eyes (None: alignment off; False: (default None)
+    face : ndarray of shape (face_size, face_size), dtype float32, or None, default=None
+        The preprocessed face the descriptors came from.
+    aligned : bool or None, default=None
+        Whether the face was registered by its eyes (None: alignment off; False:
         eyes not found, the unaligned crop was used).
-    texture : texture channel -> its raw values (:mod:`dlfers.features.texture`): "lbp" (R, 59) float32 (default: empty)
+    texture : dict of str to ndarray, default={}
+        Texture channel -> its raw values (:mod:`dlfers.features.texture`): "lbp" (R, 59) float32
         uniform-LBP counts per SPOF region, "gabor" (40, 64) float32 Gabor energies per filter and
         cell; empty when the model has no texture channel.
     """

@@ -214,8 +214,10 @@ class Explanation:
     region_boxes : (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
     face_size : side of the face and fused images the boxes refer to.
     kernel, fusion : the model's kernel and fusion rule.
-    box : the δ/γ-cropped face in frame pixels (None when unknown). (default None)
-    face : (face_size, face_size) float32 preprocessed face, or None. (default None)
+    box : FaceBox or None, default=None
+        The δ/γ-cropped face in frame pixels (None when unknown).
+    face : ndarray of shape (face_size, face_size), dtype float32, or None, default=None
+        The preprocessed face.
     """
 
     classes: np.ndarray

@@ -49,11 +49,15 @@ class FaceResult:
 
     Attributes
     ----------
-    found : False for the explicit "no face in this frame" result.
-    box : the δ/γ-cropped face box in frame pixels (None when not found). (default None)
-    label : the predicted class (None when not found): the most probable class of (default None)
+    found : bool
+        False for the explicit "no face in this frame" result.
+    box : FaceBox or None, default=None
+        The δ/γ-cropped face box in frame pixels (None when not found).
+    label : object, default=None
+        The predicted class (None when not found): the most probable class of
         ``probabilities``, as :meth:`DLFERS.predict` gives it.
-    probabilities : class -> calibrated probability (empty when not found). (default: empty)
+    probabilities : dict of object to float, default={}
+        Class -> calibrated probability (empty when not found).
     """
 
     found: bool

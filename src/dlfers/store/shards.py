@@ -112,7 +112,8 @@ class ExtractedFeatures:
     features : n :class:`dlfers.model.estimator.Features` (empty list if descriptors were not stored).
     encodings : (n, F) float32 SPOF histograms, or None.
     manifest : the folder's manifest.
-    datasets : (n,) str the name of each item's data set ("" in a version-1 folder). (default: empty)
+    datasets : ndarray of shape (n,), dtype str, default=empty
+        The name of each item's data set ("" in a version-1 folder).
     """
 
     index: np.ndarray
