@@ -54,8 +54,10 @@ class Dataset:
     Attributes
     ----------
     images : list of (H, W) uint8 arrays.
-    labels : (n,) str array of class names.
-    subjects : (n,) str array of subject ids (from the file names; see :func:`load_folder`).
+    labels : ndarray
+        (n,) str array of class names.
+    subjects : ndarray
+        (n,) str array of subject ids (from the file names; see :func:`load_folder`).
     paths : list of the source files.
     errors : list of ImageError, default=[]
         Files that could not be read (skipped).

@@ -41,12 +41,17 @@ class DataSources:
 
     Attributes
     ----------
-    dataset : the union: images, labels (after aliasing), subjects (prefixed ``NAME:`` when
+    dataset : Dataset
+        The union: images, labels (after aliasing), subjects (prefixed ``NAME:`` when
         there are several data sets), paths, errors.
-    sources : (n,) int index into ``names`` of each image.
-    names : short name of each data set (its folder's name, made unique).
-    paths : the folder of each data set.
-    precropped : per data set, whether its images are taken as pre-cropped faces.
+    sources : ndarray
+        (n,) int index into ``names`` of each image.
+    names : list of str
+        Short name of each data set (its folder's name, made unique).
+    paths : list of str
+        The folder of each data set.
+    precropped : list of bool
+        Per data set, whether its images are taken as pre-cropped faces.
     info : list of dict, default=[]
         Per data set, a JSON-ready summary (images, classes, subjects, aliases applied, ...).
     notes : list of str, default=[]
@@ -174,7 +179,8 @@ class ListedSources:
 
     Attributes
     ----------
-    items : the union's file paths, labels (after aliasing), subjects (prefixed ``NAME:``
+    items : ImageList
+        The union's file paths, labels (after aliasing), subjects (prefixed ``NAME:``
         when there are several data sets) and fingerprints.
     sources, names, paths, precropped, info, notes : as :class:`DataSources`, default=[] for info and notes
         As :class:`DataSources`.

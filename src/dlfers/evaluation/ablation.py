@@ -191,7 +191,8 @@ def run_ablation(
 
     Parameters
     ----------
-    data : a data set folder, several (joined by :func:`dlfers.data.sources.load_datasets`:
+    data : Paths or Dataset or DataSources
+        A data set folder, several (joined by :func:`dlfers.data.sources.load_datasets`:
         label aliases, subjects kept apart per data set, pre-cropped face sets extracted
         without detection), a loaded :class:`Dataset` or :class:`DataSources`.
     protocols : sequence of str, default=('kfold', 'loso')
@@ -199,7 +200,8 @@ def run_ablation(
         "group-kfold"; the table's column groups).
     folds, seed : optional
         The "kfold" and "group-kfold" protocols' folds and shuffling seed.
-    base : DLFERS parameters of the "default" row (None: the DLFERS defaults).
+    base : mapping of str to object or None, default=None
+        DLFERS parameters of the "default" row (None: the DLFERS defaults).
     nested : sequence of str, default=()
         Row names (of :func:`ablation_rows`) the nested CV chooses among; empty: none.
         Ties go to the first listed.
@@ -323,9 +325,12 @@ def nested_cv(
 
     Parameters
     ----------
-    ds : the data set (labels and subjects).
-    candidates : name -> DLFERS parameters; ties go to the first.
-    feats_of : name -> features of every image of ``ds`` for that candidate.
+    ds : Dataset
+        The data set (labels and subjects).
+    candidates : mapping of str to mapping of str to object
+        Name -> DLFERS parameters; ties go to the first.
+    feats_of : mapping of str to sequence of object
+        Name -> features of every image of ``ds`` for that candidate.
     protocol, folds, seed : optional
         The outer protocol, as :func:`dlfers.evaluation.protocols.make_splits`.
     inner_folds : int, default=3

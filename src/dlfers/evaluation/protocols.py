@@ -201,7 +201,8 @@ def evaluate(
 
     Parameters
     ----------
-    data : a data set folder (JAFFE or folder-per-class) or a loaded :class:`Dataset`.
+    data : str or os.PathLike or Dataset
+        A data set folder (JAFFE or folder-per-class) or a loaded :class:`Dataset`.
     protocol : str, default='kfold'
         "kfold" (person-dependent, stratified), "loso" or "group-kfold" (person-independent).
     folds : int, default=10

@@ -20,8 +20,10 @@ class Features:
     ----------
     descriptors : kind -> (N, dim) float32, face points first, then fused-image points.
     regions : (N, L) int32 region ids (shared by every kind: same grid).
-    found : whether a face was detected.
-    box : the cropped face box in frame pixels.
+    found : bool
+        Whether a face was detected.
+    box : FaceBox or None
+        The cropped face box in frame pixels.
     face : ndarray of shape (face_size, face_size), dtype float32, or None, default=None
         The preprocessed face the descriptors came from.
     aligned : bool or None, default=None

@@ -509,8 +509,10 @@ def fusion_inputs(encodings: dict[str, np.ndarray], fusion: str) -> dict[str, np
 
     Parameters
     ----------
-    encodings : kind -> (n, F_kind) float32 histograms, in the model's kind order.
-    fusion : "feature" (one SVM named "tisf+tipm" on the concatenation) or "decision"
+    encodings : dict of str to ndarray
+        Kind -> (n, F_kind) float32 histograms, in the model's kind order.
+    fusion : str
+        "feature" (one SVM named "tisf+tipm" on the concatenation) or "decision"
         (one SVM per kind); one kind is always a single SVM.
 
     Returns
@@ -645,7 +647,8 @@ def fit_fused(
     encodings : kind -> (n, F_kind) float32 training histograms.
     y : (n,) labels.
     kernel, C, gamma, random_state : see :class:`KernelSVC`.
-    fusion : see :func:`fusion_inputs`.
+    fusion : str
+        See :func:`fusion_inputs`.
     probability : bool, default=True
         Calibrate every SVM (needed for ``predict_proba``); decision fusion
         calibrates whatever this says, as its labels come from probabilities.

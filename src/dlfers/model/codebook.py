@@ -317,11 +317,15 @@ def spof_histograms(
 
     Parameters
     ----------
-    descriptors : per image, (N_i, dim) float32 descriptors of one kind.
-    regions : per image, (N_i, L) int32 region ids (see :func:`dlfers.features.regions.region_ids`).
-    n_regions : the layout's region count R.
+    descriptors : sequence of ndarray
+        Per image, (N_i, dim) float32 descriptors of one kind.
+    regions : sequence of ndarray
+        Per image, (N_i, L) int32 region ids (see :func:`dlfers.features.regions.region_ids`).
+    n_regions : int
+        The layout's region count R.
     codebook : (K, dim) float32.
-    power : power normalisation (see :func:`normalise_histograms`).
+    power : float
+        Power normalisation (see :func:`normalise_histograms`).
     code_sqnorm : ndarray of shape (K,) or None, default=None
         :func:`codeword_sqnorms` of ``codebook``, if the caller keeps it.
     words : sequence of ndarray or None, default=None

@@ -200,19 +200,25 @@ class Explanation:
 
     Attributes
     ----------
-    classes : (k,) class labels (the model's ``classes_``).
-    label : the model's predicted class.
+    classes : ndarray
+        (k,) class labels (the model's ``classes_``).
+    label : object
+        The model's predicted class.
     probabilities : (k,) float64 calibrated class probabilities.
-    decision_values : (k,) float64 explained scores (the summed pairwise decision values,
+    decision_values : ndarray
+        (k,) float64 explained scores (the summed pairwise decision values,
         see the module docstring) = ``evidence.sum(0) + intercepts``.
-    intercepts : (k,) float64 the part of each score no region carries.
+    intercepts : ndarray
+        (k,) float64 the part of each score no region carries.
     evidence : (n_regions, k) float64, ``evidence[r, c]`` region r's contribution to class c's
         score (positive: for c); the sum of ``evidence_by_kind``.
     evidence_by_kind : channel (descriptor kind "tisf", "tipm"; texture "lbp", "gabor") -> (n_regions, k)
         float64 (a Gabor cell's evidence goes to the region of the finest face level that holds its centre).
     region_names, region_sources : (n_regions,) names and source images ("face" or "fused").
-    region_boxes : (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
-    face_size : side of the face and fused images the boxes refer to.
+    region_boxes : ndarray
+        (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
+    face_size : int
+        Side of the face and fused images the boxes refer to.
     kernel, fusion : the model's kernel and fusion rule.
     box : FaceBox or None, default=None
         The δ/γ-cropped face in frame pixels (None when unknown).

@@ -247,7 +247,8 @@ def read_model_file(path: str | os.PathLike[str], known_params: Any) -> tuple[di
     ----------
     path : str or os.PathLike
         The model file.
-    known_params : collection of str
+    known_params : object
+        Collection of str
         The parameter names this version knows.
 
     Returns

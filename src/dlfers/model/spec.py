@@ -64,11 +64,14 @@ class Spec:
     ----------
     params : every parameter, name -> value, in :data:`PARAMETERS` order (read-only view
         through :meth:`get`; the tuple keeps the spec hashable).
-    kinds : descriptor kinds, in the order of the ``descriptors`` parameter.
+    kinds : tuple of str
+        Descriptor kinds, in the order of the ``descriptors`` parameter.
     textures : texture channels ("lbp", "gabor"; :func:`dlfers.features.texture.parse_textures`).
-    layout : the parsed SPOF layout.
+    layout : Layout
+        The parsed SPOF layout.
     descriptor_specs : one :class:`DescriptorSpec` per kind, in ``kinds`` order.
-    detector : the face detector's settings.
+    detector : DetectorSettings
+        The face detector's settings.
     """
 
     items: tuple[tuple[str, Any], ...]

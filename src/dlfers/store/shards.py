@@ -107,11 +107,13 @@ class ExtractedFeatures:
 
     Attributes
     ----------
-    index : (n,) int64 item positions in the data set.
+    index : ndarray
+        (n,) int64 item positions in the data set.
     names, labels, subjects : (n,) str each.
     features : n :class:`dlfers.model.estimator.Features` (empty list if descriptors were not stored).
     encodings : (n, F) float32 SPOF histograms, or None.
-    manifest : the folder's manifest.
+    manifest : dict of str to object
+        The folder's manifest.
     datasets : ndarray of shape (n,), dtype str, default=empty
         The name of each item's data set ("" in a version-1 folder).
     """

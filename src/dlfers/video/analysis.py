@@ -41,11 +41,15 @@ class TrackResult:
 
     Attributes
     ----------
-    track : the track id (stable across frames, never reused within a video).
-    box : the δ/γ-cropped face box in frame pixels.
-    label : the predicted class: the model's label, or with smoothing the most probable
+    track : int
+        The track id (stable across frames, never reused within a video).
+    box : FaceBox
+        The δ/γ-cropped face box in frame pixels.
+    label : object
+        The predicted class: the model's label, or with smoothing the most probable
         class of the smoothed probabilities (ties to the first in class order).
-    probabilities : class -> probability (smoothed when smoothing is on), in the model's
+    probabilities : dict of object to float
+        Class -> probability (smoothed when smoothing is on), in the model's
         class order; sums to 1.
     detected : bool, default=True
         True when the box comes from a full detection, False from the region search.
@@ -72,8 +76,10 @@ class FrameResult:
 
     Attributes
     ----------
-    frame : index of the frame in the source (from 0; frames skipped by ``every`` count).
-    time_s : its time in seconds.
+    frame : int
+        Index of the frame in the source (from 0; frames skipped by ``every`` count).
+    time_s : float
+        Its time in seconds.
     faces : list of TrackResult, default=field(default_factory=list)
         One :class:`TrackResult` per face, largest detected first (empty: no face, or an error).
     error : str or None, default=None
@@ -101,7 +107,8 @@ class VideoAnalyzer:
 
     Parameters
     ----------
-    model : a fitted :class:`dlfers.DLFERS` (only read; one analyzer per thread).
+    model : DLFERS
+        A fitted :class:`dlfers.DLFERS` (only read; one analyzer per thread).
     detect_every : int, default=1
         Run the full face detector every this many analysed frames (>= 1; 1:
         every frame, no region search).  It also runs when there is no track and when a
@@ -222,8 +229,10 @@ def analyze_video(model: DLFERS, source: str | os.PathLike[str] | int, *, every:
 
     Parameters
     ----------
-    model : a fitted :class:`dlfers.DLFERS`.
-    source : video file, folder of image files (sorted by name), or camera index (int).
+    model : DLFERS
+        A fitted :class:`dlfers.DLFERS`.
+    source : str or os.PathLike or int
+        Video file, folder of image files (sorted by name), or camera index (int).
     every : int, default=1
         Analyse every ``every``-th frame (>= 1).
     fps : float or None, default=None

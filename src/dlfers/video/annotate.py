@@ -180,7 +180,8 @@ def annotate_video(
 
     Parameters
     ----------
-    src : video file, folder of frames (sorted by name), or camera index (int).
+    src : str or os.PathLike or int
+        Video file, folder of frames (sorted by name), or camera index (int).
     out : str or os.PathLike or None, default=None
         Annotated video to write (codec from the suffix: mp4v for .mp4/.m4v/.mov, MJPG
         for .avi/.mkv); boxes, labels, probabilities and ``#track``; analysed frames only.

@@ -171,9 +171,12 @@ def plot_tracks(series: dict[int, tuple[np.ndarray, np.ndarray]], classes: Seque
 
     Parameters
     ----------
-    series : track -> (times (n,) s, probabilities (n, n_classes)), as :meth:`TrackSeries.series`.
-    classes : class names in the columns' order (the legend).
-    path : PNG file to write (the caller makes it atomic).
+    series : dict of int to tuple of (ndarray, ndarray)
+        Track -> (times (n,) s, probabilities (n, n_classes)), as :meth:`TrackSeries.series`.
+    classes : sequence of object
+        Class names in the columns' order (the legend).
+    path : str or os.PathLike
+        PNG file to write (the caller makes it atomic).
     title : str, default='expression probabilities per track'
         The figure's title.
     max_panels : int, default=12

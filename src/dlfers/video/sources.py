@@ -45,7 +45,8 @@ class FrameSource:
 
     Parameters
     ----------
-    source : a video file, a folder of frames, or an ``int`` camera index (``cv2.VideoCapture(i)``).
+    source : str or os.PathLike or int
+        A video file, a folder of frames, or an ``int`` camera index (``cv2.VideoCapture(i)``).
     every : int, default=1
         Analyse every ``every``-th frame (>= 1).
     fps : float or None, default=None

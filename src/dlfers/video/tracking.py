@@ -41,8 +41,10 @@ class Track:
 
     Attributes
     ----------
-    id : the track id, unique within a :class:`Tracker`.
-    box : its last box (δ/γ-cropped, frame pixels).
+    id : int
+        The track id, unique within a :class:`Tracker`.
+    box : FaceBox
+        Its last box (δ/γ-cropped, frame pixels).
     velocity : tuple of (float, float), default=(0.0, 0.0)
         (dx, dy) pixels per analysed frame of the box's top-left corner (smoothed).
     unseen : int, default=0
@@ -219,8 +221,10 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     Parameters
     ----------
     gray : (H, W) uint8 frame.
-    box : the predicted δ/γ-cropped box of the face (frame pixels).
-    settings : the full detector's settings; the region is searched with the single-pass
+    box : FaceBox
+        The predicted δ/γ-cropped box of the face (frame pixels).
+    settings : DetectorSettings
+        The full detector's settings; the region is searched with the single-pass
         cascade at the scale that detector uses for the whole frame (``detect_size`` over
         the frame's longer side) and on the same pixel grid, finer where the face would be
         under the cascade's 24-pixel window there.

@@ -84,9 +84,11 @@ def layout_features(full: Sequence[Any], layout: str, face_size: int, step: int)
 
     Parameters
     ----------
-    full : :class:`dlfers.model.estimator.Features` extracted by a DLFERS whose layout has both
+    full : sequence of object
+        :class:`dlfers.model.estimator.Features` extracted by a DLFERS whose layout has both
         face and fused levels (e.g. ``"whole+fused"``) and the same face size and step.
-    layout : the target layout.
+    layout : str
+        The target layout.
     face_size : int
         Face size of the extraction.
     step : int
@@ -143,7 +145,8 @@ class CVEngine:
 
     Parameters
     ----------
-    dataset : the loaded data set.
+    dataset : Dataset
+        The loaded data set.
     n_jobs : int, default=-1
         Worker threads (-1: all cores).
     on_step : callable or None, default=None

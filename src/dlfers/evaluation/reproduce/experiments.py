@@ -205,7 +205,8 @@ def reproduce(
 
     Parameters
     ----------
-    data : JAFFE folder or a loaded :class:`Dataset`.
+    data : str or os.PathLike or Dataset
+        JAFFE folder or a loaded :class:`Dataset`.
     out : str or os.PathLike or None, default=None
         Output folder (created); None only computes.
     tables : sequence of str, default=('table1', 'table2', 'table3')
