@@ -11,7 +11,7 @@ from conftest import FAST
 from dlfers import DLFERS
 from dlfers.cli.main import main
 from dlfers.evaluation.protocols import evaluate, make_splits
-from dlfers.model import estimator as pipeline_mod
+from dlfers.model import codebook as codebook_mod  # every k-means run of a fit goes through it
 
 
 def test_splits_are_disjoint_and_cover_everything(jaffe):
@@ -36,13 +36,13 @@ def test_no_leakage_codebooks_and_svm_see_only_the_training_fold(jaffe, monkeypa
         for arr in f.descriptors.values():
             owner[id(arr)] = i
     seen: list[set[int]] = []
-    real = pipeline_mod.fit_codebook
+    real = codebook_mod.fit_codebook
 
     def spy(descriptors, labels, *args, **kwargs):
         seen.append({owner[id(d)] for d in descriptors})
         return real(descriptors, labels, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline_mod, "fit_codebook", spy)
+    monkeypatch.setattr(codebook_mod, "fit_codebook", spy)
     report = evaluate(jaffe, "kfold", folds=3, model=model, baseline=False, features=feats)
     splits = make_splits(jaffe.labels, jaffe.subjects, "kfold", 3, 0)
     assert len(seen) == 2 * 3  # tisf and tipm codebooks in each fold

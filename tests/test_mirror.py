@@ -9,7 +9,7 @@ from conftest import FAST
 from dlfers import DLFERS
 from dlfers.evaluation.protocols import evaluate, make_splits
 from dlfers.features.mirror import flip_face
-from dlfers.model import estimator as pipeline_mod
+from dlfers.model import codebook as codebook_mod  # every k-means run of a fit goes through it
 from dlfers.model import stages as mirror_mod  # the fit stage flips through stages.flip_face
 from dlfers.model.stages import mirrored
 
@@ -23,7 +23,7 @@ def test_no_test_fold_face_is_ever_flipped_into_training(jaffe, monkeypatch):
     desc_owner = {id(a): i for i, f in enumerate(feats) for a in f.descriptors.values()}
     flipped: list[int] = []
     seen: list[list[int]] = []
-    real_flip, real_fit = mirror_mod.flip_face, pipeline_mod.fit_codebook
+    real_flip, real_fit = mirror_mod.flip_face, codebook_mod.fit_codebook
 
     def spy_flip(face):
         flipped.append(owner[id(face)])
@@ -34,7 +34,7 @@ def test_no_test_fold_face_is_ever_flipped_into_training(jaffe, monkeypatch):
         return real_fit(descriptors, labels, *args, **kwargs)
 
     monkeypatch.setattr(mirror_mod, "flip_face", spy_flip)
-    monkeypatch.setattr(pipeline_mod, "fit_codebook", spy_fit)
+    monkeypatch.setattr(codebook_mod, "fit_codebook", spy_fit)
     report = evaluate(jaffe, "kfold", folds=3, model=model, baseline=False, features=feats)
     splits = make_splits(jaffe.labels, jaffe.subjects, "kfold", 3, 0)
     assert len(flipped) == sum(len(tr) for tr, _ in splits)

@@ -134,6 +134,16 @@ def show_config(file: _typing.TextIO | None = None) -> dict[str, _typing.Any]:
     ``DLFERS_NO_VNNI=1`` keeps it off VNNI); ``face_cascade``: who evaluates the default face
     cascade (``"dlfers (avx2)"``, ``"dlfers (c)"``: the ``haar_scan`` kernel, boxes identical to OpenCV's;
     ``"opencv"`` without the cython backend).
+
+    Parameters
+    ----------
+    file : text stream or None, default=None
+        Where to print (None: stdout).
+
+    Returns
+    -------
+    dict of str to object
+        The fields listed above.
     """
     import os
     import sys

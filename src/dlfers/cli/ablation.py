@@ -14,6 +14,13 @@ OUTPUTS = (("ablation.md", "Markdown table"), ("ablation.json", "JSON report"), 
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``ablation`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "ablation",
         help="score each addition beyond the paper (eye alignment, mirror augmentation, multi-scale "
@@ -50,6 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers ablation``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from .._util.files import jsonable
     from .._util.outputs import atomic_open, check_outputs
     from ..evaluation.ablation import format_csv, format_markdown, run_ablation

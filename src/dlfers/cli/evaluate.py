@@ -11,6 +11,13 @@ from ._options import add_model_options, add_run_options, check_json_output, mod
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``evaluate`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "evaluate",
         help="cross-validate DLFERS (and a HOG+LinearSVC baseline) on a data set",
@@ -42,6 +49,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers evaluate``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from ..evaluation.crossdata import evaluate_sets, evaluate_transfer
     from ..evaluation.protocols import format_report
     from ..model.estimator import DLFERS

@@ -26,6 +26,13 @@ from ._options import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``explain`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "explain",
         help="explain each face's expression: per-region evidence as a picture and numbers",
@@ -57,6 +64,18 @@ def _found(rec: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers explain``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from ..explain.files import explain_files
     args.model, args.paths = split_model(args.model, args.paths)
     if not args.paths:

@@ -38,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``dlfers`` command: parse ``argv`` and run its subcommand.
+
+    Parameters
+    ----------
+    argv : sequence of str or None, default=None
+        The arguments (None: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status (0: success; 2: no subcommand).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

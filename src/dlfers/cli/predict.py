@@ -26,6 +26,13 @@ from ._options import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``predict`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "predict",
         help="predict the expression of the faces in images or folders",
@@ -53,6 +60,18 @@ def _found(rec: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers predict``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from ..predict.files import predict_files
 
     args.model, args.paths = split_model(args.model, args.paths)

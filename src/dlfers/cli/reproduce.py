@@ -9,6 +9,13 @@ from ._options import add_model_options, add_run_options, model_params, progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``reproduce`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "reproduce",
         help="reproduce the paper's experiments on JAFFE (Tables 1-3, overall, nested model choice)",
@@ -45,6 +52,18 @@ def _tables(spec: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers reproduce``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from ..evaluation.reproduce.experiments import reproduce
 
     results = reproduce(

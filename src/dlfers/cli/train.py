@@ -14,6 +14,13 @@ from ._options import add_jobs_option, add_model_options, add_progress_options, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``train`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "train",
         help="train a model on a data set and save it",
@@ -36,6 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers train``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from .._util.outputs import check_output
     from .._util.parallel import Executor
     from ..data.sources import extract_sources, load_datasets, source_chunks
@@ -82,8 +101,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def provenance(args: argparse.Namespace, sources: Any, model: Any) -> dict[str, Any]:
-    """How a model was made, saved in its file: the data (names, images per class), the command,
-    the dlfers version (no date, host or timing: a rebuild gives the same file)."""
+    """How a model was made, saved in its file (no date, host or timing: a rebuild gives the same file).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``dlfers train`` command line.
+    sources : DataSources
+        The training data.
+    model : DLFERS
+        The fitted model.
+
+    Returns
+    -------
+    dict
+        ``data``, ``datasets``, ``n_train``, ``per_class``, ``command``, ``dlfers_version``.
+    """
     from .._version import __version__
 
     labels = np.asarray(sources.dataset.labels)

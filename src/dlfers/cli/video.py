@@ -27,6 +27,13 @@ _OUTPUTS = ("out", "log", "csv", "plot", "summary")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``video`` subcommand, its flags and its help to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``dlfers`` parser.
+    """
     p = sub.add_parser(
         "video",
         help="track faces and their expressions in videos, folders of frames or a camera; annotated copy, "
@@ -81,7 +88,20 @@ def _stem(src: str | int) -> str:
 
 
 def output_names(args: argparse.Namespace, sources: list[str | int]) -> list[dict[str, Any]]:
-    """Each source's output paths (``{stem}`` replaced); ValueError when several sources would share one."""
+    """Each source's output paths (``{stem}`` replaced); ValueError when several sources would share one.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    sources : list of str or int
+        The video sources.
+
+    Returns
+    -------
+    list of dict
+        Per source, its output paths by option name.
+    """
     several = len(sources) > 1
     log = args.log
     if log is None:
@@ -113,7 +133,22 @@ def output_names(args: argparse.Namespace, sources: list[str | int]) -> list[dic
 
 
 def analyze_one(model: Any, src: str | int, kwargs: dict[str, Any]) -> Any:
-    """:func:`dlfers.video.annotate.annotate_video` of one source; a ValueError/OSError becomes its message (str)."""
+    """:func:`dlfers.video.annotate.annotate_video` of one source; a ValueError/OSError becomes its message (str).
+
+    Parameters
+    ----------
+    model : DLFERS
+        A fitted model.
+    src : str or int
+        A video file, a folder of frames, or a camera index.
+    kwargs : dict of str to object
+        Keyword arguments of :func:`dlfers.video.annotate.annotate_video`.
+
+    Returns
+    -------
+    VideoStats or str
+        The run's statistics, or the error message.
+    """
     from ..video.annotate import annotate_video
 
     try:
@@ -125,6 +160,18 @@ def analyze_one(model: Any, src: str | int, kwargs: dict[str, Any]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``dlfers video``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0: success).
+    """
     from .._util.outputs import check_outputs
     from .._util.parallel import Executor
     from ..video.annotate import video_outputs

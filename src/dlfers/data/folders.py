@@ -54,10 +54,13 @@ class Dataset:
     Attributes
     ----------
     images : list of (H, W) uint8 arrays.
-    labels : (n,) str array of class names.
-    subjects : (n,) str array of subject ids (from the file names; see :func:`load_folder`).
+    labels : ndarray
+        (n,) str array of class names.
+    subjects : ndarray
+        (n,) str array of subject ids (from the file names; see :func:`load_folder`).
     paths : list of the source files.
-    errors : list of ImageError for files that could not be read (skipped).
+    errors : list of ImageError, default=[]
+        Files that could not be read (skipped).
     """
 
     images: list[np.ndarray]
@@ -87,10 +90,12 @@ class ImageList:
     names : (n,) file paths, or keys that ``read`` understands.
     labels : (n,) class names.
     subjects : (n,) subject ids.
-    read : ``read(name) -> (H, W) uint8`` gray image, raising :class:`ImageError` for an
+    read : callable, default=read_image
+        ``read(name) -> (H, W) uint8`` gray image, raising :class:`ImageError` for an
         unusable item; :func:`read_image` for files.  It must be picklable (a module-level
         function or an instance of a module-level class) to run in worker processes.
-    fingerprints : (n,) strings that change when an item's content may have (file size
+    fingerprints : list of str or None, default=None
+        (n,) strings that change when an item's content may have (file size
         and modification time for files), or None.
     """
 
@@ -139,7 +144,18 @@ def _collect(
 
 
 def jaffe_label(name: str) -> tuple[str, str] | None:
-    """(expression, subject) from a JAFFE file name ``SUBJECT.EXPRN.ID.tiff``, else None."""
+    """(expression, subject) from a JAFFE file name ``SUBJECT.EXPRN.ID.tiff``, else None.
+
+    Parameters
+    ----------
+    name : str
+        A file name.
+
+    Returns
+    -------
+    (str, str) or None
+        (expression, subject).
+    """
     m = _JAFFE_NAME.match(name)
     if not m or m.group("code").upper() not in JAFFE_CODES:
         return None
@@ -172,6 +188,18 @@ def _list_jaffe(root: Path) -> tuple[list[str], list[str], list[str]]:
 def load_jaffe(path: str | os.PathLike[str], progress: bool = False) -> Dataset:
     """Load JAFFE: 213 gray images, labels from the file names, subject ids.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The JAFFE folder.
+    progress : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    Dataset
+        The images, labels and subjects.
+
     Raises
     ------
     FileNotFoundError
@@ -191,6 +219,21 @@ def load_folder(path: str | os.PathLike[str], progress: bool = False,
     The subject id of an image is its file name's stem up to the first '_' or '.'
     (so ``anna_01.png`` belongs to subject ``anna``), or the group of the regular
     expression ``subject_pattern`` (see :func:`dlfers.data.subjects.subject_of`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The data set's folder.
+    progress : bool, default=False
+        Show a progress bar.
+    subject_pattern : str or re.Pattern or None, default=None
+        Regular expression whose group gives the subject id in file names (None: the default
+        rule, :func:`dlfers.data.subjects.subject_of`).
+
+    Returns
+    -------
+    Dataset
+        The images, labels and subjects.
 
     Raises
     ------
@@ -232,7 +275,23 @@ def _is_jaffe(root: Path) -> bool:
 def load_dataset(path: str | os.PathLike[str], progress: bool = False,
                  subject_pattern: str | re.Pattern[str] | None = None) -> Dataset:
     """Load JAFFE if the folder holds JAFFE-named files, else a folder-per-class set
-    (``subject_pattern``: see :func:`load_folder`; JAFFE keeps its own naming rule)."""
+    (``subject_pattern``: see :func:`load_folder`; JAFFE keeps its own naming rule).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The data set's folder.
+    progress : bool, default=False
+        Show a progress bar.
+    subject_pattern : str or re.Pattern or None, default=None
+        Regular expression whose group gives the subject id in file names (None: the default
+        rule, :func:`dlfers.data.subjects.subject_of`).
+
+    Returns
+    -------
+    Dataset
+        The images, labels and subjects.
+    """
     root = Path(path)
     if _is_jaffe(root):
         return load_jaffe(root, progress)
@@ -252,6 +311,19 @@ def list_dataset(path: str | os.PathLike[str], subject_pattern: str | re.Pattern
 
     Labels and subjects come from the names (JAFFE) or the folders (folder per class);
     each file's fingerprint is its size and modification time.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The data set's folder.
+    subject_pattern : str or re.Pattern or None, default=None
+        Regular expression whose group gives the subject id in file names (None: the default
+        rule, :func:`dlfers.data.subjects.subject_of`).
+
+    Returns
+    -------
+    ImageList
+        The items, no pixel read.
 
     Raises
     ------

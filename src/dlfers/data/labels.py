@@ -30,6 +30,16 @@ DEFAULT_ALIASES: dict[str, str] = {
 def parse_alias(text: str) -> tuple[str, str]:
     """``"FROM=TO"`` -> ``("FROM", "TO")``.
 
+    Parameters
+    ----------
+    text : str
+        ``FROM=TO``.
+
+    Returns
+    -------
+    (str, str)
+        (FROM, TO).
+
     Raises
     ------
     ValueError
@@ -43,6 +53,16 @@ def parse_alias(text: str) -> tuple[str, str]:
 
 def read_aliases(path: str | os.PathLike[str]) -> dict[str, str]:
     """A JSON object ``{"FROM": "TO", ...}`` from ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A JSON file.
+
+    Returns
+    -------
+    dict of str to str
+        The aliases.
 
     Raises
     ------
@@ -71,6 +91,18 @@ def alias_table(extra: Mapping[str, str] | Iterable[tuple[str, str]] | None = No
     Keys are matched case-insensitively (stored lower-case).  Chains are followed
     (``mad -> angry -> anger`` gives ``mad -> anger``); an alias of a name to itself is dropped.
 
+    Parameters
+    ----------
+    extra : mapping of str to str or iterable of tuple of (str, str) or None, default=None
+        Aliases ``{from: to}`` (or (from, to) pairs) on top of the defaults.
+    defaults : bool, default=True
+        Start from :data:`DEFAULT_ALIASES` (False: only ``extra``).
+
+    Returns
+    -------
+    dict of str to str
+        Lower-case alias -> label.
+
     Raises
     ------
     ValueError
@@ -96,6 +128,13 @@ def alias_table(extra: Mapping[str, str] | Iterable[tuple[str, str]] | None = No
 
 def apply_aliases(labels: Sequence[str] | np.ndarray, table: Mapping[str, str]) -> tuple[np.ndarray, dict[str, str]]:
     """``labels`` renamed by ``table`` (from :func:`alias_table`), and the renamings applied.
+
+    Parameters
+    ----------
+    labels : sequence of str or ndarray of shape (n,)
+        Class names.
+    table : mapping of str to str
+        An :func:`alias_table`.
 
     Returns
     -------

@@ -42,14 +42,21 @@ class DataSources:
 
     Attributes
     ----------
-    dataset : the union: images, labels (after aliasing), subjects (prefixed ``NAME:`` when
+    dataset : Dataset
+        The union: images, labels (after aliasing), subjects (prefixed ``NAME:`` when
         there are several data sets), paths, errors.
-    sources : (n,) int index into ``names`` of each image.
-    names : short name of each data set (its folder's name, made unique).
-    paths : the folder of each data set.
-    precropped : per data set, whether its images are taken as pre-cropped faces.
-    info : per data set, a JSON-ready summary (images, classes, subjects, aliases applied, ...).
-    notes : human-readable lines saying what was applied, for reports.
+    sources : ndarray
+        (n,) int index into ``names`` of each image.
+    names : list of str
+        Short name of each data set (its folder's name, made unique).
+    paths : list of str
+        The folder of each data set.
+    precropped : list of bool
+        Per data set, whether its images are taken as pre-cropped faces.
+    info : list of dict, default=[]
+        Per data set, a JSON-ready summary (images, classes, subjects, aliases applied, ...).
+    notes : list of str, default=[]
+        Human-readable lines saying what was applied, for reports.
     """
 
     dataset: Dataset
@@ -107,13 +114,24 @@ def load_datasets(
 
     Parameters
     ----------
-    paths : one folder or several.
-    aliases : extra label aliases ``{from: to}`` on top of :data:`dlfers.data.labels.DEFAULT_ALIASES`
+    paths : str or os.PathLike, or a sequence of them
+        One folder or several.
+    aliases : mapping of str to str or None, default=None
+        Extra label aliases ``{from: to}`` on top of :data:`dlfers.data.labels.DEFAULT_ALIASES`
         (map a name to itself to undo a default).
-    subject_pattern : regular expression with a group giving the subject id in the file
+    subject_pattern : str or re.Pattern or None, default=None
+        Regular expression with a group giving the subject id in the file
         names of folder-per-class sets (None: :data:`dlfers.data.subjects.DEFAULT_SUBJECT_RULE`).
-    precropped_side : a data set whose every image is at most this long on its longer side
+    precropped_side : int, default=PRECROPPED_SIDE (64)
+        A data set whose every image is at most this long on its longer side
         is taken as pre-cropped faces (0: never).
+    progress : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    DataSources
+        The joined data sets.
 
     Raises
     ------
@@ -162,9 +180,11 @@ class ListedSources:
 
     Attributes
     ----------
-    items : the union's file paths, labels (after aliasing), subjects (prefixed ``NAME:``
+    items : ImageList
+        The union's file paths, labels (after aliasing), subjects (prefixed ``NAME:``
         when there are several data sets) and fingerprints.
-    sources, names, paths, precropped, info, notes : as :class:`DataSources`.
+    sources, names, paths, precropped, info, notes : as :class:`DataSources`, default=[] for info and notes
+        As :class:`DataSources`.
     """
 
     items: ImageList
@@ -208,6 +228,23 @@ def list_sources(
     when every image is at most ``precropped_side`` on its longer side, read from the file
     headers; files that cannot be read do not count (they fail at extraction, by name).
 
+    Parameters
+    ----------
+    paths : sequence of str or os.PathLike or str or os.PathLike
+        One folder or several.
+    aliases : mapping of str to str or None, default=None
+        Extra label aliases ``{from: to}`` (see :func:`load_datasets`).
+    subject_pattern : str or re.Pattern or None, default=None
+        Regular expression whose group gives the subject id in file names (None: the default
+        rule, :func:`dlfers.data.subjects.subject_of`).
+    precropped_side : int, default=PRECROPPED_SIDE (64)
+        Longest side of a pre-cropped data set's images.
+
+    Returns
+    -------
+    ListedSources
+        The listed files.
+
     Raises
     ------
     FileNotFoundError, ValueError
@@ -247,7 +284,20 @@ def list_sources(
 
 
 def source_model(model: Any, precropped: bool) -> Any:
-    """``model`` itself, or for pre-cropped faces an unfitted copy with ``detect=False``."""
+    """``model`` itself, or for pre-cropped faces an unfitted copy with ``detect=False``.
+
+    Parameters
+    ----------
+    model : DLFERS
+        An unfitted model.
+    precropped : bool
+        Whether the data set is pre-cropped.
+
+    Returns
+    -------
+    DLFERS
+        ``model``, or a copy with ``detect=False``.
+    """
     if not precropped or not getattr(model, "detect", False):
         return model
     from sklearn.base import clone
@@ -262,6 +312,24 @@ def extract_sources(model: Any, data: DataSources, executor: Executor | None = N
 
     Descriptors depend on nothing learned, so features extracted this way can be
     fitted and predicted with ``model`` (``fit_features``/``predict_features``).
+
+    Parameters
+    ----------
+    model : DLFERS
+        The model whose ``extract`` computes the features.
+    data : DataSources
+        The images.
+    executor : Executor or None, default=None
+        Runs batches on its workers (None: serially here).
+    progress : bool, default=False
+        Show a progress bar.
+    subset : ndarray of int or None, default=None
+        Indices of the images to extract (None: all).
+
+    Returns
+    -------
+    list of Features
+        One per image (of ``subset``), in order.
     """
     idx = np.arange(len(data)) if subset is None else np.asarray(subset)
     out: list[Any] = [None] * len(idx)
@@ -293,6 +361,11 @@ def source_chunks(model: Any, data: DataSources, subset: np.ndarray | None = Non
         Workers of the extraction.
     size : int, default 512
         Images per chunk.
+
+    Returns
+    -------
+    callable
+        Each call returns a fresh generator of ``(start, features)``.
     """
     idx = np.arange(len(data)) if subset is None else np.asarray(subset)
 

@@ -22,6 +22,16 @@ DEFAULT_SUBJECT_RULE = "the file name up to its first '_' or '.'"
 def compile_subject_pattern(pattern: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
     """The compiled pattern (None: the default rule).
 
+    Parameters
+    ----------
+    pattern : str or re.Pattern or None
+        A regular expression with a group (None: the default rule).
+
+    Returns
+    -------
+    re.Pattern or None
+        The compiled pattern.
+
     Raises
     ------
     ValueError
@@ -45,6 +55,18 @@ def subject_of(name: str, pattern: re.Pattern[str] | None = None) -> str | None:
 
     With a pattern: its group ``subject`` if it has one, else its first group, of the
     first match (``re.search``).  Without: :data:`DEFAULT_SUBJECT_RULE`.
+
+    Parameters
+    ----------
+    name : str
+        A file name without folder.
+    pattern : re.Pattern or None, default=None
+        A compiled pattern (None: the default rule).
+
+    Returns
+    -------
+    str or None
+        The subject id.
     """
     if pattern is None:
         return re.split(r"[_.]", name, maxsplit=1)[0]
@@ -56,7 +78,20 @@ def subject_of(name: str, pattern: re.Pattern[str] | None = None) -> str | None:
 
 
 def subject_summary(subjects: Sequence[str] | np.ndarray, examples: int = 4) -> str:
-    """``"118 subjects (2 to 15 images each), e.g. S010 (9), S011 (6), ..."``."""
+    """``"118 subjects (2 to 15 images each), e.g. S010 (9), S011 (6), ..."``.
+
+    Parameters
+    ----------
+    subjects : sequence of str
+        Subject id of each image.
+    examples : int, default=4
+        How many subjects to name.
+
+    Returns
+    -------
+    str
+        One line.
+    """
     counts = Counter(np.asarray(subjects).astype(str).tolist())
     if not counts:
         return "0 subjects"

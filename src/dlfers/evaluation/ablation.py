@@ -36,6 +36,7 @@ import numpy as np
 from .._util.parallel import Executor
 from ..data.folders import Dataset
 from ..data.sources import PRECROPPED_SIDE, DataSources, extract_sources, load_datasets
+from ..features.descriptors import KIND_SCALE, KINDS
 from ..features.texture import TEXTURE_KINDS
 from ..model.estimator import DLFERS
 from .crossdata import Paths, per_dataset_scores
@@ -45,16 +46,16 @@ __all__ = ["ADDITIONS", "ALL_KINDS", "ablation_rows", "run_ablation", "nested_cv
            "format_csv"]
 
 #: addition name -> (parameter, value): a flag switched on, or a member of a '+'-joined set
-#: ("descriptors": the second scale; "texture": a texture channel)
+#: ("descriptors": the second-scale kinds of :data:`~dlfers.features.descriptors.KIND_SCALE`, together;
+#: "texture": each channel of :data:`~dlfers.features.texture.TEXTURE_KINDS`, alone)
 ADDITIONS: dict[str, tuple[str, Any]] = {
     "align": ("align", True),
     "mirror": ("mirror", True),
-    "multiscale": ("descriptors", "tisf2+tipm2"),
-    "lbp": ("texture", "lbp"),
-    "gabor": ("texture", "gabor"),
+    "multiscale": ("descriptors", "+".join(k for k in KINDS if KIND_SCALE.get(k, 1) > 1)),
+    **{kind: ("texture", kind) for kind in TEXTURE_KINDS},
 }
 #: every descriptor kind and texture channel a row may use: extracted once per preprocessing configuration
-ALL_KINDS = "tisf+tipm+tisf2+tipm2"
+ALL_KINDS = "+".join(KINDS)
 ALL_TEXTURES = "+".join(TEXTURE_KINDS)
 #: the '+'-joined parameters, each member in its canonical order
 _SETS = {"descriptors": tuple(ALL_KINDS.split("+")), "texture": TEXTURE_KINDS}
@@ -87,6 +88,16 @@ def ablation_rows(base: Mapping[str, Any] | None = None) -> dict[str, dict[str, 
     or, where ``base`` has it, "no-name" (``base`` without it), and "all" (every addition on).
 
     Only the parameters ``base`` gives and those a row changes are listed (the rest are DLFERS's defaults).
+
+    Parameters
+    ----------
+    base : mapping of str to object or None, default=None
+        DLFERS parameters of the "default" row (None: the defaults).
+
+    Returns
+    -------
+    dict of str to dict
+        Row name -> its DLFERS parameters.
     """
 
     b = dict(base or {})
@@ -103,7 +114,20 @@ def ablation_rows(base: Mapping[str, Any] | None = None) -> dict[str, dict[str, 
 
 
 def macro_f1(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray) -> float:
-    """Macro-averaged F1 (percent) over the classes present in ``y_true``."""
+    """Macro-averaged F1 (percent) over the classes present in ``y_true``.
+
+    Parameters
+    ----------
+    y_true : sequence of shape (n,)
+        True labels.
+    y_pred : sequence of shape (n,)
+        Predicted labels.
+
+    Returns
+    -------
+    float
+        Percent.
+    """
     from sklearn.metrics import f1_score
 
     labels = sorted(set(np.asarray(y_true).tolist()))
@@ -167,20 +191,31 @@ def run_ablation(
 
     Parameters
     ----------
-    data : a data set folder, several (joined by :func:`dlfers.data.sources.load_datasets`:
+    data : Paths or Dataset or DataSources
+        A data set folder, several (joined by :func:`dlfers.data.sources.load_datasets`:
         label aliases, subjects kept apart per data set, pre-cropped face sets extracted
         without detection), a loaded :class:`Dataset` or :class:`DataSources`.
-    protocols : protocols of :func:`dlfers.evaluation.protocols.evaluate` ("kfold", "loso",
+    protocols : sequence of str, default=('kfold', 'loso')
+        Protocols of :func:`dlfers.evaluation.protocols.evaluate` ("kfold", "loso",
         "group-kfold"; the table's column groups).
-    folds, seed : the "kfold" and "group-kfold" protocols' folds and shuffling seed.
-    base : DLFERS parameters of the "default" row (None: the DLFERS defaults).
-    nested : row names (of :func:`ablation_rows`) the nested CV chooses among; empty: none.
+    folds, seed : optional
+        The "kfold" and "group-kfold" protocols' folds and shuffling seed.
+    base : mapping of str to object or None, default=None
+        DLFERS parameters of the "default" row (None: the DLFERS defaults).
+    nested : sequence of str, default=()
+        Row names (of :func:`ablation_rows`) the nested CV chooses among; empty: none.
         Ties go to the first listed.
-    inner_folds : folds of the inner cross-validation.
-    n_jobs : local worker processes (-1: all cores) for descriptors and folds.
-    rows : the row names to score (None: all; empty: none, e.g. for the nested figure alone).
-    aliases, subject_pattern, precropped_side : as :func:`dlfers.data.sources.load_datasets`
+    inner_folds : int, default=3
+        Folds of the inner cross-validation.
+    n_jobs : int, default=1
+        Local worker processes (-1: all cores) for descriptors and folds.
+    rows : sequence of str or None, default=None
+        The row names to score (None: all; empty: none, e.g. for the nested figure alone).
+    aliases, subject_pattern, precropped_side : optional
+        As :func:`dlfers.data.sources.load_datasets`
         (for folders only).
+    progress : bool, default=False
+        Show progress bars.
 
     Returns
     -------
@@ -290,13 +325,20 @@ def nested_cv(
 
     Parameters
     ----------
-    ds : the data set (labels and subjects).
-    candidates : name -> DLFERS parameters; ties go to the first.
-    feats_of : name -> features of every image of ``ds`` for that candidate.
-    protocol, folds, seed : the outer protocol, as :func:`dlfers.evaluation.protocols.make_splits`.
-    inner_folds : inner folds (subject-grouped for "loso" and "group-kfold", stratified for "kfold").
-    executor : runs the inner folds (None: serially).
-    splits : the outer folds, precomputed (None: :func:`dlfers.evaluation.protocols.make_splits`).
+    ds : Dataset
+        The data set (labels and subjects).
+    candidates : mapping of str to mapping of str to object
+        Name -> DLFERS parameters; ties go to the first.
+    feats_of : mapping of str to sequence of object
+        Name -> features of every image of ``ds`` for that candidate.
+    protocol, folds, seed : optional
+        The outer protocol, as :func:`dlfers.evaluation.protocols.make_splits`.
+    inner_folds : int, default=3
+        Inner folds (subject-grouped for "loso" and "group-kfold", stratified for "kfold").
+    executor : Executor or None, default=None
+        Runs the inner folds (None: serially).
+    splits : sequence of tuple of (ndarray, ndarray) or None, default=None
+        The outer folds, precomputed (None: :func:`dlfers.evaluation.protocols.make_splits`).
 
     Returns
     -------
@@ -337,7 +379,18 @@ def _data_line(result: Mapping[str, Any]) -> str:
 
 def format_markdown(result: Mapping[str, Any]) -> str:
     """The ablation table (and nested-CV figures) as Markdown, headed by the data sets it was run on;
-    with several data sets, one accuracy column per data set and protocol besides the union's."""
+    with several data sets, one accuracy column per data set and protocol besides the union's.
+
+    Parameters
+    ----------
+    result : mapping of str to object
+        A :func:`run_ablation` result.
+
+    Returns
+    -------
+    str
+        The Markdown table.
+    """
     protocols = result["protocols"]
     names = [d["name"] for d in result.get("datasets") or []]
     per_set = names if len(names) > 1 else []
@@ -362,7 +415,18 @@ def format_markdown(result: Mapping[str, Any]) -> str:
 
 def format_csv(result: Mapping[str, Any]) -> str:
     """One CSV line per (configuration, protocol, data): accuracy and macro-F1 (percent); ``data`` is
-    the data sets joined by "+" for the union, and with several data sets each one's own images too."""
+    the data sets joined by "+" for the union, and with several data sets each one's own images too.
+
+    Parameters
+    ----------
+    result : mapping of str to object
+        A :func:`run_ablation` result.
+
+    Returns
+    -------
+    str
+        The CSV text.
+    """
     names = [d["name"] for d in result.get("datasets") or []]
     union = "+".join(names)
     buf = io.StringIO()

@@ -57,6 +57,33 @@ def evaluate_sets(
     each person of each set in one fold.  ``aliases``, ``subject_pattern`` and
     ``precropped_side`` are those of :func:`dlfers.data.sources.load_datasets`.
 
+    Parameters
+    ----------
+    data : str or os.PathLike, or a sequence of them
+        One data set folder or several (joined).
+    protocol : {'kfold', 'loso', 'group-kfold'}, default='kfold'
+        The protocol, as :func:`dlfers.evaluation.protocols.evaluate`.
+    folds : int, default=10
+        Folds of "kfold" and "group-kfold".
+    seed : int, default=0
+        Shuffling seed of the splits.
+    model : DLFERS or None, default=None
+        An unfitted model (None: the default configuration).
+    aliases : mapping of str to str or None, default=None
+        Extra label aliases, as :func:`dlfers.data.sources.load_datasets`.
+    subject_pattern : str or re.Pattern or None, default=None
+        Subject id rule for folder-per-class sets, as :func:`dlfers.data.sources.load_datasets`.
+    precropped_side : int, default=PRECROPPED_SIDE (64)
+        Pre-cropped data set threshold, as :func:`dlfers.data.sources.load_datasets`.
+    baseline : bool, default=True
+        Also score the HOG + LinearSVC baseline the same way.
+    n_jobs : int, default=1
+        Local worker processes (-1: every core); the results do not depend on it.
+    progress : bool, default=False
+        Show progress bars.
+    scheduler : str or None, default=None
+        Address of a Dask scheduler to run on (None: local).
+
     Returns
     -------
     The report of :func:`dlfers.evaluation.protocols.evaluate`, plus ``datasets`` (one summary per data
@@ -84,7 +111,20 @@ def evaluate_sets(
 
 
 def per_dataset_scores(report: dict[str, Any], src: DataSources) -> dict[str, dict[str, Any]]:
-    """Accuracy and macro-F1 of the cross-validated predictions of each data set's images."""
+    """Accuracy and macro-F1 of the cross-validated predictions of each data set's images.
+
+    Parameters
+    ----------
+    report : dict of str to object
+        An :func:`evaluate_sets` report (its out-of-fold predictions).
+    src : DataSources
+        The joined data sets.
+
+    Returns
+    -------
+    dict of str to dict
+        Data set name -> accuracy and macro-F1.
+    """
     y, pred = np.asarray(report["labels"]), np.asarray(report["predictions"])
     out = {}
     for k, name in enumerate(src.names):
@@ -95,7 +135,20 @@ def per_dataset_scores(report: dict[str, Any], src: DataSources) -> dict[str, di
 
 
 def shared_classes(train: Sequence[str] | np.ndarray, test: Sequence[str] | np.ndarray) -> list[str]:
-    """Classes present in both label arrays, in :func:`dlfers.evaluation.protocols.class_order`."""
+    """Classes present in both label arrays, in :func:`dlfers.evaluation.protocols.class_order`.
+
+    Parameters
+    ----------
+    train : sequence of str
+        Training labels.
+    test : sequence of str
+        Test labels.
+
+    Returns
+    -------
+    list of str
+        The shared classes.
+    """
     both = set(np.asarray(train).tolist()) & set(np.asarray(test).tolist())
     return class_order(sorted(both))
 
@@ -122,6 +175,29 @@ def evaluate_transfer(
     Labels are aliased first (``aliases``: see :func:`dlfers.data.sources.load_datasets`);
     images of classes that only one side has are dropped from both, and named in the
     report (``dropped_classes``).  The HOG + LinearSVC baseline is fitted and scored the same way.
+
+    Parameters
+    ----------
+    train : str or os.PathLike, or a sequence of them
+        Training data set folder(s).
+    test : str or os.PathLike, or a sequence of them
+        Test data set folder(s).
+    model : DLFERS or None, default=None
+        An unfitted model (None: the default configuration).
+    aliases : mapping of str to str or None, default=None
+        Extra label aliases, as :func:`dlfers.data.sources.load_datasets`.
+    subject_pattern : str or re.Pattern or None, default=None
+        Subject id rule for folder-per-class sets, as :func:`dlfers.data.sources.load_datasets`.
+    precropped_side : int, default=PRECROPPED_SIDE (64)
+        Pre-cropped data set threshold, as :func:`dlfers.data.sources.load_datasets`.
+    baseline : bool, default=True
+        Also score the HOG + LinearSVC baseline the same way.
+    n_jobs : int, default=1
+        Local worker processes (-1: every core); the results do not depend on it.
+    progress : bool, default=False
+        Show progress bars.
+    scheduler : str or None, default=None
+        Address of a Dask scheduler to run on (None: local).
 
     Returns
     -------
@@ -263,7 +339,12 @@ def evaluate_fitted(
         A fitted model (e.g. :func:`dlfers.load` or :func:`dlfers.pretrained`).
     test : path or sequence of paths
         Labelled data sets (JAFFE, or folders per class).
-    aliases, subject_pattern, precropped_side : see :func:`dlfers.data.sources.load_datasets`.
+    aliases : mapping of str to str or None, default None
+        Label aliases (see :func:`dlfers.data.sources.load_datasets`).
+    subject_pattern : str, re.Pattern or None, default None
+        How subjects are read from file names (see :func:`dlfers.data.sources.load_datasets`).
+    precropped_side : int, default PRECROPPED_SIDE
+        Images of at most this side are pre-cropped faces (no detection).
     n_jobs : int, default 1
         Workers of the extraction.
     progress : bool, default False

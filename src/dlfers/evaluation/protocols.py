@@ -43,6 +43,24 @@ def make_splits(
 
     "group-kfold" keeps each subject in one fold (``StratifiedGroupKFold``, shuffled with ``seed``);
     subjects of different data sets must have different ids (see :func:`dlfers.data.sources.load_datasets`).
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,)
+        Class labels.
+    subjects : ndarray of shape (n,)
+        Subject ids.
+    protocol : str, default='kfold'
+        "kfold", "loso" or "group-kfold".
+    folds : int, default=10
+        Folds of "kfold" and "group-kfold".
+    seed : int, default=0
+        Shuffling seed.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        (train, test) index arrays per fold.
     """
     from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
 
@@ -63,7 +81,18 @@ def make_splits(
 
 
 def class_order(labels: Sequence[str] | np.ndarray) -> list[str]:
-    """The classes present, in the paper's order for JAFFE names, else sorted."""
+    """The classes present, in the paper's order for JAFFE names, else sorted.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Labels.
+
+    Returns
+    -------
+    list of str
+        The classes present, in order.
+    """
     present = set(np.asarray(labels).tolist())
     known = [c for c in EXPRESSIONS if c in present]
     return known + sorted(present - set(known))
@@ -75,6 +104,20 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> di
     ``per_class`` and ``per_class_recall`` are the same figures (the share of each true
     class recognised); macro-F1 is the unweighted mean of the per-class F1 over ``classes``
     (a class never predicted nor present counts 0).
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n,)
+        True labels.
+    y_pred : ndarray of shape (n,)
+        Predicted labels.
+    classes : sequence of str
+        The classes, in report order.
+
+    Returns
+    -------
+    dict of str to object
+        JSON-ready scores.
     """
     from sklearn.metrics import confusion_matrix
 
@@ -96,7 +139,18 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> di
 
 
 def hog_features(faces: Sequence[np.ndarray]) -> np.ndarray:
-    """scikit-image HOG (9 orientations, 8x8 cells, 2x2 blocks) of each face: (n, F)."""
+    """scikit-image HOG (9 orientations, 8x8 cells, 2x2 blocks) of each face: (n, F).
+
+    Parameters
+    ----------
+    faces : sequence of ndarray
+        Preprocessed faces, all the same shape.
+
+    Returns
+    -------
+    ndarray of shape (n, F)
+        HOG features.
+    """
     from skimage.feature import hog
 
     return np.stack(
@@ -147,22 +201,35 @@ def evaluate(
 
     Parameters
     ----------
-    data : a data set folder (JAFFE or folder-per-class) or a loaded :class:`Dataset`.
-    protocol : "kfold" (person-dependent, stratified), "loso" or "group-kfold" (person-independent).
-    folds : number of folds for "kfold" and "group-kfold" (LOSO has one fold per subject).
-    seed : shuffling seed of the k-fold splits.
-    model : an unfitted :class:`dlfers.DLFERS` (its parameters are reported).
-    baseline : also score HOG + StandardScaler + LinearSVC on the same folds.
-    n_jobs : local worker processes (-1: all cores) for the descriptors and the folds
+    data : str or os.PathLike or Dataset
+        A data set folder (JAFFE or folder-per-class) or a loaded :class:`Dataset`.
+    protocol : str, default='kfold'
+        "kfold" (person-dependent, stratified), "loso" or "group-kfold" (person-independent).
+    folds : int, default=10
+        Number of folds for "kfold" and "group-kfold" (LOSO has one fold per subject).
+    seed : int, default=0
+        Shuffling seed of the k-fold splits.
+    model : DLFERS or None, default=None
+        An unfitted :class:`dlfers.DLFERS` (its parameters are reported).
+    baseline : bool, default=True
+        Also score HOG + StandardScaler + LinearSVC on the same folds.
+    n_jobs : int, default=1
+        Local worker processes (-1: all cores) for the descriptors and the folds
         (joblib); the results do not depend on it.
-    features : precomputed ``model.extract(images)`` to reuse (e.g. across configurations).
-    scheduler : address of a running Dask scheduler: descriptors and folds run on its
+    features : sequence of object or None, default=None
+        Precomputed ``model.extract(images)`` to reuse (e.g. across configurations).
+    scheduler : str or None, default=None
+        Address of a running Dask scheduler: descriptors and folds run on its
         workers (``n_jobs`` is then ignored); the results are those of a local run.
-    splits : precomputed (train, test) index arrays of ``protocol``'s folds, e.g. shared by
+    splits : sequence of tuple of (ndarray, ndarray) or None, default=None
+        Precomputed (train, test) index arrays of ``protocol``'s folds, e.g. shared by
         several configurations (None: :func:`make_splits` of ``protocol``, ``folds``, ``seed``).
-    executor : an open :class:`dlfers._util.parallel.Executor` to run on (e.g. the one that extracted
+    executor : Executor or None, default=None
+        An open :class:`dlfers._util.parallel.Executor` to run on (e.g. the one that extracted
         ``features``: one Dask connection per run); it is left open.  None: one made from
         ``n_jobs`` and ``scheduler`` for this call.
+    progress : bool, default=False
+        Show progress bars.
 
     Returns
     -------
@@ -236,7 +303,18 @@ def evaluate(
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table of a report from :func:`evaluate`: per-class recall and F1, accuracy, macro-F1."""
+    """A plain-text table of a report from :func:`evaluate`: per-class recall and F1, accuracy, macro-F1.
+
+    Parameters
+    ----------
+    report : dict of str to object
+        A report of :func:`evaluate`.
+
+    Returns
+    -------
+    str
+        The table.
+    """
     classes = report["classes"]
     lines = [f"protocol: {report['protocol_description']}", *report.get("notes", []),
              f"images: {report['n_images']} (faces found: {report['faces_found']}, "

@@ -72,12 +72,27 @@ def explain_files(
 
     Parameters
     ----------
-    model : a fitted model with an explainable kernel.
-    out : output folder (created).
-    overwrite : replace existing outputs (never an input).
-    max_faces, detector : as :meth:`DLFERS.predict_image`.
-    top : regions for and against in each bar chart.
-    model_path : the model's file, never to be written over.
+    model : DLFERS
+        A fitted model with an explainable kernel.
+    out : str or os.PathLike
+        Output folder (created).
+    overwrite : bool, default=False
+        Replace existing outputs (never an input).
+    max_faces, detector : int or None, default=None; object
+        As :meth:`DLFERS.predict_image`.
+    top : int, default=6
+        Regions for and against in each bar chart.
+    model_path : str or os.PathLike or None, default=None
+        The model's file, never to be written over.
+    paths : iterable of str or os.PathLike
+        Files and folders.
+    max_pixels : int, default=MAX_IMAGE_PIXELS (64 000 000)
+        Largest image read.
+
+    Returns
+    -------
+    iterator of dict
+        One record per face or per failed file.
 
     Raises
     ------
@@ -130,7 +145,24 @@ def explanation_arrays(exps: Sequence[Explanation], kinds: Sequence[str], names:
     (b, R, k) float64, ``intercepts`` and ``decision_values`` (b, k) float64, ``predicted`` (b,) str,
     and the batch-independent ``region_names`` (R,) str and ``classes`` (k,) str.
 
-    ``names`` are the R region names (:func:`dlfers.model.evidence.region_names`), ``classes`` the model's."""
+    ``names`` are the R region names (:func:`dlfers.model.evidence.region_names`), ``classes`` the model's.
+
+    Parameters
+    ----------
+    exps : sequence of Explanation
+        A batch's explanations.
+    kinds : sequence of str
+        The model's channels.
+    names : sequence of str
+        The R region names.
+    classes : ndarray of shape (k,)
+        The model's classes.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The shard arrays.
+    """
     b, r, k = len(exps), len(names), len(classes)
     out: dict[str, np.ndarray] = {
         "evidence": np.array([e.evidence for e in exps], np.float64).reshape(b, r, k),
@@ -146,7 +178,20 @@ def explanation_arrays(exps: Sequence[Explanation], kinds: Sequence[str], names:
 
 
 def check_explain_store(model: DLFERS, fitted: bool) -> bool:
-    """True if an extraction with ``model`` can store explanations, else ValueError saying why."""
+    """True if an extraction with ``model`` can store explanations, else ValueError saying why.
+
+    Parameters
+    ----------
+    model : DLFERS
+        The extraction's model.
+    fitted : bool
+        Whether it is fitted.
+
+    Returns
+    -------
+    bool
+        True.
+    """
     if not fitted:
         raise ValueError("explanations need a fitted model (extract_dataset(model=...), or --model MODEL_FILE)")
     check_explainable(model.kernel)
@@ -154,7 +199,20 @@ def check_explain_store(model: DLFERS, fitted: bool) -> bool:
 
 
 def batch_explanation_arrays(model: DLFERS, feats: Sequence[Any]) -> dict[str, np.ndarray]:
-    """:func:`explanation_arrays` of the explanations of a batch of :class:`~dlfers.features.base.Features`."""
+    """:func:`explanation_arrays` of the explanations of a batch of :class:`~dlfers.features.base.Features`.
+
+    Parameters
+    ----------
+    model : DLFERS
+        A fitted model with an explainable kernel.
+    feats : sequence of Features
+        A batch.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Shard arrays (:func:`explanation_arrays`).
+    """
 
     spec = model.spec()
     return explanation_arrays(explain_features(model, feats), spec.channels, region_names(spec.layout)[0],

@@ -31,8 +31,14 @@ def evidence_map(exp: Explanation, source: str = "face", label: Any = None, kind
 
     Parameters
     ----------
-    source : "face" or "fused" (the fused eyes+mouth image).
-    kind : one descriptor kind's evidence, or None for all.
+    source : {'face', 'fused'}, default='face'
+        "face" or "fused" (the fused eyes+mouth image).
+    kind : str or None, default=None
+        One descriptor kind's evidence, or None for all.
+    exp : Explanation
+        One face's explanation.
+    label : object, default=None
+        A class (None: the predicted one).
 
     Returns
     -------
@@ -64,6 +70,20 @@ def explanation_figure(exp: Explanation, top: int = 6, title: str | None = None)
     the ``top`` regions for and against it as bars.
 
     Returns the matplotlib Figure (one colour scale, symmetric about 0, shared by both maps).
+
+    Parameters
+    ----------
+    exp : Explanation
+        One face's explanation.
+    top : int, default=6
+        Regions for and against in the bars.
+    title : str or None, default=None
+        Figure title (None: none).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     from matplotlib.figure import Figure
 
@@ -110,7 +130,19 @@ def explanation_figure(exp: Explanation, top: int = 6, title: str | None = None)
 
 def save_explanation_png(exp: Explanation, path: str | os.PathLike[str], top: int = 6,
                          title: str | None = None) -> None:
-    """Draw :func:`explanation_figure` into the PNG file ``path`` (the caller picks a safe path)."""
+    """Draw :func:`explanation_figure` into the PNG file ``path`` (the caller picks a safe path).
+
+    Parameters
+    ----------
+    exp : Explanation
+        One face's explanation.
+    path : str or os.PathLike
+        The PNG file.
+    top : int, default=6
+        Regions for and against in the bars.
+    title : str or None, default=None
+        Figure title (None: none).
+    """
     fig = explanation_figure(exp, top, title)
     fig.savefig(path, dpi=100, format="png", metadata={"Title": title or f"explanation: {exp.label}"})
 
@@ -121,10 +153,14 @@ def draw_strongest_region(frame: np.ndarray, face_box: FaceBox | tuple[int, int,
 
     Parameters
     ----------
-    frame : (H, W) gray or (H, W, 3) BGR uint8 (e.g. a frame :func:`dlfers.predict.draw.draw_results` annotated).
-    face_box : the face's δ/γ-cropped box (x, y, w, h) in frame pixels (``explanation.box``).
-    explanation : that face's explanation.
-    colour : BGR outline colour.
+    frame : ndarray of shape (H, W) or (H, W, 3), dtype uint8
+        (H, W) gray or (H, W, 3) BGR uint8 (e.g. a frame :func:`dlfers.predict.draw.draw_results` annotated).
+    face_box : FaceBox or (int, int, int, int)
+        The face's δ/γ-cropped box (x, y, w, h) in frame pixels (``explanation.box``).
+    explanation : Explanation
+        That face's explanation.
+    colour : (int, int, int), default=(0, 0, 255)
+        BGR outline colour.
 
     Returns
     -------

@@ -20,12 +20,17 @@ class Features:
     ----------
     descriptors : kind -> (N, dim) float32, face points first, then fused-image points.
     regions : (N, L) int32 region ids (shared by every kind: same grid).
-    found : whether a face was detected.
-    box : the cropped face box in frame pixels.
-    face : (face_size, face_size) float32 preprocessed face the descriptors came from.
-    aligned : whether the face was registered by its eyes (None: alignment off; False:
+    found : bool
+        Whether a face was detected.
+    box : FaceBox or None
+        The cropped face box in frame pixels.
+    face : ndarray of shape (face_size, face_size), dtype float32, or None, default=None
+        The preprocessed face the descriptors came from.
+    aligned : bool or None, default=None
+        Whether the face was registered by its eyes (None: alignment off; False:
         eyes not found, the unaligned crop was used).
-    texture : texture channel -> its raw values (:mod:`dlfers.features.texture`): "lbp" (R, 59) float32
+    texture : dict of str to ndarray, default={}
+        Texture channel -> its raw values (:mod:`dlfers.features.texture`): "lbp" (R, 59) float32
         uniform-LBP counts per SPOF region, "gabor" (40, 64) float32 Gabor energies per filter and
         cell; empty when the model has no texture channel.
     """
@@ -40,7 +45,18 @@ class Features:
 
 
 def as_images(X: Any) -> list[np.ndarray]:
-    """Frames as a list of arrays: a list/tuple of arrays or an (n, H, W[, C]) array."""
+    """Frames as a list of arrays: a list/tuple of arrays or an (n, H, W[, C]) array.
+
+    Parameters
+    ----------
+    X : sequence of ndarray or ndarray of shape (n, H, W[, C])
+        Frames.
+
+    Returns
+    -------
+    list of ndarray
+        One array per frame.
+    """
     if isinstance(X, np.ndarray):
         if X.ndim not in (3, 4):
             raise ValueError(
@@ -58,6 +74,8 @@ def normalise_histograms(hist: np.ndarray, power: float = 0.5) -> np.ndarray:
     Parameters
     ----------
     hist : (R, K) counts.
+    power : float, default=0.5
+        Exponent of the power law (0.5: Hellinger, 1: none).
 
     Returns
     -------

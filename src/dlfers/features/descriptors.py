@@ -37,7 +37,21 @@ MAX_PIXELS = 4096 * 4096
 
 @dataclass(frozen=True)
 class DescriptorSpec:
-    """Geometry of a dense descriptor grid."""
+    """Geometry of a dense descriptor grid.
+
+    Parameters
+    ----------
+    kind : str, default='tisf'
+        A key of :data:`KINDS`.
+    step : int, default=2
+        Grid stride in pixels.
+    cell : int, default=4
+        Cell side in pixels; a descriptor spans 4·cell pixels.
+    sigma : float, default=1.0
+        σ of the Gaussian smoothing before the gradients (0: none).
+    clip : float, default=0.2
+        SIFT clipping threshold between the two L2 normalisations.
+    """
 
     kind: str = "tisf"
     step: int = 2
@@ -59,7 +73,18 @@ class DescriptorSpec:
 
 
 def gaussian_taps(sigma: float) -> np.ndarray:
-    """Normalised 1-D Gaussian (Eq. 6) of radius ceil(3σ): (2r+1,) float32."""
+    """Normalised 1-D Gaussian (Eq. 6) of radius ceil(3σ): (2r+1,) float32.
+
+    Parameters
+    ----------
+    sigma : float
+        σ > 0.
+
+    Returns
+    -------
+    ndarray of shape (2r+1,), dtype float32
+        The taps, summing to 1.
+    """
     r = max(1, int(math.ceil(3.0 * sigma)))
     a = np.arange(-r, r + 1, dtype=np.float64)
     g = np.exp(-(a * a) / (2.0 * sigma * sigma))
@@ -76,7 +101,24 @@ def _taps(sigma: float) -> np.ndarray:
 
 
 def grid_shape(height: int, width: int, step: int = 2, cell: int = 4) -> tuple[int, int]:
-    """Number of grid rows and columns (NY, NX) of descriptors on an image."""
+    """Number of grid rows and columns (NY, NX) of descriptors on an image.
+
+    Parameters
+    ----------
+    height : int
+        Image height in pixels.
+    width : int
+        Image width in pixels.
+    step : int, default=2
+        Grid stride in pixels.
+    cell : int, default=4
+        Cell side in pixels.
+
+    Returns
+    -------
+    (int, int)
+        (NY, NX); 0 where no descriptor fits.
+    """
     span = 4 * cell
     if height < span or width < span:
         return 0, 0
@@ -98,6 +140,18 @@ def _check_spec(kind: str, step: int, cell: int, sigma: float, clip: float) -> D
 
 def as_image(face: np.ndarray, min_size: int = 1) -> np.ndarray:
     """Validate a 2-D image and return it as C-contiguous float32.
+
+    Parameters
+    ----------
+    face : ndarray of shape (H, W)
+        uint8, uint16 or float image.
+    min_size : int, default=1
+        Smallest allowed side in pixels.
+
+    Returns
+    -------
+    ndarray of shape (H, W), dtype float32
+        C-contiguous.
 
     Raises
     ------
@@ -140,12 +194,18 @@ def dense_descriptors(
     Parameters
     ----------
     face : (H, W) uint8, uint16 or float array, H, W >= 4·cell.
-    kind : "tisf" (4x4 cells x 8 signed bins) or "tipm" (4x4 cells x 4 unsigned bins).
-    step : grid stride in pixels (the paper uses 2).
-    cell : cell side in pixels; a descriptor spans 4·cell pixels.
-    sigma : σ of the Gaussian smoothing before the gradients (Eq. 5-6); 0 disables it.
-    clip : SIFT clipping threshold applied between two L2 normalisations.
-    backend : "auto", "cython", "numba" or "numpy".
+    kind : {'tisf', 'tipm', 'tisf2', 'tipm2'}, default='tisf'
+        "tisf" (4x4 cells x 8 signed bins) or "tipm" (4x4 cells x 4 unsigned bins).
+    step : int, default=2
+        Grid stride in pixels (the paper uses 2).
+    cell : int, default=4
+        Cell side in pixels; a descriptor spans 4·cell pixels.
+    sigma : float, default=1.0
+        Σ of the Gaussian smoothing before the gradients (Eq. 5-6); 0 disables it.
+    clip : float, default=0.2
+        SIFT clipping threshold applied between two L2 normalisations.
+    backend : str or None, default='auto'
+        "auto", "cython", "numba" or "numpy".
 
     Returns
     -------
@@ -163,7 +223,22 @@ def dense_descriptors(
 
 
 def smooth(img: np.ndarray, sigma: float, k: object) -> np.ndarray:
-    """Gaussian smoothing (Eq. 5-6) of a validated (H, W) float32 image; ``img`` itself for σ = 0."""
+    """Gaussian smoothing (Eq. 5-6) of a validated (H, W) float32 image; ``img`` itself for σ = 0.
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W), dtype float32
+        A validated image.
+    sigma : float
+        σ of the Gaussian (0: none).
+    k : kernel namespace
+        A kernel backend's functions (:func:`dlfers._kernels.get`).
+
+    Returns
+    -------
+    ndarray of shape (H, W), dtype float32
+        The smoothed image.
+    """
     if sigma <= 0:
         return img
     sm = np.empty_like(img)
@@ -183,6 +258,27 @@ def compute(
     ``smoothed``: ``smooth(img, spec.sigma, k)`` if the caller already has it (TISF and
     TIPM of one image share it).  ``out``: a C-contiguous (N, dim) float32 array to write
     the descriptors into (a slice of a larger one: no concatenation afterwards).
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W), dtype float32
+        A validated image.
+    spec : DescriptorSpec
+        The grid and kind.
+    k : kernel namespace
+        A kernel backend's functions (:func:`dlfers._kernels.get`).
+    smoothed : ndarray of shape (H, W), dtype float32 or None, default=None
+        ``smooth(img, spec.sigma, k)`` if the caller has it (TISF and TIPM of one image share
+        it).
+    out : ndarray of shape (N, dim), dtype float32 or None, default=None
+        C-contiguous rows to write the descriptors into (None: a new array).
+
+    Returns
+    -------
+    points : ndarray of shape (N, 2), dtype float32
+        (x, y) support centres.
+    descriptors : ndarray of shape (N, dim), dtype float32
+        One row per grid point, row-major (``out`` when given).
     """
     h, w = img.shape
     sm = smooth(img, spec.sigma, k) if smoothed is None else smoothed
@@ -198,7 +294,22 @@ def compute(
 
 
 def grid_points(ny: int, nx: int, spec: DescriptorSpec) -> np.ndarray:
-    """(NY·NX, 2) float32 (x, y) support centres, row-major like the descriptors."""
+    """(NY·NX, 2) float32 (x, y) support centres, row-major like the descriptors.
+
+    Parameters
+    ----------
+    ny : int
+        Grid rows.
+    nx : int
+        Grid columns.
+    spec : DescriptorSpec
+        The grid.
+
+    Returns
+    -------
+    ndarray of shape (ny·nx, 2), dtype float32
+        (x, y) support centres.
+    """
     half = (spec.support - 1) / 2.0
     ys = np.arange(ny, dtype=np.float32) * spec.step + half
     xs = np.arange(nx, dtype=np.float32) * spec.step + half

@@ -65,7 +65,20 @@ def gabor_taps(wavelength: float) -> np.ndarray:
 def gabor_energies(face: np.ndarray, k: Any) -> np.ndarray:
     """Gabor energies (40, 64) float32 of a validated (H, W) float32 face: filter (wavelength-major,
     then orientation) × 8×8-pixel cell (row-major) of the 64×64 resampled face; ``k``: a kernel
-    backend (:func:`dlfers._kernels.get`).  A flat face gives zeros."""
+    backend (:func:`dlfers._kernels.get`).  A flat face gives zeros.
+
+    Parameters
+    ----------
+    face : ndarray of shape (H, W), dtype float32
+        A validated face.
+    k : kernel namespace
+        A kernel backend's functions (:func:`dlfers._kernels.get`).
+
+    Returns
+    -------
+    ndarray of shape (40, 64), dtype float32
+        Energy per filter and cell.
+    """
     import cv2
 
     x = face if face.shape == (SIZE, SIZE) else cv2.resize(face, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
@@ -82,7 +95,22 @@ def gabor_energies(face: np.ndarray, k: Any) -> np.ndarray:
 def gabor_histograms(energies: list[np.ndarray], power: float, scale: float = 1.0) -> np.ndarray:
     """SVM inputs (n, 2560) float32 of :func:`gabor_energies` arrays: each filter's cells normalised
     to sum 1, raised to ``power``, times ``scale``, cell-major (a cell's 40 values side by side, as the
-    explanations group them); no faces give (0, 2560)."""
+    explanations group them); no faces give (0, 2560).
+
+    Parameters
+    ----------
+    energies : list of ndarray of shape (40, 64)
+        One :func:`gabor_energies` array per face.
+    power : float
+        Power normalisation exponent.
+    scale : float, default=1.0
+        The channel's weight.
+
+    Returns
+    -------
+    ndarray of shape (n, 2560), dtype float32
+        SVM inputs.
+    """
     if not energies:
         return np.zeros((0, N_FILTERS * N_CELLS), np.float32)
     e = np.stack(energies).astype(np.float32)

@@ -14,5 +14,16 @@ __all__ = ["flip_face"]
 
 
 def flip_face(face: np.ndarray) -> np.ndarray:
-    """The horizontal flip of a (h, w) face, C-contiguous, same dtype."""
+    """The horizontal flip of a (h, w) face, C-contiguous, same dtype.
+
+    Parameters
+    ----------
+    face : ndarray of shape (h, w)
+        A face.
+
+    Returns
+    -------
+    ndarray of shape (h, w)
+        Its mirror image, same dtype.
+    """
     return np.ascontiguousarray(face[:, ::-1])

@@ -24,7 +24,18 @@ BASE_CELL = 4
 
 
 def padding(cell: int) -> int:
-    """Pixels added on each side so that a ``cell`` grid has the centres of the 4-pixel one."""
+    """Pixels added on each side so that a ``cell`` grid has the centres of the 4-pixel one.
+
+    Parameters
+    ----------
+    cell : int
+        Cell side in pixels.
+
+    Returns
+    -------
+    int
+        Pixels of padding on each side.
+    """
     return 2 * (int(cell) - BASE_CELL)
 
 
@@ -34,6 +45,17 @@ def source_descriptors(img: np.ndarray, specs: Sequence[DescriptorSpec], k: obje
 
     ``out[kind]``: the C-contiguous (N, dim) float32 rows to fill, N the number of grid
     points of the first scale.  Kinds at one scale share one smoothing.
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W), dtype float32
+        A validated image.
+    specs : sequence of DescriptorSpec
+        One spec per kind (the first at the first scale).
+    k : kernel namespace
+        A kernel backend's functions (:func:`dlfers._kernels.get`).
+    out : dict of str to ndarray
+        Kind -> C-contiguous (N, dim) float32 rows to fill; N is the first scale's grid size.
     """
     import cv2
 

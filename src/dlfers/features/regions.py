@@ -55,7 +55,15 @@ FUSED_LEVELS: dict[str, list[Rect]] = {
 
 @dataclass(frozen=True)
 class Layout:
-    """A parsed layout: face levels, fused-image levels, and the region count."""
+    """A parsed layout: face levels, fused-image levels, and the region count.
+
+    Parameters
+    ----------
+    face : tuple of str
+        Level names on the face.
+    fused : tuple of str
+        Level names on the fused eyes+mouth image.
+    """
 
     face: tuple[str, ...]
     fused: tuple[str, ...]
@@ -75,6 +83,15 @@ class Layout:
 
     def assign(self, points: np.ndarray, size: tuple[int, int], source: str) -> np.ndarray:
         """Region ids of points (N, 2) (x, y) on an image of ``size`` (H, W) for a source.
+
+        Parameters
+        ----------
+        points : ndarray of shape (N, 2)
+            (x, y) positions.
+        size : (int, int)
+            (H, W) of the source image.
+        source : {'face', 'fused'}
+            The source image.
 
         Returns
         -------
@@ -98,6 +115,16 @@ class Layout:
 
 def parse_layout(spec: str | Layout) -> Layout:
     """Parse ``"whole+halves+grid4+fused"`` into a :class:`Layout`.
+
+    Parameters
+    ----------
+    spec : str or Layout
+        '+'-joined level names (a Layout is returned as is).
+
+    Returns
+    -------
+    Layout
+        The parsed layout.
 
     Raises
     ------
@@ -134,6 +161,15 @@ def region_ids(layout: str | Layout, shape: tuple[int, int], step: int) -> np.nd
     Rows are the face grid's points (row-major, as the descriptors), then the fused
     image's (same shape, same grid), for the sources the layout has levels on.
 
+    Parameters
+    ----------
+    layout : str or Layout
+        A layout string or a parsed :class:`Layout`.
+    shape : (int, int)
+        (H, W) of the face.
+    step : int
+        Grid stride in pixels.
+
     Returns
     -------
     (N, L) int32, read-only: the region id at each level, -1 where a point lies in no
@@ -164,7 +200,22 @@ def _region_ids(lay: Layout, shape: tuple[int, int], step: int) -> np.ndarray:
 def interior_pixel_ids(layout: str | Layout, shape: tuple[int, int], source: str) -> np.ndarray:
     """Region ids ((H-2)·(W-2), L) int32 of the interior pixels (row-major) of one source image of
     ``shape``: the regions each pixel's centre (x + 0.5, y + 0.5) falls in, -1 where none
-    (for per-pixel histograms, :mod:`dlfers.features.texture`)."""
+    (for per-pixel histograms, :mod:`dlfers.features.texture`).
+
+    Parameters
+    ----------
+    layout : str or Layout
+        A layout string or a parsed :class:`Layout`.
+    shape : (int, int)
+        (H, W) of the source image.
+    source : {'face', 'fused'}
+        The source image.
+
+    Returns
+    -------
+    ndarray of shape ((H-2)·(W-2), L), dtype int32
+        Region ids, -1 where none.
+    """
     h, w = int(shape[0]), int(shape[1])
     ys, xs = np.mgrid[1 : h - 1, 1 : w - 1]
     points = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
@@ -173,14 +224,42 @@ def interior_pixel_ids(layout: str | Layout, shape: tuple[int, int], source: str
 
 def grid_cell_ids(layout: str | Layout, n: int, source: str = "face") -> np.ndarray:
     """Region ids (n², L) int32 of the cells of an n×n grid over one source image (row-major): the regions
-    each cell's centre falls in, -1 where none (for the Gabor channel's cells, :mod:`dlfers.model.evidence`)."""
+    each cell's centre falls in, -1 where none (for the Gabor channel's cells, :mod:`dlfers.model.evidence`).
+
+    Parameters
+    ----------
+    layout : str or Layout
+        A layout string or a parsed :class:`Layout`.
+    n : int
+        Cells per side.
+    source : str, default='face'
+        The source image, "face" or "fused".
+
+    Returns
+    -------
+    ndarray of shape (n², L), dtype int32
+        Region ids, -1 where none.
+    """
     c = np.arange(n) + 0.5
     points = np.stack([np.tile(c, n), np.repeat(c, n)], axis=1)  # (x, y), row-major
     return parse_layout(layout).assign(points, (n, n), source)
 
 
 def source_rows(layout: str | Layout, n_grid: int) -> slice:
-    """Rows of face+fused descriptors (face grid first, ``n_grid`` points each) that ``layout`` uses."""
+    """Rows of face+fused descriptors (face grid first, ``n_grid`` points each) that ``layout`` uses.
+
+    Parameters
+    ----------
+    layout : str or Layout
+        A layout string or a parsed :class:`Layout`.
+    n_grid : int
+        Grid points per source image.
+
+    Returns
+    -------
+    slice
+        The rows the layout uses.
+    """
     lay = parse_layout(layout)
     return slice(0 if lay.face else n_grid, 2 * n_grid if lay.fused else n_grid)
 

@@ -45,7 +45,18 @@ DEFAULT_WEIGHTS = {KIND: 1.0, gabor.KIND: 8.0}
 def parse_textures(texture: Any) -> tuple[str, ...]:
     """``"lbp+gabor"`` -> ("lbp", "gabor") in :data:`TEXTURE_KINDS` order; "none" -> ().
 
-    Raises ValueError naming the value and the valid channels."""
+    Raises ValueError naming the value and the valid channels.
+
+    Parameters
+    ----------
+    texture : str
+        '+'-joined channels, or "none".
+
+    Returns
+    -------
+    tuple of str
+        Channels in :data:`TEXTURE_KINDS` order.
+    """
     names = str(texture).split("+") if isinstance(texture, str) else [repr(texture)]
     if names == ["none"]:
         return ()
@@ -55,12 +66,38 @@ def parse_textures(texture: Any) -> tuple[str, ...]:
 
 
 def raw_shape(kind: str, n_regions: int) -> tuple[int, int]:
-    """Shape of one face's raw values of channel ``kind``: LBP (R, 59) counts, Gabor (40, 64) energies."""
+    """Shape of one face's raw values of channel ``kind``: LBP (R, 59) counts, Gabor (40, 64) energies.
+
+    Parameters
+    ----------
+    kind : str
+        A texture channel.
+    n_regions : int
+        The layout's region count.
+
+    Returns
+    -------
+    (int, int)
+        The shape.
+    """
     return (int(n_regions), LBP_BINS) if kind == KIND else (gabor.N_FILTERS, gabor.N_CELLS)
 
 
 def input_width(kind: str, n_regions: int) -> int:
-    """Width of channel ``kind``'s SVM input."""
+    """Width of channel ``kind``'s SVM input.
+
+    Parameters
+    ----------
+    kind : str
+        A texture channel.
+    n_regions : int
+        The layout's region count.
+
+    Returns
+    -------
+    int
+        The width.
+    """
     a, b = raw_shape(kind, n_regions)
     return a * b
 
@@ -71,6 +108,15 @@ def pixel_cells(layout: str | Layout, shape: tuple[int, int], source: str) -> tu
     A pixel belongs to the regions its centre (x + 0.5, y + 0.5) falls in, as a descriptor
     belongs to those of its support's centre (:meth:`dlfers.features.regions.Layout.assign`); a
     cell is one combination of regions, so the kernel counts each pixel once.
+
+    Parameters
+    ----------
+    layout : str or Layout
+        A layout string or a parsed :class:`~dlfers.features.regions.Layout`.
+    shape : (int, int)
+        (H, W) of the source image.
+    source : {'face', 'fused'}
+        The source image.
 
     Returns
     -------
@@ -100,6 +146,20 @@ def lbp_counts(images: Sequence[np.ndarray], layout: str | Layout, k: Any) -> np
     ``images``: the layout's sources in :attr:`~dlfers.features.regions.Layout.sources` order (the
     validated (H, W) float32 face, then its fused image); ``k``: a kernel backend
     (:func:`dlfers._kernels.get`).
+
+    Parameters
+    ----------
+    images : sequence of ndarray of shape (H, W), dtype float32
+        The layout's sources, face first.
+    layout : str or Layout
+        A layout string or a parsed :class:`~dlfers.features.regions.Layout`.
+    k : kernel namespace
+        A kernel backend's functions (:func:`dlfers._kernels.get`).
+
+    Returns
+    -------
+    ndarray of shape (R, 59), dtype float32
+        Counts per region.
     """
     lay = parse_layout(layout)
     out = np.zeros((lay.n_regions, LBP_BINS), np.float32)
@@ -113,7 +173,24 @@ def lbp_counts(images: Sequence[np.ndarray], layout: str | Layout, k: Any) -> np
 
 def lbp_histograms(counts: Sequence[np.ndarray], n_regions: int, power: float, scale: float = 1.0) -> np.ndarray:
     """Normalised region histograms (n, n_regions·59) float32 of :func:`lbp_counts` arrays, times
-    ``scale`` (see :func:`dlfers.features.base.normalise_histograms`); no counts give (0, n_regions·59)."""
+    ``scale`` (see :func:`dlfers.features.base.normalise_histograms`); no counts give (0, n_regions·59).
+
+    Parameters
+    ----------
+    counts : sequence of ndarray of shape (R, 59)
+        One :func:`lbp_counts` array per face.
+    n_regions : int
+        Region count R.
+    power : float
+        Power normalisation exponent.
+    scale : float, default=1.0
+        The channel's weight.
+
+    Returns
+    -------
+    ndarray of shape (n, R·59), dtype float32
+        SVM inputs.
+    """
     if not counts:
         return np.zeros((0, int(n_regions) * LBP_BINS), np.float32)
     h = np.stack([normalise_histograms(c, power) for c in counts])
@@ -124,7 +201,24 @@ def lbp_histograms(counts: Sequence[np.ndarray], n_regions: int, power: float, s
 
 def texture_raws(textures: Sequence[str], sources: Sequence[np.ndarray], layout: str | Layout, k: Any
                  ) -> dict[str, np.ndarray]:
-    """Raw values of one face per channel: ``sources`` as for :func:`lbp_counts` (the face first)."""
+    """Raw values of one face per channel: ``sources`` as for :func:`lbp_counts` (the face first).
+
+    Parameters
+    ----------
+    textures : sequence of str
+        The channels.
+    sources : sequence of ndarray of shape (H, W), dtype float32
+        The face, then its fused image.
+    layout : str or Layout
+        A layout string or a parsed :class:`~dlfers.features.regions.Layout`.
+    k : kernel namespace
+        A kernel backend's functions (:func:`dlfers._kernels.get`).
+
+    Returns
+    -------
+    dict of str to ndarray
+        Channel -> raw values (:func:`raw_shape`).
+    """
     out = {}
     for kind in textures:
         out[kind] = lbp_counts(sources, layout, k) if kind == KIND else gabor.gabor_energies(sources[0], k)
@@ -133,6 +227,20 @@ def texture_raws(textures: Sequence[str], sources: Sequence[np.ndarray], layout:
 
 def texture_counts(feats: Sequence[Any], kind: str = KIND, n_regions: int | None = None) -> list[np.ndarray]:
     """Channel ``kind``'s raw values of every :class:`~dlfers.features.base.Features`.
+
+    Parameters
+    ----------
+    feats : sequence of Features
+        Extracted features.
+    kind : str, default=KIND
+        A texture channel.
+    n_regions : int or None, default=None
+        Expected region count (None: not checked).
+
+    Returns
+    -------
+    list of ndarray
+        One raw array per item.
 
     Raises
     ------
@@ -155,7 +263,26 @@ def texture_counts(feats: Sequence[Any], kind: str = KIND, n_regions: int | None
 
 def texture_encodings(textures: Sequence[str], feats: Sequence[Any], n_regions: int, power: float,
                       scales: dict[str, float]) -> dict[str, np.ndarray]:
-    """Channel -> (n, width) float32 SVM inputs of every texture channel, times its learned scale (1: none)."""
+    """Channel -> (n, width) float32 SVM inputs of every texture channel, times its learned scale (1: none).
+
+    Parameters
+    ----------
+    textures : sequence of str
+        The channels.
+    feats : sequence of Features
+        Extracted features.
+    n_regions : int
+        The layout's region count.
+    power : float
+        Power normalisation exponent.
+    scales : dict of str to float
+        Channel -> learned scale (missing: 1).
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n, width), dtype float32
+        SVM inputs.
+    """
     out = {}
     for kind in textures:
         raws = texture_counts(feats, kind, n_regions)
@@ -171,6 +298,18 @@ def fit_scale(texture: np.ndarray, others: Sequence[np.ndarray]) -> float:
 
     texture : (n, R·59) training histograms of :func:`lbp_histograms` (scale 1).
     others : each descriptor kind's (n, F) training histograms.
+
+    Parameters
+    ----------
+    texture : ndarray of shape (n, F_t)
+        The channel's training inputs at scale 1.
+    others : sequence of ndarray of shape (n, F)
+        Each descriptor kind's training histograms.
+
+    Returns
+    -------
+    float
+        The channel's scale.
     """
     mass = float(np.mean([o.sum(axis=1, dtype=np.float64).mean() for o in others])) if others else 1.0
     own = float(texture.sum(axis=1, dtype=np.float64).mean()) if texture.shape[0] else 0.0
@@ -180,7 +319,24 @@ def fit_scale(texture: np.ndarray, others: Sequence[np.ndarray]) -> float:
 def fit_scales(encodings: dict[str, np.ndarray], kinds: Sequence[str], textures: Sequence[str],
                weight: float | None) -> dict[str, float]:
     """Each texture channel's scale: :func:`fit_scale` (alike with one descriptor kind) times ``weight``
-    (None: the channel's :data:`DEFAULT_WEIGHTS`), from the training encodings (scale 1)."""
+    (None: the channel's :data:`DEFAULT_WEIGHTS`), from the training encodings (scale 1).
+
+    Parameters
+    ----------
+    encodings : dict of str to ndarray
+        Channel -> (n, F) training inputs at scale 1.
+    kinds : sequence of str
+        The descriptor kinds.
+    textures : sequence of str
+        The texture channels.
+    weight : float or None
+        Weight against one descriptor kind (None: :data:`DEFAULT_WEIGHTS`).
+
+    Returns
+    -------
+    dict of str to float
+        Texture channel -> scale.
+    """
     others = [encodings[k] for k in kinds]
     return {t: fit_scale(encodings[t], others) * float(DEFAULT_WEIGHTS[t] if weight is None else weight)
             for t in textures}

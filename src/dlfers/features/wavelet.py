@@ -12,9 +12,12 @@ def ll_subband(img: np.ndarray, wavelet: str = "haar", level: int = 1) -> np.nda
 
     Parameters
     ----------
-    img : (H, W) float32 or uint8; H and W divisible by 2**level keep the size exact.
-    wavelet : any PyWavelets discrete wavelet name ("haar", "db2", ...).
-    level : number of decomposition levels (0 returns the image as float32).
+    img : ndarray
+        (H, W) float32 or uint8; H and W divisible by 2**level keep the size exact.
+    wavelet : str, default='haar'
+        Any PyWavelets discrete wavelet name ("haar", "db2", ...).
+    level : int, default=1
+        Number of decomposition levels (0 returns the image as float32).
 
     Returns
     -------

@@ -11,7 +11,18 @@ import struct
 
 
 def image_format(data: bytes) -> str | None:
-    """Name of the image format whose signature starts ``data``, or None."""
+    """Name of the image format whose signature starts ``data``, or None.
+
+    Parameters
+    ----------
+    data : bytes
+        The first bytes of a file.
+
+    Returns
+    -------
+    str or None
+        The format name.
+    """
     sigs = (
         (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8", "JPEG"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
         (b"BM", "BMP"), (b"GIF8", "GIF"),
@@ -27,7 +38,18 @@ def image_format(data: bytes) -> str | None:
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header of an encoded image, or None."""
+    """(width, height) from the header of an encoded image, or None.
+
+    Parameters
+    ----------
+    data : bytes
+        The first bytes of a file.
+
+    Returns
+    -------
+    (int, int) or None
+        (width, height).
+    """
     try:
         if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
             w, h = struct.unpack(">II", data[16:24])

@@ -38,6 +38,18 @@ def to_gray_uint8(img: np.ndarray, path: str | os.PathLike[str] | None = None) -
     Accepts gray (H, W), BGR (H, W, 3), BGRA (H, W, 4) and (H, W, 1); uint8, uint16
     (scaled by 255/65535), and float images in [0, 1] or [0, 255].
 
+    Parameters
+    ----------
+    img : ndarray
+        A decoded image array.
+    path : str or os.PathLike or None, default=None
+        The file it came from, named in errors (None: none).
+
+    Returns
+    -------
+    ndarray of shape (H, W), dtype uint8
+        The gray image.
+
     Raises
     ------
     ImageError
@@ -95,6 +107,18 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
     Palette, RGB(A), 16-bit and gray files are converted.  The pixel count is checked
     from the file header before the pixels are decoded where the format allows.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+    max_pixels : int, default=MAX_IMAGE_PIXELS (64 000 000)
+        Largest allowed pixel count.
+
+    Returns
+    -------
+    ndarray of shape (H, W), dtype uint8
+        The gray image.
+
     Raises
     ------
     ImageError
@@ -132,6 +156,16 @@ def path_problem(path: str | os.PathLike[str]) -> str | None:
 
     A symbolic link that points back to itself (directly or through other links) is
     named as such, not reported as a missing file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file or folder path.
+
+    Returns
+    -------
+    str or None
+        The problem, or None.
     """
     try:
         os.stat(path)

@@ -35,6 +35,23 @@ def extract_features(model: Any, images: Sequence[np.ndarray], executor: Executo
 
     Batches of images run on ``executor``'s workers (local processes or a Dask cluster),
     or serially without one; the features do not depend on how.
+
+    Parameters
+    ----------
+    model : DLFERS
+        The model whose ``extract`` computes the features.
+    images : sequence of ndarray
+        Frames or faces, as ``model.extract`` takes them.
+    executor : Executor or None, default=None
+        Runs batches of images on its workers (local processes or a Dask cluster); None:
+        serially here.
+    progress : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    list of Features
+        One per image, in order.
     """
     ex = executor or Executor(1)
     if ex.serial or len(images) <= 1:

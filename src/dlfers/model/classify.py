@@ -43,6 +43,20 @@ def chi2_distances(a: np.ndarray, b: np.ndarray, backend: str | None = "auto") -
 
     d(a, b) = Σ_k (a_k − b_k)² / (a_k + b_k), terms with a_k + b_k = 0 count 0
     (the ``chi2`` kernel of ``backend``).
+
+    Parameters
+    ----------
+    a : ndarray of shape (n_a, F)
+        Non-negative rows.
+    b : ndarray of shape (n_b, F)
+        Non-negative rows.
+    backend : str or None, default='auto'
+        Kernel backend (:mod:`dlfers._kernels`; "auto" or None: the first available).
+
+    Returns
+    -------
+    ndarray of shape (n_a, n_b), dtype float64
+        The χ² distances.
     """
 
     a32, b32 = _histogram_pair(a, b, "chi2")
@@ -56,6 +70,24 @@ def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float, backe
 
     chi2: exp(-γ Σ (a−b)²/(a+b)); intersection: Σ min(a, b); rbf: exp(-γ‖a−b‖²).
     The χ² and intersection sums run in the kernels of ``backend`` (see :mod:`dlfers._kernels`).
+
+    Parameters
+    ----------
+    a : ndarray of shape (n_a, F)
+        Rows.
+    b : ndarray of shape (n_b, F)
+        Rows.
+    kernel : str
+        One of :data:`KERNELS`.
+    gamma : float
+        Kernel width of chi2 and rbf (unused by intersection).
+    backend : str or None, default='auto'
+        Kernel backend (:mod:`dlfers._kernels`; "auto" or None: the first available).
+
+    Returns
+    -------
+    ndarray of shape (n_a, n_b), dtype float64
+        The Gram matrix.
     """
     if kernel == "chi2":
         return np.exp(-gamma * chi2_distances(a, b, backend))
@@ -98,14 +130,21 @@ class KernelSVC:
 
     Parameters
     ----------
-    kernel : one of :data:`KERNELS`.
-    C : soft-margin penalty.
-    gamma : kernel width for rbf and chi2; None uses 1 / mean training distance.
-    probability : calibrate class probabilities: a multinomial logistic regression
+    kernel : str, default='chi2'
+        One of :data:`KERNELS`.
+    C : float, default=10.0
+        Soft-margin penalty.
+    gamma : float or None, default=None
+        Kernel width for rbf and chi2; None uses 1 / mean training distance.
+    probability : bool, default=False
+        Calibrate class probabilities: a multinomial logistic regression
         on out-of-fold decision values (3-fold inside the training set), stored as
         ``calib_coef_`` (n_classes, n_classes) and ``calib_intercept_`` (n_classes,).
-    backend : kernel backend of the χ² and intersection Gram matrices (not saved: the
+    backend : str or None, default='auto'
+        Kernel backend of the χ² and intersection Gram matrices (not saved: the
         estimator that owns the SVM sets it).
+    random_state : int, default=0
+        Seed of the calibration's folds.
     """
 
     def __init__(self, kernel: str = "chi2", C: float = 10.0, gamma: float | None = None,
@@ -118,6 +157,20 @@ class KernelSVC:
         self.backend = backend
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> KernelSVC:
+        """Fit the SVM (and its calibration when ``probability``) on histograms ``x`` and labels ``y``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), dtype float32
+            Histograms, one row per sample.
+        y : ndarray of shape (n,)
+            Labels.
+
+        Returns
+        -------
+        KernelSVC
+            self.
+        """
         from sklearn.svm import SVC
 
         if self.kernel not in KERNELS:
@@ -206,6 +259,16 @@ class KernelSVC:
         """LIBSVM's one-vs-one decision values (n, k(k-1)/2) float64, pairs (0,1), (0,2), ..., (k-2,k-1).
 
         A positive value votes for the first class of the pair.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), dtype float32
+            Histograms, one row per sample.
+
+        Returns
+        -------
+        ndarray of shape (n, k(k-1)/2), dtype float64
+            One-vs-one decision values.
         """
         return self._kernel_rows(x) @ self._pair_weights() + self.ovo_intercept_
 
@@ -238,26 +301,82 @@ class KernelSVC:
 
         As scikit-learn's ``SVC(decision_function_shape="ovr")``: votes plus the summed
         one-vs-one confidences squashed into (-1/3, 1/3).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), dtype float32
+            Histograms, one row per sample.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), dtype float64
+            One-vs-rest values.
         """
         return self._ovr(self.ovo_decision(x))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Labels (n,): the class with the highest one-vs-rest score (:meth:`decision_function`:
         the one-vs-one votes, ties broken by the summed confidences; then the lower class
-        index), which is also the most probable class of :meth:`predict_proba`."""
+        index), which is also the most probable class of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), dtype float32
+            Histograms, one row per sample.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Predicted labels.
+        """
         return self._top(self._ovr(self.ovo_decision(x)))
 
     def predict_vote(self, x: np.ndarray) -> np.ndarray:
         """Labels (n,) by LIBSVM's one-vs-one vote alone (ties to the lower class index), as
-        ``sklearn.svm.SVC.predict``; never shown beside probabilities."""
+        ``sklearn.svm.SVC.predict``; never shown beside probabilities.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), dtype float32
+            Histograms, one row per sample.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Labels by one-vs-one vote.
+        """
         return self._vote(self.ovo_decision(x))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities (n, n_classes); columns as ``classes_``."""
+        """Calibrated class probabilities (n, n_classes); columns as ``classes_``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), dtype float32
+            Histograms, one row per sample.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), dtype float64
+            Calibrated probabilities.
+        """
         return self._proba(self._ovr(self.ovo_decision(x)))
 
     def predict_with_proba(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`predict` and :meth:`predict_proba` from one kernel evaluation."""
+        """:meth:`predict` and :meth:`predict_proba` from one kernel evaluation.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), dtype float32
+            Histograms, one row per sample.
+
+        Returns
+        -------
+        labels : ndarray of shape (n,)
+            As :meth:`predict`.
+        proba : ndarray of shape (n, n_classes), dtype float64
+            As :meth:`predict_proba`.
+        """
         ovr = self._ovr(self.ovo_decision(x))
         return self._top(ovr), self._proba(ovr)
 
@@ -313,6 +432,20 @@ class KernelSVC:
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = "auto"
                    ) -> KernelSVC:
         """Rebuild a fitted classifier from :meth:`get_state` output (``backend``: see the class).
+
+        Parameters
+        ----------
+        meta : dict of str to object
+            The JSON-able part of :meth:`get_state`.
+        arrays : dict of str to ndarray
+            Its arrays, name -> array.
+        backend : str or None, default='auto'
+            Kernel backend of the Gram matrices.
+
+        Returns
+        -------
+        KernelSVC
+            A fitted classifier.
 
         Raises
         ------
@@ -376,9 +509,16 @@ def fusion_inputs(encodings: dict[str, np.ndarray], fusion: str) -> dict[str, np
 
     Parameters
     ----------
-    encodings : kind -> (n, F_kind) float32 histograms, in the model's kind order.
-    fusion : "feature" (one SVM named "tisf+tipm" on the concatenation) or "decision"
+    encodings : dict of str to ndarray
+        Kind -> (n, F_kind) float32 histograms, in the model's kind order.
+    fusion : str
+        "feature" (one SVM named "tisf+tipm" on the concatenation) or "decision"
         (one SVM per kind); one kind is always a single SVM.
+
+    Returns
+    -------
+    dict of str to ndarray
+        SVM name -> its (n, F) input.
     """
     if fusion not in FUSIONS:
         raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
@@ -389,6 +529,15 @@ def fusion_inputs(encodings: dict[str, np.ndarray], fusion: str) -> dict[str, np
 
 class FusedSVMs:
     """The SVMs of one fusion rule, fitted and used together.
+
+    Parameters
+    ----------
+    svms : dict of str to KernelSVC
+        SVM name (see :func:`fusion_inputs`) -> fitted :class:`KernelSVC`.
+    classes : ndarray of shape (k,)
+        Class labels, sorted (as every SVM's ``classes_``).
+    fusion : {'feature', 'decision'}
+        The fusion rule.
 
     Attributes
     ----------
@@ -409,15 +558,50 @@ class FusedSVMs:
         return [(svm, inputs[name]) for name, svm in self.svms.items()]
 
     def predict_proba(self, encodings: dict[str, np.ndarray]) -> np.ndarray:
-        """Class probabilities (n, k) float64: the SVMs' calibrated probabilities averaged."""
+        """Class probabilities (n, k) float64: the SVMs' calibrated probabilities averaged.
+
+        Parameters
+        ----------
+        encodings : dict of str to ndarray of shape (n, F), dtype float32
+            Each SVM input channel's histograms (:func:`fusion_inputs`).
+
+        Returns
+        -------
+        ndarray of shape (n, k), dtype float64
+            Averaged calibrated probabilities.
+        """
         return np.mean([svm.predict_proba(x) for svm, x in self._pairs(encodings)], axis=0)
 
     def decision_function(self, encodings: dict[str, np.ndarray]) -> np.ndarray:
-        """Decision values (n, k): the SVMs' one-vs-rest values averaged."""
+        """Decision values (n, k): the SVMs' one-vs-rest values averaged.
+
+        Parameters
+        ----------
+        encodings : dict of str to ndarray of shape (n, F), dtype float32
+            Each SVM input channel's histograms (:func:`fusion_inputs`).
+
+        Returns
+        -------
+        ndarray of shape (n, k), dtype float64
+            Averaged one-vs-rest values.
+        """
         return np.mean([svm.decision_function(x) for svm, x in self._pairs(encodings)], axis=0)
 
     def predict_with_proba(self, encodings: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Labels (n,) as :meth:`predict` and probabilities (n, k) as :meth:`predict_proba`, one kernel pass."""
+        """Labels (n,) as :meth:`predict` and probabilities (n, k) as :meth:`predict_proba`, one kernel pass.
+
+        Parameters
+        ----------
+        encodings : dict of str to ndarray of shape (n, F), dtype float32
+            Each SVM input channel's histograms (:func:`fusion_inputs`).
+
+        Returns
+        -------
+        labels : ndarray of shape (n,)
+            Predicted labels.
+        proba : ndarray of shape (n, k), dtype float64
+            Class probabilities.
+        """
         pairs = [svm.predict_with_proba(x) for svm, x in self._pairs(encodings)]
         if len(pairs) == 1:
             return pairs[0]
@@ -426,7 +610,18 @@ class FusedSVMs:
 
     def predict(self, encodings: dict[str, np.ndarray]) -> np.ndarray:
         """Labels (n,): the most probable class of :meth:`predict_proba` (ties to the lower class
-        index).  For one SVM that is its highest one-vs-rest score (see :meth:`KernelSVC.predict`)."""
+        index).  For one SVM that is its highest one-vs-rest score (see :meth:`KernelSVC.predict`).
+
+        Parameters
+        ----------
+        encodings : dict of str to ndarray of shape (n, F), dtype float32
+            Each SVM input channel's histograms (:func:`fusion_inputs`).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Predicted labels.
+        """
         pairs = self._pairs(encodings)
         if len(pairs) == 1:
             svm, x = pairs[0]
@@ -452,10 +647,18 @@ def fit_fused(
     encodings : kind -> (n, F_kind) float32 training histograms.
     y : (n,) labels.
     kernel, C, gamma, random_state : see :class:`KernelSVC`.
-    fusion : see :func:`fusion_inputs`.
-    probability : calibrate every SVM (needed for ``predict_proba``); decision fusion
+    fusion : str
+        See :func:`fusion_inputs`.
+    probability : bool, default=True
+        Calibrate every SVM (needed for ``predict_proba``); decision fusion
         calibrates whatever this says, as its labels come from probabilities.
-    backend : kernel backend of the Gram matrices.
+    backend : str or None, default='auto'
+        Kernel backend of the Gram matrices.
+
+    Returns
+    -------
+    FusedSVMs
+        The fitted SVM(s).
     """
     inputs = fusion_inputs(encodings, fusion)
     calibrate = probability or len(inputs) > 1

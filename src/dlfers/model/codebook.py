@@ -55,7 +55,12 @@ def fit_codebook(
     descriptors : one (N_i, dim) float32 array per training image.
     labels : (n_images,) class labels (needed when ``per_class``).
     n_words : D, words per class (``per_class``) or in all.
-    max_samples : descriptors sampled per k-means run (per class when ``per_class``).
+    max_samples : int, default=20000
+        Descriptors sampled per k-means run (per class when ``per_class``).
+    per_class : bool, default=True
+        One k-means per class (the paper), or one over all descriptors.
+    random_state : int, default=0
+        Seed of the sampling and of k-means.
 
     Returns
     -------
@@ -111,17 +116,28 @@ def encode_histograms(
     descriptors : (N, dim) float32.
     regions : (N, L) int32 region ids in [-1, n_regions).
     codebook : (K, dim) float32.
-    check_finite : check that descriptors and codebook hold no NaN or inf (skip only for
+    check_finite : bool, default=True
+        Check that descriptors and codebook hold no NaN or inf (skip only for
         arrays known to be finite, such as the kernels' own descriptors of a validated image).
-    soft : 1 for hard assignment (one count for the nearest word); s > 1 for localised
+    soft : int, default=1
+        1 for hard assignment (one count for the nearest word); s > 1 for localised
         soft assignment: the s nearest words share one unit of weight, w ∝ exp(−β d²)
         relative to the nearest (Liu et al., ICCV 2011; see ``_reference.encode_soft``).
-    beta : the soft weights' sharpness β (for unit-norm descriptors).
-    precision : "float32", or "int8": descriptors and words (values in [0, 1]) quantised to
+    beta : float, default=10.0
+        The soft weights' sharpness β (for unit-norm descriptors).
+    precision : {'float32', 'int8'}, default='float32'
+        "float32", or "int8": descriptors and words (values in [0, 1]) quantised to
         round(127 v) and compared by exact integer distances (the word of a descriptor that
         float32 puts within about 1/127 of another may differ; about 1.6x faster with AVX-512
         VNNI, 1.3x with AVX2).
-    code_q8 : :func:`quantise_codebook` of ``codebook``, if the caller keeps it (int8 only).
+    code_q8 : tuple of (ndarray, ndarray) or None, default=None
+        :func:`quantise_codebook` of ``codebook``, if the caller keeps it (int8 only).
+    n_regions : int
+        Number of regions R.
+    code_sqnorm : ndarray of shape (K,) or None, default=None
+        :func:`codeword_sqnorms` of ``codebook``, if the caller keeps it.
+    backend : str or None, default='auto'
+        Kernel backend (:mod:`dlfers._kernels`; "auto" or None: the first available).
 
     Returns
     -------
@@ -176,13 +192,29 @@ def encode_histograms(
 
 
 def codeword_sqnorms(codebook: np.ndarray) -> np.ndarray:
-    """‖c‖² of every word of a (K, dim) float32 codebook: (K,) float32 (the encoder's constant term)."""
+    """‖c‖² of every word of a (K, dim) float32 codebook: (K,) float32 (the encoder's constant term).
+
+    Parameters
+    ----------
+    codebook : ndarray of shape (K, dim), dtype float32
+        The codebook.
+
+    Returns
+    -------
+    ndarray of shape (K,), dtype float32
+        Squared norms of its words.
+    """
     sq: np.ndarray = np.einsum("ij,ij->i", codebook, codebook).astype(np.float32)
     return sq
 
 
 def quantise_codebook(codebook: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A (K, dim) float32 codebook for the int8 word assignment.
+
+    Parameters
+    ----------
+    codebook : ndarray of shape (K, dim), dtype float32
+        Words with values in [0, 1].
 
     Returns
     -------
@@ -204,6 +236,22 @@ def encode_words(
 
     With :func:`pool_words`, the two halves of :func:`encode_histograms`: a caller that pools
     one image's words into several layouts encodes once and pools each time.
+
+    Parameters
+    ----------
+    descriptors : ndarray of shape (N, dim), dtype float32
+        Descriptors.
+    codebook : ndarray of shape (K, dim), dtype float32
+        The codebook.
+    code_sqnorm : ndarray of shape (K,) or None, default=None
+        :func:`codeword_sqnorms` of ``codebook``, if the caller keeps it.
+    backend : str or None, default='auto'
+        Kernel backend (:mod:`dlfers._kernels`; "auto" or None: the first available).
+
+    Returns
+    -------
+    ndarray of shape (N,), dtype int32
+        Nearest word of each descriptor (ties to the lowest index).
     """
     d = np.require(descriptors, np.float32, "C")
     labels, _ = encode_histograms(d, np.empty((d.shape[0], 0), np.int32), 1, codebook, code_sqnorm, backend)
@@ -215,6 +263,22 @@ def pool_words(labels: np.ndarray, regions: np.ndarray, n_regions: int, n_words:
 
     Equal, count for count, to the histogram :func:`encode_histograms` returns for the same
     words (a point counts once in each level's region; -1 is no region).
+
+    Parameters
+    ----------
+    labels : ndarray of shape (N,)
+        Word of each point.
+    regions : ndarray of shape (N, L), dtype int32
+        Region ids of each point per level (-1: none).
+    n_regions : int
+        Number of regions.
+    n_words : int
+        Codebook size K.
+
+    Returns
+    -------
+    ndarray of shape (n_regions, n_words), dtype float32
+        Word counts per region.
 
     Raises
     ------
@@ -253,16 +317,25 @@ def spof_histograms(
 
     Parameters
     ----------
-    descriptors : per image, (N_i, dim) float32 descriptors of one kind.
-    regions : per image, (N_i, L) int32 region ids (see :func:`dlfers.features.regions.region_ids`).
-    n_regions : the layout's region count R.
+    descriptors : sequence of ndarray
+        Per image, (N_i, dim) float32 descriptors of one kind.
+    regions : sequence of ndarray
+        Per image, (N_i, L) int32 region ids (see :func:`dlfers.features.regions.region_ids`).
+    n_regions : int
+        The layout's region count R.
     codebook : (K, dim) float32.
-    power : power normalisation (see :func:`normalise_histograms`).
-    code_sqnorm : :func:`codeword_sqnorms` of ``codebook``, if the caller keeps it.
-    words : per image, (N_i,) nearest words already found with :func:`encode_words` on this
+    power : float
+        Power normalisation (see :func:`normalise_histograms`).
+    code_sqnorm : ndarray of shape (K,) or None, default=None
+        :func:`codeword_sqnorms` of ``codebook``, if the caller keeps it.
+    words : sequence of ndarray or None, default=None
+        Per image, (N_i,) nearest words already found with :func:`encode_words` on this
         codebook (a cache); they are pooled instead of encoding again (the same counts).
-    check_finite, soft, beta, precision, code_q8 : see :func:`encode_histograms` (``words``
+    check_finite, soft, beta, precision, code_q8 : optional
+        As :func:`encode_histograms` takes them, with its defaults (``words``
         is for float32 hard assignment only: soft assignment needs the distances).
+    backend : str or None, default='auto'
+        Kernel backend (:mod:`dlfers._kernels`; "auto" or None: the first available).
 
     Returns
     -------

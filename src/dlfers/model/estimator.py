@@ -21,8 +21,8 @@ from ..features.descriptors import grid_shape
 from ..features.texture import fit_scales, texture_encodings
 from ..image.read import ImageError, to_gray_uint8
 from . import stages
-from .classify import FUSIONS, FusedSVMs, fit_fused
-from .codebook import codeword_sqnorms, fit_codebook, quantise_codebook, spof_histograms
+from .classify import FUSIONS, FusedSVMs
+from .codebook import codeword_sqnorms, quantise_codebook, spof_histograms
 from .evidence import explain_faces, explain_frame
 from .file import save
 from .frames import classify_boxes, locate_faces
@@ -143,7 +143,20 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> DLFERS:
         """An unfitted model with the parameters of ``PRESETS[name]``, then ``overrides``.
-        Raises ValueError for an unknown preset name (the message lists the known ones)."""
+        Raises ValueError for an unknown preset name (the message lists the known ones).
+
+        Parameters
+        ----------
+        name : str
+            A key of :data:`dlfers.model.presets.PRESETS` ("default", "paper", "realtime").
+        **overrides : object
+            DLFERS parameters that replace the preset's.
+
+        Returns
+        -------
+        DLFERS
+            An unfitted model.
+        """
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
@@ -164,6 +177,11 @@ class DLFERS(ClassifierMixin, BaseEstimator):
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, FaceBox, bool]:
         """Crop and reduce one frame to the face the descriptors see.
 
+        Parameters
+        ----------
+        image : ndarray
+            One frame: (H, W) gray or (H, W, 3|4) BGR(A); uint8, uint16 or float.
+
         Returns
         -------
         face : (face_size, face_size) float32 in [0, 255] (LL subband of the resized crop).
@@ -182,16 +200,55 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     def reduce_face(self, crop: np.ndarray) -> np.ndarray:
         """Resize a cropped (h, w) uint8 face and keep its wavelet LL subband
-        (:func:`dlfers.model.stages.reduce_face`).  Returns (face_size, face_size) float32 in [0, 255]."""
+        (:func:`dlfers.model.stages.reduce_face`).  Returns (face_size, face_size) float32 in [0, 255].
+
+        Parameters
+        ----------
+        crop : ndarray of shape (h, w), dtype uint8
+            A cropped face.
+
+        Returns
+        -------
+        ndarray of shape (face_size, face_size), dtype float32
+            The LL subband, values in [0, 255].
+        """
         return stages.reduce_face(crop, self.spec())
 
     def face_features(self, face: np.ndarray, box: FaceBox | None = None, found: bool = True) -> Features:
         """Descriptors and region ids of a preprocessed (face_size, face_size) face
-        (:func:`dlfers.model.stages.face_features`)."""
+        (:func:`dlfers.model.stages.face_features`).
+
+        Parameters
+        ----------
+        face : ndarray of shape (face_size, face_size), dtype float32
+            A preprocessed face (:meth:`preprocess`).
+        box : FaceBox or None, default=None
+            The face's box in its frame, kept in the features (None: none).
+        found : bool, default=True
+            Whether the face was detected (False: the whole-frame fallback).
+
+        Returns
+        -------
+        Features
+            Its descriptors and region ids.
+        """
         return stages.face_features(face, self.spec(), box, found)
 
     def extract(self, images: Sequence[np.ndarray], progress: bool | None = None) -> list[Features]:
-        """Features of every frame (preprocess + descriptors); no learned state is used."""
+        """Features of every frame (preprocess + descriptors); no learned state is used.
+
+        Parameters
+        ----------
+        images : sequence of ndarray
+            Frames: (H, W) gray or (H, W, 3|4) BGR(A) arrays; uint8, uint16 or float.
+        progress : bool or None, default=None
+            Show a progress bar (None: the model's ``progress``).
+
+        Returns
+        -------
+        list of Features
+            One per frame, in order.
+        """
         self.spec()
         ny, nx = grid_shape(self.face_size, self.face_size, self.step)
         if ny * nx == 0:
@@ -223,14 +280,26 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         if (kind, q8) not in cache or cache[kind, q8][0] is not cb:  # only what this precision uses
             cache[kind, q8] = (cb, quantise_codebook(cb) if q8 else codeword_sqnorms(cb))
         const = cache[kind, q8][1]
+        spec = self.spec()
         return spof_histograms([f.descriptors[kind] for f in feats], [f.regions for f in feats],
-                               self.spec().n_regions, cb, float(self.power), self.backend, None if q8 else const,
+                               spec.n_regions, cb, code_sqnorm=None if q8 else const,
                                check_finite=False,  # descriptors of validated faces are finite
-                               soft=int(self.soft), beta=float(self.soft_beta), precision=str(self.precision),
-                               code_q8=const if q8 else None)
+                               code_q8=const if q8 else None, **stages.histogram_options(spec))
 
     def encodings(self, feats: Sequence[Features]) -> dict[str, np.ndarray]:
-        """Channel -> (n, F) float32 SVM input histograms: each kind's, then the texture's (if any)."""
+        """Channel -> (n, F) float32 SVM input histograms: each kind's, then the texture's (if any).
+
+        Parameters
+        ----------
+        feats : sequence of Features
+            Precomputed features, one per frame (from :meth:`extract` or
+            :meth:`face_batch`).
+
+        Returns
+        -------
+        dict of str to ndarray of shape (n, F), dtype float32
+            Each channel's SVM input: the descriptor kinds', then the texture channels'.
+        """
         spec = self.spec()
         kinds = spec.kinds
         threads = batch_threads(self.n_jobs, len(feats) // 8)  # chunks of at least 8 faces
@@ -251,6 +320,19 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
         The composition of the stages: :func:`dlfers.model.codebook.fit_codebook` per kind,
         :func:`dlfers.model.codebook.spof_histograms`, :func:`dlfers.model.classify.fit_fused`.
+
+        Parameters
+        ----------
+        feats : sequence of Features
+            Precomputed features, one per frame (from :meth:`extract` or
+            :meth:`face_batch`).
+        y : sequence or ndarray of shape (n,)
+            The expression label of each.
+
+        Returns
+        -------
+        DLFERS
+            The fitted model (self).
         """
         spec = self.spec()
         y = np.asarray(y)
@@ -265,17 +347,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             feats, y = stages.mirrored(feats, y, self.spec())
         self.codebooks_ = {}
         for i, kind in enumerate(spec.kinds):
-            self.codebooks_[kind] = fit_codebook(
-                [f.descriptors[kind] for f in feats], y, int(self.n_words), bool(self.per_class),
-                int(self.max_samples), int(self.random_state) + i,
-            )
+            self.codebooks_[kind] = stages.fit_kind_codebook([f.descriptors[kind] for f in feats], y, spec, i)
         self.texture_scales_ = {}
         encodings = self.encodings(feats)
         self.texture_scales_ = fit_scales(encodings, spec.kinds, spec.textures, self.texture_weight)  # learned here
         for kind, scale in self.texture_scales_.items():
             encodings[kind] *= np.float32(scale)
-        fused = fit_fused(encodings, y, self.kernel, self.C, self.svm_gamma, self.fusion,
-                          int(self.random_state), probability=True, backend=self.backend)
+        fused = stages.fit_svms(encodings, y, spec, probability=True)
         self.svms_: dict[str, Any] = dict(fused.svms)
         self.n_features_in_ = int(self.face_size) ** 2
         return self
@@ -285,25 +363,87 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         return FusedSVMs(self.svms_, self.classes_, self.fusion)
 
     def transform_features(self, feats: Sequence[Features]) -> np.ndarray:
-        """SPOF histograms (n, n_regions·K summed over kinds) of precomputed features."""
+        """SPOF histograms (n, n_regions·K summed over kinds) of precomputed features.
+
+        Parameters
+        ----------
+        feats : sequence of Features
+            Precomputed features, one per frame (from :meth:`extract` or
+            :meth:`face_batch`).
+
+        Returns
+        -------
+        ndarray of shape (n, n_features), dtype float32
+            The SPOF histograms.
+        """
         check_is_fitted(self, "svms_")
         return np.hstack(list(self.encodings(feats).values()))
 
     def predict_proba_features(self, feats: Sequence[Features]) -> np.ndarray:
-        """Class probabilities (n, n_classes) of precomputed features (fused by averaging)."""
+        """Class probabilities (n, n_classes) of precomputed features (fused by averaging).
+
+        Parameters
+        ----------
+        feats : sequence of Features
+            Precomputed features, one per frame (from :meth:`extract` or
+            :meth:`face_batch`).
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), dtype float64
+            Columns as ``classes_``.
+        """
         return self._fused().predict_proba(self.encodings(feats))
 
     def decision_features(self, feats: Sequence[Features]) -> np.ndarray:
-        """SVM decision values (n, n_classes), averaged over the fused SVMs."""
+        """SVM decision values (n, n_classes), averaged over the fused SVMs.
+
+        Parameters
+        ----------
+        feats : sequence of Features
+            Precomputed features, one per frame (from :meth:`extract` or
+            :meth:`face_batch`).
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), dtype float64
+            Columns as ``classes_``.
+        """
         return self._fused().decision_function(self.encodings(feats))
 
     def predict_with_proba_features(self, feats: Sequence[Features]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (n,) as :meth:`predict_features` and probabilities (n, n_classes) as
-        :meth:`predict_proba_features`, encoding every face once."""
+        :meth:`predict_proba_features`, encoding every face once.
+
+        Parameters
+        ----------
+        feats : sequence of Features
+            Precomputed features, one per frame (from :meth:`extract` or
+            :meth:`face_batch`).
+
+        Returns
+        -------
+        labels : ndarray of shape (n,)
+            Predicted labels.
+        proba : ndarray of shape (n, n_classes), dtype float64
+            Class probabilities, columns as ``classes_``.
+        """
         return self._fused().predict_with_proba(self.encodings(feats))
 
     def predict_features(self, feats: Sequence[Features]) -> np.ndarray:
-        """Predicted labels of precomputed features (see :meth:`dlfers.model.classify.FusedSVMs.predict`)."""
+        """Predicted labels of precomputed features (see :meth:`dlfers.model.classify.FusedSVMs.predict`).
+
+        Parameters
+        ----------
+        feats : sequence of Features
+            Precomputed features, one per frame (from :meth:`extract` or
+            :meth:`face_batch`).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Predicted labels (values of ``classes_``).
+        """
         return self._fused().predict(self.encodings(feats))
 
     # ----------------------------------------------------------------- sklearn API on frames
@@ -313,6 +453,18 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         With ``classifier="linear"`` the frames are described in chunks of
         :data:`dlfers.model.largescale.CHUNK` and only their histograms are kept
         (:func:`dlfers.model.largescale.fit_linear`), so tens of thousands of faces fit in memory.
+
+        Parameters
+        ----------
+        X : sequence of ndarray
+            Frames: (H, W) gray or (H, W, 3|4) BGR(A) arrays; uint8, uint16 or float.
+        y : sequence of shape (n,)
+            The expression label of each frame.
+
+        Returns
+        -------
+        DLFERS
+            The fitted model (self).
         """
         if self.classifier != "linear":
             return self.fit_features(self.extract(as_images(X)), y)
@@ -327,27 +479,82 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         return fit_linear(self, chunks, labels, progress=bool(self.progress))
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        """Expression label of each frame: (n,) array of class labels."""
+        """Expression label of each frame: (n,) array of class labels.
+
+        Parameters
+        ----------
+        X : sequence of ndarray
+            Frames: (H, W) gray or (H, W, 3|4) BGR(A) arrays; uint8, uint16 or float.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Predicted labels (values of ``classes_``).
+        """
         check_is_fitted(self, "svms_")
         return self.predict_features(self.extract(as_images(X), progress=False))
 
     def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        """Class probabilities of each frame: (n, n_classes) float64, columns as ``classes_``."""
+        """Class probabilities of each frame: (n, n_classes) float64, columns as ``classes_``.
+
+        Parameters
+        ----------
+        X : sequence of ndarray
+            Frames: (H, W) gray or (H, W, 3|4) BGR(A) arrays; uint8, uint16 or float.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), dtype float64
+            Columns as ``classes_``.
+        """
         check_is_fitted(self, "svms_")
         return self.predict_proba_features(self.extract(as_images(X), progress=False))
 
     def decision_function(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        """SVM decision values (n, n_classes)."""
+        """SVM decision values (n, n_classes).
+
+        Parameters
+        ----------
+        X : sequence of ndarray
+            Frames: (H, W) gray or (H, W, 3|4) BGR(A) arrays; uint8, uint16 or float.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), dtype float64
+            Averaged over the fused SVMs.
+        """
         check_is_fitted(self, "svms_")
         return self.decision_features(self.extract(as_images(X), progress=False))
 
     def transform(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        """SPOF histogram features of each frame (n, n_features) float32."""
+        """SPOF histogram features of each frame (n, n_features) float32.
+
+        Parameters
+        ----------
+        X : sequence of ndarray
+            Frames: (H, W) gray or (H, W, 3|4) BGR(A) arrays; uint8, uint16 or float.
+
+        Returns
+        -------
+        ndarray of shape (n, n_features), dtype float32
+            The SPOF histograms.
+        """
         return self.transform_features(self.extract(as_images(X), progress=False))
 
     # ----------------------------------------------------------------- trained models in use
     def face_batch(self, faces: Sequence[np.ndarray]) -> list[Features]:
-        """Features (with ``face``) of pre-cropped faces: resize and LL only (see :meth:`predict_faces`)."""
+        """Features (with ``face``) of pre-cropped faces: resize and LL only (see :meth:`predict_faces`).
+
+        Parameters
+        ----------
+        faces : sequence of ndarray
+            Pre-cropped faces: (h, w) gray or (h, w, 3|4) BGR(A) arrays.
+
+        Returns
+        -------
+        list of Features
+            One per face, with ``face`` set.
+        """
         self.spec()
         out = []
         for i, face in enumerate(as_images(faces)):
@@ -363,12 +570,33 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
         ``faces`` are gray or BGR arrays of the region the model classifies, e.g. the
         ``box`` crops that :meth:`predict_image` reports.
+
+        Parameters
+        ----------
+        faces : sequence of ndarray
+            Pre-cropped faces: (h, w) gray or (h, w, 3|4) BGR(A) arrays.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Predicted labels.
         """
         check_is_fitted(self, "svms_")
         return self.predict_features(self.face_batch(faces))
 
     def predict_proba_faces(self, faces: Sequence[np.ndarray]) -> np.ndarray:
-        """Class probabilities (n, n_classes) float64 of pre-cropped faces (see :meth:`predict_faces`)."""
+        """Class probabilities (n, n_classes) float64 of pre-cropped faces (see :meth:`predict_faces`).
+
+        Parameters
+        ----------
+        faces : sequence of ndarray
+            Pre-cropped faces: (h, w) gray or (h, w, 3|4) BGR(A) arrays.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), dtype float64
+            Columns as ``classes_``.
+        """
         check_is_fitted(self, "svms_")
         return self.predict_proba_features(self.face_batch(faces))
 
@@ -385,9 +613,12 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        frame : (H, W) gray or (H, W, 3|4) BGR(A) array; uint8, uint16 or float.
-        max_faces : keep only the largest this many faces (None: all; else >= 1).
-        detect_size, min_face, detect_scale : face detector settings for this call
+        frame : ndarray of shape (H, W) or (H, W, 3|4)
+            Gray or BGR(A) array; uint8, uint16 or float.
+        max_faces : int or None, default=None
+            Keep only the largest this many faces (None: all; else >= 1).
+        detect_size, min_face, detect_scale : int or None, float or None, float or None, default=None
+            Face detector settings for this call
             (None: the model's own; see the class docstring), e.g. a wider search
             than the model was trained with.  They change where faces are looked
             for, not how a found face is classified.
@@ -413,11 +644,38 @@ class DLFERS(ClassifierMixin, BaseEstimator):
 
     def explain(self, frame: np.ndarray, max_faces: int | None = None, **detector: Any) -> list[Any]:
         """Exact per-region evidence for every face of one frame (:func:`dlfers.model.evidence.explain_frame`;
-        ``max_faces`` and the detector overrides as :meth:`predict_image`): Explanations, largest first."""
+        ``max_faces`` and the detector overrides as :meth:`predict_image`): Explanations, largest first.
+
+        Parameters
+        ----------
+        frame : ndarray
+            One frame: (H, W) gray or (H, W, 3|4) BGR(A).
+        max_faces : int or None, default=None
+            Keep only the largest this many faces (None: all).
+        **detector : object
+            Detector overrides for this call (``detect_size``, ``min_face``,
+            ``detect_scale``), as :meth:`predict_image`.
+
+        Returns
+        -------
+        list of Explanation
+            One per face, largest first (:mod:`dlfers.model.evidence`).
+        """
         return explain_frame(self, frame, max_faces, **detector)
 
     def explain_faces(self, faces: Sequence[np.ndarray]) -> list[Any]:
-        """Explanations of pre-cropped faces (see :meth:`predict_faces`, :mod:`dlfers.model.evidence`)."""
+        """Explanations of pre-cropped faces (see :meth:`predict_faces`, :mod:`dlfers.model.evidence`).
+
+        Parameters
+        ----------
+        faces : sequence of ndarray
+            Pre-cropped faces: (h, w) gray or (h, w, 3|4) BGR(A) arrays.
+
+        Returns
+        -------
+        list of Explanation
+            One per face, in order.
+        """
         return explain_faces(self, faces)
 
     # ----------------------------------------------------------------- state (model files)
@@ -439,6 +697,20 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         Raises ValueError for invalid parameters (checked first) or parts that do not fit together
         (kinds, widths, classes, calibration; the message says which), KeyError or TypeError for
         missing or mistyped entries.
+
+        Parameters
+        ----------
+        meta : dict of str to object
+            The JSON-able part of :meth:`to_state`'s output (parameters, classes, versions).
+        arrays : dict of str to ndarray
+            Its arrays (codebooks, SVM parts), name -> array.
+        backend : str or None, default=None
+            Kernel backend to use instead of the saved one (None: the saved one).
+
+        Returns
+        -------
+        DLFERS
+            A fitted model.
         """
         params = {**SAVED_PARAM_DEFAULTS, **meta["params"]}  # older files: what they were trained with
         if backend is not None:
@@ -453,7 +725,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         return model
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted model to ``path`` in the pickle-free format of :mod:`dlfers.model.file`."""
+        """Write the fitted model to ``path`` in the pickle-free format of :mod:`dlfers.model.file`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The model file to write (temporary name, then renamed over it).
+        """
         save(self, path)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]

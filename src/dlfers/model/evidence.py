@@ -88,7 +88,18 @@ EXPLAINABLE_KERNELS: dict[str, int] = {"intersection": 0, "chi2": 1, "linear": 2
 
 
 def check_explainable(kernel: str) -> int:
-    """The ``region_sums`` op of ``kernel``; ValueError naming the explainable kernels otherwise."""
+    """The ``region_sums`` op of ``kernel``; ValueError naming the explainable kernels otherwise.
+
+    Parameters
+    ----------
+    kernel : str
+        An SVM kernel name.
+
+    Returns
+    -------
+    int
+        Its ``region_sums`` op.
+    """
     if kernel not in EXPLAINABLE_KERNELS:
         raise ValueError(f"a model with the {kernel!r} kernel cannot be explained region by region: its decision "
                          f"values are not sums over histogram bins; explainable kernels: "
@@ -113,7 +124,20 @@ def _levels(lay: Layout) -> list[tuple[str, str, list[Rect]]]:
 
 
 def region_names(layout: str | Layout) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Names (e.g. ``"grid4 r1c2"``, ``"halves top"``) and sources ("face"/"fused") of the regions, in id order."""
+    """Names (e.g. ``"grid4 r1c2"``, ``"halves top"``) and sources ("face"/"fused") of the regions, in id order.
+
+    Parameters
+    ----------
+    layout : str or Layout
+        A layout string or parsed :class:`~dlfers.features.regions.Layout`.
+
+    Returns
+    -------
+    names : tuple of str
+        Region names in id order.
+    sources : tuple of str
+        "face" or "fused" per region.
+    """
     names: list[str] = []
     sources: list[str] = []
     for source, level, rects in _levels(parse_layout(layout)):
@@ -124,7 +148,20 @@ def region_names(layout: str | Layout) -> tuple[tuple[str, ...], tuple[str, ...]
 
 def region_boxes(layout: str | Layout, face_size: int) -> np.ndarray:
     """(n_regions, 4) float64 boxes (x0, y0, x1, y1) in pixels of each region's source image
-    (the face_size x face_size face, or the fused eyes+mouth image of the same size)."""
+    (the face_size x face_size face, or the fused eyes+mouth image of the same size).
+
+    Parameters
+    ----------
+    layout : str or Layout
+        A layout string or parsed :class:`~dlfers.features.regions.Layout`.
+    face_size : int
+        Side of the face in pixels.
+
+    Returns
+    -------
+    ndarray of shape (n_regions, 4), dtype float64
+        Boxes (x0, y0, x1, y1).
+    """
     rects = [r for _, _, rs in _levels(parse_layout(layout)) for r in rs]
     return np.asarray(rects, np.float64).reshape(-1, 4) * float(face_size)
 
@@ -134,6 +171,18 @@ def face_rects(source: str, rect: Rect) -> list[Rect]:
 
     A face region is itself; a fused-image region maps through the eye block (top half of
     the fused image) and the mouth block (bottom half), so one region can give two rects.
+
+    Parameters
+    ----------
+    source : str
+        The region's source image, "face" or "fused".
+    rect : (float, float, float, float)
+        The region (x0, y0, x1, y1) in fractions of its source image.
+
+    Returns
+    -------
+    list of (float, float, float, float)
+        One or two rects in fractions of the face.
     """
     if source == "face":
         return [rect]
@@ -156,22 +205,30 @@ class Explanation:
 
     Attributes
     ----------
-    classes : (k,) class labels (the model's ``classes_``).
-    label : the model's predicted class.
+    classes : ndarray
+        (k,) class labels (the model's ``classes_``).
+    label : object
+        The model's predicted class.
     probabilities : (k,) float64 calibrated class probabilities.
-    decision_values : (k,) float64 explained scores (the summed pairwise decision values,
+    decision_values : ndarray
+        (k,) float64 explained scores (the summed pairwise decision values,
         see the module docstring) = ``evidence.sum(0) + intercepts``.
-    intercepts : (k,) float64 the part of each score no region carries.
+    intercepts : ndarray
+        (k,) float64 the part of each score no region carries.
     evidence : (n_regions, k) float64, ``evidence[r, c]`` region r's contribution to class c's
         score (positive: for c); the sum of ``evidence_by_kind``.
     evidence_by_kind : channel (descriptor kind "tisf", "tipm"; texture "lbp", "gabor") -> (n_regions, k)
         float64 (a Gabor cell's evidence goes to the region of the finest face level that holds its centre).
     region_names, region_sources : (n_regions,) names and source images ("face" or "fused").
-    region_boxes : (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
-    face_size : side of the face and fused images the boxes refer to.
+    region_boxes : ndarray
+        (n_regions, 4) float64 (x0, y0, x1, y1) in pixels of the source image.
+    face_size : int
+        Side of the face and fused images the boxes refer to.
     kernel, fusion : the model's kernel and fusion rule.
-    box : the δ/γ-cropped face in frame pixels (None when unknown).
-    face : (face_size, face_size) float32 preprocessed face, or None.
+    box : FaceBox or None, default=None
+        The δ/γ-cropped face in frame pixels (None when unknown).
+    face : ndarray of shape (face_size, face_size), dtype float32, or None, default=None
+        The preprocessed face.
     """
 
     classes: np.ndarray
@@ -191,7 +248,18 @@ class Explanation:
     face: np.ndarray | None = field(default=None, repr=False)
 
     def class_index(self, label: Any = None) -> int:
-        """Column of ``label`` (None: the predicted label) in the class arrays."""
+        """Column of ``label`` (None: the predicted label) in the class arrays.
+
+        Parameters
+        ----------
+        label : object, default=None
+            A class label (None: the predicted one).
+
+        Returns
+        -------
+        int
+            Its column.
+        """
         lab = self.label if label is None else label
         idx = np.flatnonzero(self.classes == lab)
         if idx.size == 0:
@@ -199,13 +267,41 @@ class Explanation:
         return int(idx[0])
 
     def for_class(self, label: Any = None, kind: str | None = None) -> np.ndarray:
-        """(n_regions,) float64 evidence for ``label`` (None: the predicted one), of one kind or all."""
+        """(n_regions,) float64 evidence for ``label`` (None: the predicted one), of one kind or all.
+
+        Parameters
+        ----------
+        label : object, default=None
+            A class label (None: the predicted one).
+        kind : str or None, default=None
+            One descriptor kind or texture channel (None: all summed).
+
+        Returns
+        -------
+        ndarray of shape (n_regions,), dtype float64
+            Each region's evidence.
+        """
         ev = self.evidence if kind is None else self.evidence_by_kind[kind]
         return np.asarray(ev[:, self.class_index(label)])
 
     def top_regions(self, n: int = 5, label: Any = None) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         """The ``n`` regions most for and most against ``label``: (name, evidence), strongest first
-        (only positive values are "for", only negative ones "against")."""
+        (only positive values are "for", only negative ones "against").
+
+        Parameters
+        ----------
+        n : int, default=5
+            How many regions on each side.
+        label : object, default=None
+            A class label (None: the predicted one).
+
+        Returns
+        -------
+        for_ : list of (str, float)
+            Regions most for the label, strongest first.
+        against : list of (str, float)
+            Regions most against it, strongest first.
+        """
         ev = self.for_class(label)
         order = np.argsort(-ev, kind="stable")
         pro = [(self.region_names[i], float(ev[i])) for i in order[:n] if ev[i] > 0]
@@ -213,11 +309,33 @@ class Explanation:
         return pro, con
 
     def strongest_region(self, label: Any = None) -> int:
-        """Index of the region with the most evidence for ``label`` (None: the predicted class)."""
+        """Index of the region with the most evidence for ``label`` (None: the predicted class).
+
+        Parameters
+        ----------
+        label : object, default=None
+            A class label (None: the predicted one).
+
+        Returns
+        -------
+        int
+            A region index.
+        """
         return int(np.argmax(self.for_class(label)))
 
     def face_rects(self, region: int) -> list[Rect]:
-        """Where ``region`` lies on the face, in fractions of the face (see :func:`face_rects`)."""
+        """Where ``region`` lies on the face, in fractions of the face (see :func:`face_rects`).
+
+        Parameters
+        ----------
+        region : int
+            A region index.
+
+        Returns
+        -------
+        list of (float, float, float, float)
+            Rects (x0, y0, x1, y1) in fractions of the face.
+        """
         x0, y0, x1, y1 = (self.region_boxes[region] / self.face_size).tolist()
         return face_rects(self.region_sources[region], (x0, y0, x1, y1))
 
@@ -305,7 +423,20 @@ def _label_scores(svm: Any, raw: np.ndarray) -> np.ndarray:
 
 def svm_scores(model: FittedModel, feats: Sequence[Features]) -> np.ndarray:
     """The model's own explained score (n, k) float64 through its prediction path: each SVM's
-    one-vs-one decision values summed per class (see the module docstring), averaged over SVMs."""
+    one-vs-one decision values summed per class (see the module docstring), averaged over SVMs.
+
+    Parameters
+    ----------
+    model : FittedModel
+        A fitted :class:`~dlfers.DLFERS`.
+    feats : sequence of Features
+        Precomputed features, one per face.
+
+    Returns
+    -------
+    ndarray of shape (n, k), dtype float64
+        The explained scores.
+    """
     inputs = fusion_inputs(model.encodings(feats), model.fusion)
     m = _pair_to_class(len(model.classes_))
     scores: np.ndarray = np.mean([model.svms_[name].decision_function(x) if isinstance(model.svms_[name], LinearMapSVC)
@@ -315,6 +446,18 @@ def svm_scores(model: FittedModel, feats: Sequence[Features]) -> np.ndarray:
 
 def explain_features(model: FittedModel, feats: Sequence[Features]) -> list[Explanation]:
     """One :class:`Explanation` per face of precomputed :class:`Features` (see the module docstring).
+
+    Parameters
+    ----------
+    model : FittedModel
+        A fitted :class:`~dlfers.DLFERS`.
+    feats : sequence of Features
+        Precomputed features, one per face.
+
+    Returns
+    -------
+    list of Explanation
+        One per face.
 
     Raises
     ------
@@ -388,7 +531,20 @@ def explain_features(model: FittedModel, feats: Sequence[Features]) -> list[Expl
 
 
 def explain_faces(model: FittedModel, faces: Sequence[np.ndarray]) -> list[Explanation]:
-    """Explanations of pre-cropped faces (gray or BGR arrays; only resize and LL, as ``predict_faces``)."""
+    """Explanations of pre-cropped faces (gray or BGR arrays; only resize and LL, as ``predict_faces``).
+
+    Parameters
+    ----------
+    model : FittedModel
+        A fitted :class:`~dlfers.DLFERS`.
+    faces : sequence of ndarray
+        Pre-cropped gray or BGR faces.
+
+    Returns
+    -------
+    list of Explanation
+        One per face.
+    """
     check_explainable(model.kernel)
     feats = model.face_batch(faces)
     return explain_features(model, feats)
@@ -401,6 +557,26 @@ def explain_frame(model: FittedModel, frame: np.ndarray, max_faces: int | None =
 
     The faces are those :meth:`DLFERS.predict_image` classifies (:func:`dlfers.model.frames.locate_faces`);
     the arguments are its own.
+
+    Parameters
+    ----------
+    model : FittedModel
+        A fitted :class:`~dlfers.DLFERS`.
+    frame : ndarray
+        One (H, W) gray or (H, W, 3|4) BGR(A) frame.
+    max_faces : int or None, default=None
+        Keep the largest this many faces (None: all).
+    detect_size : int or None, default=None
+        Detector override (None: the model's).
+    min_face : float or None, default=None
+        Detector override (None: the model's).
+    detect_scale : float or None, default=None
+        Detector override (None: the model's).
+
+    Returns
+    -------
+    list of Explanation
+        One per face, largest first.
     """
     from sklearn.utils.validation import check_is_fitted
 

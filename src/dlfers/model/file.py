@@ -97,6 +97,13 @@ def save(model: Stateful, path: str | os.PathLike[str]) -> None:
     The model is read through its public state, :meth:`DLFERS.to_state`.  The file gets
     the permissions ``open()`` would give it (0644 under the usual umask 022).
 
+    Parameters
+    ----------
+    model : Stateful
+        A fitted model (a :class:`~dlfers.DLFERS`).
+    path : str or os.PathLike
+        The file to write.
+
     Raises
     ------
     sklearn.exceptions.NotFittedError
@@ -241,6 +248,21 @@ def _read_container(p: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def read_model_file(path: str | os.PathLike[str], known_params: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The checked header and arrays of a model file, whose parameters are all in ``known_params``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+    known_params : object
+        Collection of str
+        The parameter names this version knows.
+
+    Returns
+    -------
+    meta : dict
+        The checked header.
+    arrays : dict of str to ndarray
+        The arrays.
 
     Raises
     ------

@@ -24,9 +24,13 @@ def locate_faces(model: HasSpec, frame: np.ndarray, max_faces: int | None = None
     Parameters
     ----------
     frame : (H, W) gray or (H, W, 3|4) BGR(A) array; uint8, uint16 or float.
-    max_faces : keep the largest this many (None: all).
-    settings : detector settings (None: the model's; with a call's overrides, as
+    max_faces : int or None, default=None
+        Keep the largest this many (None: all).
+    settings : DetectorSettings or None, default=None
+        Detector settings (None: the model's; with a call's overrides, as
         :func:`dlfers.model.results.check_predict_options` returns them).
+    model : HasSpec
+        A model (its spec's detection and crop settings).
 
     Returns
     -------
@@ -56,6 +60,20 @@ def classify_boxes(model: FittedModel, gray: np.ndarray, boxes: list[FaceBox]) -
 
     The classification half of :meth:`DLFERS.predict_image` (which calls it), also used by
     video tracking for boxes found by a region search; one :class:`FaceResult` per box.
+
+    Parameters
+    ----------
+    model : FittedModel
+        A fitted :class:`~dlfers.DLFERS`.
+    gray : ndarray of shape (H, W), dtype uint8
+        The gray frame.
+    boxes : list of FaceBox
+        Cropped face boxes in frame pixels.
+
+    Returns
+    -------
+    list of FaceResult
+        One per box, in order.
     """
     if not boxes:
         return []

@@ -52,6 +52,10 @@ def sample_quota(labels: np.ndarray, per_class: bool, max_samples: int) -> np.nd
         One k-means run per class (quota by the class's count) or one in all.
     max_samples : int
         Descriptors per k-means run.
+
+    Returns
+    -------
+    ndarray of shape (n,), int64
     """
     labels = np.asarray(labels)
     if per_class:

@@ -43,7 +43,22 @@ def _spectrum(kernel: str, lam: float) -> float:
 
 
 def map_width(n_features: int, kernel: str, steps: int = MAP_STEPS) -> int:
-    """Width of the mapped features of ``n_features`` histogram bins."""
+    """Width of the mapped features of ``n_features`` histogram bins.
+
+    Parameters
+    ----------
+    n_features : int
+        Histogram bins F.
+    kernel : {'chi2', 'intersection', 'linear'}
+        The map's kernel.
+    steps : int, default=MAP_STEPS
+        Spectrum samples.
+
+    Returns
+    -------
+    int
+        F for "linear", else F * (2 * steps - 1).
+    """
     return n_features if kernel == "linear" else n_features * (2 * steps - 1)
 
 
@@ -269,7 +284,7 @@ def fit_ovr(x: Any, y_index: np.ndarray, n_classes: int, C: float, *, rows: np.n
         Number of classes (>= 2).
     C : float
         Soft-margin penalty (> 0).
-    rows : ndarray of shape (m,), int, or None
+    rows : ndarray of shape (m,), int, or None, default None
         The rows of ``x`` to train on (None: all; no copy of ``x`` is made).
     tol : float, default=0.1
         Stop when the projected gradient's spread is below ``tol`` (LIBLINEAR's rule and default).
@@ -376,7 +391,20 @@ class LinearMapSVC:
         self.solver = solver
 
     def fit(self, x: Any, y: np.ndarray) -> LinearMapSVC:
-        """Fit on (n, F) non-negative histograms (dense or CSR) and their (n,) labels."""
+        """Fit on non-negative histograms.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), float32, or CSR matrix
+            Histograms.
+        y : ndarray of shape (n,)
+            Labels.
+
+        Returns
+        -------
+        LinearMapSVC
+            self, fitted.
+        """
         return self.fit_mapped(additive_map(x, self.kernel, self.steps), y, int(x.shape[1]))
 
     def fit_mapped(self, phi: Any, y: np.ndarray, n_features_in: int) -> LinearMapSVC:
@@ -390,6 +418,11 @@ class LinearMapSVC:
             Labels.
         n_features_in : int
             F, the histogram width before the map.
+
+        Returns
+        -------
+        LinearMapSVC
+            self, fitted.
         """
         y = np.asarray(y)
         self.classes_ = np.unique(y)
@@ -444,13 +477,33 @@ class LinearMapSVC:
 
     # ----------------------------------------------------------------- prediction
     def mapped(self, x: Any) -> Any:
-        """φ(x) of (n, F) histograms, checked against the fitted width."""
+        """φ(x) of histograms, checked against the fitted width.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), float32, or CSR matrix
+            Histograms.
+
+        Returns
+        -------
+        ndarray of shape (n, map_width(F)), float32, or CSR matrix
+        """
         if x.ndim != 2 or x.shape[1] != self.n_features_in_:
             raise ValueError(f"expected (n, {self.n_features_in_}) features, got an array of shape {x.shape}")
         return additive_map(x, self.kernel, self.steps)
 
     def decision_function(self, x: Any) -> np.ndarray:
-        """One-vs-rest scores (n, k) float64: w_c · φ(x) + b_c, summed in float64 (as the explanations)."""
+        """One-vs-rest scores w_c · φ(x) + b_c, summed in float64 (as the explanations).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), float32, or CSR matrix
+            Histograms.
+
+        Returns
+        -------
+        ndarray of shape (n, k), float64
+        """
         w = self.__dict__.get("_w64")
         if w is None or w.shape[::-1] != self.coef_.shape:
             w = self.__dict__["_w64"] = np.ascontiguousarray(self.coef_.T, np.float64)
@@ -474,15 +527,48 @@ class LinearMapSVC:
         return p
 
     def predict(self, x: Any) -> np.ndarray:
-        """Labels (n,): the class of the highest score."""
+        """The class of the highest score.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), float32, or CSR matrix
+            Histograms.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Labels (values of ``classes_``).
+        """
         return self._top(self.decision_function(x))
 
     def predict_proba(self, x: Any) -> np.ndarray:
-        """Calibrated class probabilities (n, k) float64; columns as ``classes_``."""
+        """Calibrated class probabilities.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), float32, or CSR matrix
+            Histograms.
+
+        Returns
+        -------
+        ndarray of shape (n, k), float64
+            Columns as ``classes_``.
+        """
         return self._proba(self.decision_function(x))
 
     def predict_with_proba(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`predict` and :meth:`predict_proba` from one pass."""
+        """:meth:`predict` and :meth:`predict_proba` from one pass.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, F), float32, or CSR matrix
+            Histograms.
+
+        Returns
+        -------
+        labels : ndarray of shape (n,)
+        probabilities : ndarray of shape (n, k), float64
+        """
         s = self.decision_function(x)
         return self._top(s), self._proba(s)
 
@@ -534,6 +620,18 @@ class LinearMapSVC:
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearMapSVC:
         """Rebuild a fitted classifier from :meth:`get_state` output.
+
+        Parameters
+        ----------
+        meta : dict
+            The JSON-able scalars.
+        arrays : dict of str to ndarray
+            The arrays.
+
+        Returns
+        -------
+        LinearMapSVC
+            The fitted classifier.
 
         Raises
         ------

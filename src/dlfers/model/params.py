@@ -20,6 +20,7 @@ stage that reads it from the :class:`~dlfers.model.spec.Spec`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,23 +56,23 @@ class Param:
         Its default.
     help : str
         What it does, one sentence or two.
-    choices : tuple or None
+    choices : tuple or None, default None
         The allowed values of a choice (None: any value its range check accepts).
-    minimum : float or None
+    minimum : float or None, default None
         The smallest allowed value of a number (``None``: no bound; None values pass when
         the type allows None).
-    exclusive : bool
+    exclusive : bool, default False
         ``minimum`` itself is not allowed.
-    integer : bool
+    integer : bool, default False
         Only integers (not booleans) are allowed.
-    saved : object
+    saved : object, default unset
         The value model files written before the parameter existed were trained with
         (unset: the parameter is as old as the format).
-    flag : str or None
+    flag : str or None, default None
         The command-line flag ("" for none; None: ``--name``).
-    cli_choices : tuple or None
+    cli_choices : tuple or None, default None
         The choices the flag offers (None: ``choices``).
-    cli_type : callable or None
+    cli_type : callable or None, default None
         argparse's type of the flag (None: from ``type``); ``bool`` gives ``--name/--no-name``.
     """
 
@@ -96,8 +97,10 @@ class Param:
 
 
 def _texture_choices() -> tuple[str, ...]:
-    lbp, gabor = TEXTURE_KINDS
-    return (gabor, lbp, f"{lbp}+{gabor}", "none")
+    """The ``--texture`` choices: every set of channels of :data:`TEXTURE_KINDS` (each '+'-joined in that
+    order, as :func:`~dlfers.features.texture.parse_textures` returns them), smaller sets first, and "none"."""
+    sets = (c for n in range(1, len(TEXTURE_KINDS) + 1) for c in itertools.combinations(TEXTURE_KINDS, n))
+    return (*("+".join(c) for c in sets), "none")
 
 
 #: the parameters of :class:`~dlfers.DLFERS`, stage by stage in the order the data flows
@@ -154,7 +157,7 @@ PARAMS: tuple[Param, ...] = (
     Param("descriptors", "select", "str", "+".join(PAPER_KINDS),
           "Descriptor kinds, '+'-joined: \"tisf\", \"tipm\"; \"tisf2\" and \"tipm2\" are a second scale "
           "(8-pixel cells, 2σ) on the same grid.",
-          cli_choices=("tisf", "tipm", "tisf+tipm", "+".join(KINDS))),
+          cli_choices=(*PAPER_KINDS, "+".join(PAPER_KINDS), "+".join(KINDS))),
     Param("layout", "select", "str", "whole+halves+grid4+fused+fused4",
           "SPOF region layout, '+'-joined level names (dlfers.features.regions)."),
     # k-means codebooks (and the seed shared with the SVMs' Platt scaling); mirror adds training flips
@@ -218,7 +221,18 @@ SAVED_PARAM_DEFAULTS: dict[str, Any] = {p.name: p.saved for p in PARAMS if p.sav
 
 
 def param(name: str) -> Param:
-    """The :class:`Param` of ``name``; KeyError for an unknown name."""
+    """The :class:`Param` of ``name``; KeyError for an unknown name.
+
+    Parameters
+    ----------
+    name : str
+        A parameter name.
+
+    Returns
+    -------
+    Param
+        Its row.
+    """
     return _BY_NAME[name]
 
 

@@ -33,7 +33,18 @@ PRETRAINED_FILE = Path(__file__).with_name("weights") / "fer2013.dlfers"
 
 
 def is_pretrained(model: str | os.PathLike[str] | None) -> bool:
-    """Whether a model argument names the shipped model (None or ``"pretrained"``)."""
+    """Whether a model argument names the shipped model.
+
+    Parameters
+    ----------
+    model : str, os.PathLike or None
+        A model argument.
+
+    Returns
+    -------
+    bool
+        True for None and ``"pretrained"``.
+    """
     return model is None or (isinstance(model, str) and model == PRETRAINED)
 
 

@@ -49,11 +49,15 @@ class FaceResult:
 
     Attributes
     ----------
-    found : False for the explicit "no face in this frame" result.
-    box : the δ/γ-cropped face box in frame pixels (None when not found).
-    label : the predicted class (None when not found): the most probable class of
+    found : bool
+        False for the explicit "no face in this frame" result.
+    box : FaceBox or None, default=None
+        The δ/γ-cropped face box in frame pixels (None when not found).
+    label : object, default=None
+        The predicted class (None when not found): the most probable class of
         ``probabilities``, as :meth:`DLFERS.predict` gives it.
-    probabilities : class -> calibrated probability (empty when not found).
+    probabilities : dict of object to float, default={}
+        Class -> calibrated probability (empty when not found).
     """
 
     found: bool
@@ -86,6 +90,24 @@ def check_predict_options(model: HasSpec, max_faces: int | None = None, detect_s
     ``max_faces`` must be None or an integer >= 1; the detector overrides (None: the
     model's own setting) must pass :func:`dlfers.face.detect.detector_settings`.  Returns the
     model's settings with the overrides applied.
+
+    Parameters
+    ----------
+    model : HasSpec
+        The model (its detector settings).
+    max_faces : int or None, default=None
+        None or an integer >= 1.
+    detect_size : int or None, default=None
+        Detector override (None: the model's).
+    min_face : float or None, default=None
+        Detector override (None: the model's).
+    detect_scale : float or None, default=None
+        Detector override (None: the model's).
+
+    Returns
+    -------
+    DetectorSettings
+        The model's settings with the overrides applied.
 
     Raises
     ------

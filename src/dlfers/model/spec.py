@@ -33,8 +33,7 @@ from ..face.detect import DetectorSettings, check_factors, detector_settings
 from ..features.descriptors import KIND_SCALE, KINDS, DescriptorSpec
 from ..features.regions import Layout, parse_layout
 from ..features.texture import parse_textures
-from .classify import FUSIONS, KERNELS
-from .codebook import PRECISIONS
+from .classify import FUSIONS
 from .linear import MAPS as ADDITIVE_KERNELS
 from .params import PARAMS, check_value
 
@@ -57,15 +56,23 @@ def _key(params: Mapping[str, Any], *stages: str) -> tuple[Any, ...]:
 class Spec:
     """A validated DLFERS configuration (build it with :meth:`from_params`).
 
+    Parameters
+    ----------
+    items : tuple of (str, object)
+        Every parameter, (name, value), in :data:`PARAMETERS` order.
+
     Attributes
     ----------
     params : every parameter, name -> value, in :data:`PARAMETERS` order (read-only view
         through :meth:`get`; the tuple keeps the spec hashable).
-    kinds : descriptor kinds, in the order of the ``descriptors`` parameter.
+    kinds : tuple of str
+        Descriptor kinds, in the order of the ``descriptors`` parameter.
     textures : texture channels ("lbp", "gabor"; :func:`dlfers.features.texture.parse_textures`).
-    layout : the parsed SPOF layout.
+    layout : Layout
+        The parsed SPOF layout.
     descriptor_specs : one :class:`DescriptorSpec` per kind, in ``kinds`` order.
-    detector : the face detector's settings.
+    detector : DetectorSettings
+        The face detector's settings.
     """
 
     items: tuple[tuple[str, Any], ...]
@@ -78,6 +85,16 @@ class Spec:
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Spec:
         """Validate ``params`` (a :meth:`DLFERS.get_params` dict; ``progress`` and ``n_jobs`` may be left out).
+
+        Parameters
+        ----------
+        params : mapping of str to object
+            DLFERS parameters, name -> value.
+
+        Returns
+        -------
+        Spec
+            The validated configuration.
 
         Raises
         ------
@@ -99,37 +116,17 @@ class Spec:
             raise ValueError(f"missing DLFERS parameters {missing}")
         check_factors(p["delta"], p["gamma"])
         detector = detector_settings(p["detector"], p["detect_size"], p["min_face"], p["detect_scale"])
-        if p["on_missing"] not in ("full", "error"):
-            raise ValueError(f"on_missing must be 'full' or 'error', got {p['on_missing']!r}")
-        if not isinstance(p["face_size"], (int, np.integer)) or p["face_size"] < 16:
-            raise ValueError(f"face_size must be an integer >= 16, got {p['face_size']!r}")
-        if p["kernel"] not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}, got {p['kernel']!r}")
-        if p["fusion"] not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {p['fusion']!r}")
-        if isinstance(p["soft"], bool) or not isinstance(p["soft"], (int, np.integer)) or p["soft"] < 1:
-            raise ValueError(f"soft must be an integer >= 1 (words per descriptor), got {p['soft']!r}")
+        _kernels.resolve(p["backend"])
+        for name in PARAMETERS:  # every choice and range of the table, once
+            check_value(name, p[name])
         if p["n_jobs"] is not None and (isinstance(p["n_jobs"], bool) or not isinstance(p["n_jobs"], (int, np.integer))
                                         or p["n_jobs"] == 0):
             raise ValueError(f"n_jobs must be None or a nonzero integer (-1: every core), got {p['n_jobs']!r}")
-        if p["precision"] not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {p['precision']!r}")
-        if not float(p["soft_beta"]) > 0:
-            raise ValueError(f"soft_beta must be > 0, got {p['soft_beta']!r}")
         kinds = parse_kinds(p["descriptors"])
         layout = parse_layout(p["layout"])
-        _kernels.resolve(p["backend"])
         specs = tuple(DescriptorSpec(kind, int(p["step"]), 4 * KIND_SCALE.get(kind, 1),
                                      float(p["sigma"]) * KIND_SCALE.get(kind, 1)) for kind in kinds)
         textures = parse_textures(p["texture"])
-        tw = p["texture_weight"]
-        if tw is not None and (isinstance(tw, bool) or not isinstance(tw, (int, float, np.integer, np.floating))
-                               or not np.isfinite(tw) or tw <= 0):
-            raise ValueError(f"texture_weight must be None or a positive number, got {tw!r}")
-        if not isinstance(p["align"], (bool, np.bool_)) or not isinstance(p["mirror"], (bool, np.bool_)):
-            raise ValueError(f"align and mirror must be True or False, got {p['align']!r} and {p['mirror']!r}")
-        for name in PARAMETERS:  # every other range and choice of the table
-            check_value(name, p[name])
         if p["classifier"] == "linear" and p["kernel"] not in ADDITIVE_KERNELS:
             raise ValueError(f"classifier='linear' needs an additive kernel with a feature map, one of "
                              f"{ADDITIVE_KERNELS}; got kernel={p['kernel']!r}")
@@ -146,7 +143,18 @@ class Spec:
         return dict(self.items)
 
     def get(self, name: str) -> Any:
-        """The value of parameter ``name``."""
+        """The value of parameter ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A parameter name.
+
+        Returns
+        -------
+        object
+            Its value.
+        """
         for k, v in self.items:
             if k == name:
                 return v
@@ -196,6 +204,16 @@ class Spec:
 
 def parse_kinds(descriptors: Any) -> tuple[str, ...]:
     """``"tisf+tipm"`` -> ("tisf", "tipm").
+
+    Parameters
+    ----------
+    descriptors : str
+        '+'-joined descriptor kinds.
+
+    Returns
+    -------
+    tuple of str
+        The kinds, in order.
 
     Raises
     ------

@@ -6,7 +6,9 @@ setting reaches every caller at once (``mirror`` and ``texture`` included) and a
 by the spec's stage keys (:meth:`Spec.prep_key`, ...) holds exactly these functions' outputs.
 
 None of them reads learned state: the codebook and SVM stages that do are methods of the
-estimator, whose state they need.
+estimator, whose state they need.  What those stages read of the spec is written here once
+(:func:`fit_kind_codebook`, :func:`histogram_options`, :func:`fit_svms`), for the estimator's
+fit and the reproduce engine's cached path alike.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from ..features.regions import fused_image, region_ids
 from ..features.texture import texture_raws
 from ..features.wavelet import ll_subband
 from ..image.read import to_gray_uint8
+from . import codebook
+from .classify import FusedSVMs, fit_fused
 from .spec import Spec
 
-__all__ = ["box_features", "face_features", "locate_face", "mirrored", "reduce_face"]
+__all__ = ["box_features", "face_features", "fit_kind_codebook", "fit_svms", "histogram_options", "locate_face",
+           "mirrored", "reduce_face"]
 
 
 def locate_face(image: np.ndarray, spec: Spec) -> tuple[np.ndarray, FaceBox, bool]:
@@ -181,3 +186,67 @@ def mirrored(feats: Sequence[Features], y: np.ndarray, spec: Spec) -> tuple[list
         g.face, g.aligned = flipped, f.aligned
         flips.append(g)
     return [*feats, *flips], np.concatenate([y, y])
+
+
+# ------------------------------------------------------------------ what the learned stages read of the spec
+def fit_kind_codebook(descriptors: Sequence[np.ndarray], labels: np.ndarray, spec: Spec, index: int) -> np.ndarray:
+    """The codebook of the ``index``-th descriptor kind of ``spec`` (the codebook stage).
+
+    Parameters
+    ----------
+    descriptors : sequence of ndarray of shape (N_i, dim), dtype float32
+        That kind's descriptors of each training image.
+    labels : ndarray of shape (n_images,)
+        Their classes.
+    spec : Spec
+        Its ``n_words``, ``per_class``, ``max_samples`` and ``random_state`` are used.
+    index : int
+        The kind's position in ``spec.kinds``: the k-means seed is ``random_state + index``.
+
+    Returns
+    -------
+    ndarray of shape (K, dim), dtype float32
+        :func:`dlfers.model.codebook.fit_codebook` with these settings.
+    """
+    return codebook.fit_codebook(descriptors, labels, int(spec.get("n_words")), bool(spec.get("per_class")),
+                                 int(spec.get("max_samples")), int(spec.get("random_state")) + index)
+
+
+def histogram_options(spec: Spec) -> dict[str, Any]:
+    """The settings of the histogram stage, as keyword arguments of :func:`dlfers.model.codebook.spof_histograms`.
+
+    Parameters
+    ----------
+    spec : Spec
+        A configuration.
+
+    Returns
+    -------
+    dict of str to object
+        ``power``, ``backend``, ``soft``, ``beta`` (``soft_beta``) and ``precision``.
+    """
+    return {"power": float(spec.get("power")), "backend": spec.get("backend"), "soft": int(spec.get("soft")),
+            "beta": float(spec.get("soft_beta")), "precision": str(spec.get("precision"))}
+
+
+def fit_svms(encodings: dict[str, np.ndarray], labels: np.ndarray, spec: Spec, probability: bool) -> FusedSVMs:
+    """The SVM(s) of ``spec``'s fusion rule fitted on the channels' inputs (the SVM stage).
+
+    Parameters
+    ----------
+    encodings : dict of str to ndarray of shape (n, F), dtype float32
+        Each channel's training inputs.
+    labels : ndarray of shape (n,)
+        Their classes.
+    spec : Spec
+        Its ``kernel``, ``C``, ``svm_gamma``, ``fusion``, ``random_state`` and ``backend`` are used.
+    probability : bool
+        Calibrate the probabilities (needed for ``predict_proba``).
+
+    Returns
+    -------
+    FusedSVMs
+        :func:`dlfers.model.classify.fit_fused` with these settings.
+    """
+    return fit_fused(encodings, labels, spec.get("kernel"), spec.get("C"), spec.get("svm_gamma"), spec.get("fusion"),
+                     int(spec.get("random_state")), probability=probability, backend=spec.get("backend"))

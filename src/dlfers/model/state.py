@@ -30,7 +30,19 @@ __all__ = ["FittedParts", "pack", "unpack"]
 @dataclass
 class FittedParts:
     """What fitting learns: class labels (k,), kind -> (K, dim) float32 codebook, SVM name -> SVM,
-    texture channel -> its weight."""
+    texture channel -> its weight.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (k,)
+        Class labels.
+    codebooks : dict of str to ndarray
+        Kind -> (K, dim) float32 codebook.
+    svms : dict of str to KernelSVC
+        SVM name -> fitted SVM.
+    texture_scales : dict of str to float, default={}
+        Texture channel -> its learned weight.
+    """
 
     classes: np.ndarray
     codebooks: dict[str, np.ndarray]
@@ -41,7 +53,30 @@ class FittedParts:
 def pack(params: dict[str, Any], classes: np.ndarray, codebooks: dict[str, np.ndarray],
          svms: dict[str, Any], n_features_in: int,
          texture_scales: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Metadata and arrays of a fitted model (see the module docstring)."""
+    """Metadata and arrays of a fitted model (see the module docstring).
+
+    Parameters
+    ----------
+    params : dict of str to object
+        The model's parameters.
+    classes : ndarray of shape (k,)
+        Class labels.
+    codebooks : dict of str to ndarray
+        Kind -> (K, dim) float32 codebook.
+    svms : dict of str to KernelSVC
+        SVM name -> fitted SVM.
+    n_features_in : int
+        Width of the SPOF histograms.
+    texture_scales : dict of str to float or None, default=None
+        Texture channel -> weight (None: none).
+
+    Returns
+    -------
+    meta : dict of str to object
+        JSON-able metadata.
+    arrays : dict of str to ndarray
+        The arrays.
+    """
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(classes)}
     for kind, cb in codebooks.items():
         arrays[f"codebook__{kind}"] = np.ascontiguousarray(cb, np.float32)
@@ -57,6 +92,20 @@ def pack(params: dict[str, Any], classes: np.ndarray, codebooks: dict[str, np.nd
 
 def unpack(spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> FittedParts:
     """The fitted parts in ``meta`` and ``arrays``, checked against the configuration ``spec``.
+
+    Parameters
+    ----------
+    spec : Spec
+        The configuration the parts must fit.
+    meta : dict of str to object
+        Metadata of :func:`pack`.
+    arrays : dict of str to ndarray
+        Arrays of :func:`pack`.
+
+    Returns
+    -------
+    FittedParts
+        The checked parts.
 
     Raises
     ------

@@ -13,7 +13,20 @@ __all__ = ["draw_results", "overlay_lines"]
 
 def overlay_lines(result: FaceResult, top: int = 3) -> list[str]:
     """The text drawn for a found face: "label p" above the box, then the ``top`` classes
-    by probability ("class: p"), most probable first (ties in class order)."""
+    by probability ("class: p"), most probable first (ties in class order).
+
+    Parameters
+    ----------
+    result : FaceResult
+        A found face.
+    top : int, default=3
+        Classes listed after the label.
+
+    Returns
+    -------
+    list of str
+        The lines.
+    """
     best = sorted(result.probabilities.items(), key=lambda kv: -kv[1])[:top]
     return [f"{result.label} {result.probabilities.get(result.label, 0.0):.2f}"] + [f"{k}: {v:.2f}" for k, v in best]
 
@@ -22,6 +35,20 @@ def draw_results(frame: np.ndarray, results: Sequence[FaceResult], top: int = 3)
     """A BGR uint8 copy of ``frame`` with each face's box, label and top class probabilities.
 
     ``frame`` : (H, W) gray or (H, W, 3) BGR uint8.
+
+    Parameters
+    ----------
+    frame : ndarray of shape (H, W) or (H, W, 3), dtype uint8
+        Gray or BGR frame.
+    results : sequence of FaceResult
+        The frame's results (:meth:`DLFERS.predict_image`).
+    top : int, default=3
+        Classes listed under each box.
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), dtype uint8
+        The annotated BGR copy.
     """
     import cv2
 

@@ -32,7 +32,26 @@ RECORD_KEYS = ("file", "face", "status", "box", "label", "probabilities", "error
 
 def record(file: str | None, status: str, face: int | None = None, result: FaceResult | None = None,
            error: str | None = None) -> dict[str, Any]:
-    """One batch record with every key of :data:`RECORD_KEYS`."""
+    """One batch record with every key of :data:`RECORD_KEYS`.
+
+    Parameters
+    ----------
+    file : str or None
+        The image file (None: none).
+    status : str
+        The record's status.
+    face : int or None, default=None
+        Face number in the file (None: none).
+    result : FaceResult or None, default=None
+        The face's result (None: none).
+    error : str or None, default=None
+        Why the file failed (None: it did not).
+
+    Returns
+    -------
+    dict of str to object
+        The record.
+    """
     d = result.to_dict() if result is not None and result.found else {"box": None, "label": None, "probabilities": None}
     return {"file": file, "face": face, "status": status, "box": d["box"], "label": d["label"],
             "probabilities": d["probabilities"], "error": error}
@@ -43,6 +62,16 @@ def image_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, 
 
     ``problem`` is None for a file to read, else why the argument gives no file
     (missing path, folder without images).
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Files and folders.
+
+    Returns
+    -------
+    iterator of (str, str or None)
+        (path, problem) pairs.
     """
     for p in map(Path, paths):
         if p.is_dir():
@@ -75,6 +104,30 @@ def predict_files(
     overrides are passed to :meth:`DLFERS.predict_image` (None: the model's settings).
     ``n_jobs`` threads (None or 1: serial; -1: every core) read and predict files at
     once; the records come in the same order and are the same.
+
+    Parameters
+    ----------
+    model : DLFERS
+        A fitted model.
+    paths : iterable of str or os.PathLike
+        Files and folders.
+    max_pixels : int, default=MAX_IMAGE_PIXELS (64 000 000)
+        Largest image read.
+    max_faces : int or None, default=None
+        Keep the largest this many faces per image (None: all).
+    detect_size : int or None, default=None
+        Detector override (None: the model's).
+    min_face : float or None, default=None
+        Detector override (None: the model's).
+    detect_scale : float or None, default=None
+        Detector override (None: the model's).
+    n_jobs : int or None, default=None
+        Threads (None or 1: serial; -1: every core).
+
+    Returns
+    -------
+    iterator of dict
+        One record per face or per failed file.
 
     Raises
     ------

@@ -310,21 +310,32 @@ def extract_dataset(
 
     Parameters
     ----------
-    data : a data set folder or several (listed by :func:`dlfers.data.sources.list_sources`), a
+    data : str or os.PathLike, sequence of them, ListedSources or ImageList
+        A data set folder or several (listed by :func:`dlfers.data.sources.list_sources`), a
         :class:`dlfers.data.sources.ListedSources`, or an :class:`ImageList` (one data set, taken as it is).
-    out : output folder (created); a folder from an interrupted run with the same
+    out : str or os.PathLike
+        Output folder (created); a folder from an interrupted run with the same
         configuration is resumed.
-    model : a :class:`DLFERS` (its preprocessing and descriptor parameters are used), a
+    model : DLFERS, str, os.PathLike or None, default=None
+        A :class:`DLFERS` (its preprocessing and descriptor parameters are used), a
         fitted one or a model file (SPOF encodings are also written), or None (defaults).
-    batch_size : items per shard; memory is a few batches, not the data set.
-    n_jobs : local worker processes (-1: every core; 1: in this process).
-    scheduler : address of a Dask scheduler to run the batches on (its workers must read
+    batch_size : int, default=64
+        Items per shard; memory is a few batches, not the data set.
+    n_jobs : int or None, default=-1
+        Local worker processes (-1: every core; 1: in this process).
+    scheduler : str or None, default=None
+        Address of a Dask scheduler to run the batches on (its workers must read
         the same files, at the same paths).
-    overwrite : replace the shards of a folder made with another configuration.
-    faces, descriptors : also store the preprocessed faces / the dense descriptors.
-    progress : a progress bar on stderr.
-    explain : also store each face's per-region evidence (a fitted model with an explainable kernel).
-    aliases, subject_pattern, precropped_side : as :func:`dlfers.data.sources.load_datasets`
+    overwrite : bool, default=False
+        Replace the shards of a folder made with another configuration.
+    faces, descriptors : bool, default=True
+        Also store the preprocessed faces / the dense descriptors.
+    progress : bool, default=False
+        A progress bar on stderr.
+    explain : bool, default=False
+        Also store each face's per-region evidence (a fitted model with an explainable kernel).
+    aliases, subject_pattern, precropped_side : optional
+        As :func:`dlfers.data.sources.load_datasets`
         (for folders only).
 
     Returns

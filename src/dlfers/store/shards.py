@@ -40,6 +40,18 @@ def iter_batches(out: str | os.PathLike[str], keys: Sequence[str] | None = None
     """The shards of ``out`` in order, each as a dict of arrays (see the module docstring);
     only ``keys`` (and ``config_hash``) are read if given.
 
+    Parameters
+    ----------
+    out : str or os.PathLike
+        An extraction folder.
+    keys : sequence of str or None, default=None
+        Arrays to read (None: all).
+
+    Returns
+    -------
+    iterator of dict of str to ndarray
+        One dict per shard.
+
     Raises
     ------
     FileNotFoundError
@@ -62,6 +74,18 @@ def iter_batches(out: str | os.PathLike[str], keys: Sequence[str] | None = None
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
+    """The checked manifest of the extraction folder ``root``; FileNotFoundError or ValueError naming the problem.
+
+    Parameters
+    ----------
+    root : Path
+        An extraction folder.
+
+    Returns
+    -------
+    dict of str to object
+        The manifest.
+    """
     path = root / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{root}: no {MANIFEST}; not a folder written by extract_dataset")
@@ -83,11 +107,15 @@ class ExtractedFeatures:
 
     Attributes
     ----------
-    index : (n,) int64 item positions in the data set; names, labels, subjects : (n,) str.
+    index : ndarray
+        (n,) int64 item positions in the data set.
+    names, labels, subjects : (n,) str each.
     features : n :class:`dlfers.model.estimator.Features` (empty list if descriptors were not stored).
     encodings : (n, F) float32 SPOF histograms, or None.
-    manifest : the folder's manifest.
-    datasets : (n,) str the name of each item's data set ("" in a version-1 folder).
+    manifest : dict of str to object
+        The folder's manifest.
+    datasets : ndarray of shape (n,), dtype str, default=empty
+        The name of each item's data set ("" in a version-1 folder).
     """
 
     index: np.ndarray
@@ -105,6 +133,16 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
 
     The features equal ``DLFERS.extract`` of the same images, so they can be given to
     :meth:`DLFERS.fit_features` or :func:`dlfers.evaluation.protocols.evaluate` (``features=``).
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        An extraction folder.
+
+    Returns
+    -------
+    ExtractedFeatures
+        Everything it holds.
     """
 
     root = Path(out)
@@ -151,7 +189,18 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
 
 
 def read_errors(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The records of ``out/errors.jsonl``: ``{"index", "file", "problem"}`` per failed item."""
+    """The records of ``out/errors.jsonl``: ``{"index", "file", "problem"}`` per failed item.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        An extraction folder.
+
+    Returns
+    -------
+    list of dict
+        One record per failed item.
+    """
     path = Path(out) / ERRORS
     if not path.exists():
         return []
@@ -161,6 +210,16 @@ def read_errors(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def load_explanations(out: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The explanation arrays of every shard of an extraction made with ``explain=True``, concatenated
     (``index`` (n,) int64 item positions besides; see :func:`explanation_arrays`).
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        An extraction folder.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The concatenated explanation arrays.
 
     Raises
     ------

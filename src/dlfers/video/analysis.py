@@ -41,13 +41,18 @@ class TrackResult:
 
     Attributes
     ----------
-    track : the track id (stable across frames, never reused within a video).
-    box : the δ/γ-cropped face box in frame pixels.
-    label : the predicted class: the model's label, or with smoothing the most probable
+    track : int
+        The track id (stable across frames, never reused within a video).
+    box : FaceBox
+        The δ/γ-cropped face box in frame pixels.
+    label : object
+        The predicted class: the model's label, or with smoothing the most probable
         class of the smoothed probabilities (ties to the first in class order).
-    probabilities : class -> probability (smoothed when smoothing is on), in the model's
+    probabilities : dict of object to float
+        Class -> probability (smoothed when smoothing is on), in the model's
         class order; sums to 1.
-    detected : True when the box comes from a full detection, False from the region search.
+    detected : bool, default=True
+        True when the box comes from a full detection, False from the region search.
     """
 
     track: int
@@ -71,10 +76,14 @@ class FrameResult:
 
     Attributes
     ----------
-    frame : index of the frame in the source (from 0; frames skipped by ``every`` count).
-    time_s : its time in seconds.
-    faces : one :class:`TrackResult` per face, largest detected first (empty: no face, or an error).
-    error : why the frame could not be analysed ("ImageError: ..."), else None.
+    frame : int
+        Index of the frame in the source (from 0; frames skipped by ``every`` count).
+    time_s : float
+        Its time in seconds.
+    faces : list of TrackResult, default=field(default_factory=list)
+        One :class:`TrackResult` per face, largest detected first (empty: no face, or an error).
+    error : str or None, default=None
+        Why the frame could not be analysed ("ImageError: ..."), else None.
     """
 
     frame: int
@@ -98,19 +107,26 @@ class VideoAnalyzer:
 
     Parameters
     ----------
-    model : a fitted :class:`dlfers.DLFERS` (only read; one analyzer per thread).
-    detect_every : run the full face detector every this many analysed frames (>= 1; 1:
+    model : DLFERS
+        A fitted :class:`dlfers.DLFERS` (only read; one analyzer per thread).
+    detect_every : int, default=1
+        Run the full face detector every this many analysed frames (>= 1; 1:
         every frame, no region search).  It also runs when there is no track and when a
         track's region search fails.  New faces appear only at full detections.
-    smooth : time constant in seconds of the probabilities' exponential moving average
+    smooth : float or None, default=None
+        Time constant in seconds of the probabilities' exponential moving average
         per track (None: no smoothing, the default).  Smoothing delays changes by about
         ``smooth`` seconds (63 % of a step after ``smooth`` s, 95 % after 3x; see
         :func:`dlfers.video.tracking.ema`).
-    max_unseen : K; a track not found in K consecutive analysed frames ends; a face that
+    max_unseen : int, default=5
+        K; a track not found in K consecutive analysed frames ends; a face that
         comes back later gets a new id.
-    min_iou : least overlap (IoU) with a track's predicted box to continue it.
-    max_faces : detect at most the largest this many faces per full detection (None: all).
-    detect_size, min_face, detect_scale : detector overrides as :meth:`DLFERS.predict_image`.
+    min_iou : float, default=0.3
+        Least overlap (IoU) with a track's predicted box to continue it.
+    max_faces : int or None, default=None
+        Detect at most the largest this many faces per full detection (None: all).
+    detect_size, min_face, detect_scale : int or None, float or None, float or None, default=None
+        Detector overrides as :meth:`DLFERS.predict_image`.
 
     Examples
     --------
@@ -149,7 +165,8 @@ class VideoAnalyzer:
         Parameters
         ----------
         frame : (H, W) gray or (H, W, 3|4) BGR(A) array; uint8, uint16 or float.
-        time_s : the frame's time in seconds (None: seconds since the first update, by the
+        time_s : float or None, default=None
+            The frame's time in seconds (None: seconds since the first update, by the
             monotonic clock: right for a live camera).  Used by smoothing only.
 
         Returns
@@ -213,11 +230,16 @@ def analyze_video(model: DLFERS, source: str | os.PathLike[str] | int, *, every:
 
     Parameters
     ----------
-    model : a fitted :class:`dlfers.DLFERS`.
-    source : video file, folder of image files (sorted by name), or camera index (int).
-    every : analyse every ``every``-th frame (>= 1).
-    fps : frame rate of a folder of frames (None: 25).
-    max_frames : stop after this many analysed frames (None: the whole source; a camera
+    model : DLFERS
+        A fitted :class:`dlfers.DLFERS`.
+    source : str or os.PathLike or int
+        Video file, folder of image files (sorted by name), or camera index (int).
+    every : int, default=1
+        Analyse every ``every``-th frame (>= 1).
+    fps : float or None, default=None
+        Frame rate of a folder of frames (None: 25).
+    max_frames : int or None, default=None
+        Stop after this many analysed frames (None: the whole source; a camera
         runs until interrupted).
     options : :class:`VideoAnalyzer` keywords (``detect_every``, ``smooth``, ``max_unseen``,
         ``min_iou``, ``max_faces``, ``detect_size``, ``min_face``, ``detect_scale``).
@@ -238,7 +260,22 @@ def analyze_video(model: DLFERS, source: str | os.PathLike[str] | int, *, every:
 
 
 def analyze_frames(analyzer: VideoAnalyzer, src: FrameSource, max_frames: int | None = None) -> Iterator[FrameResult]:
-    """:class:`FrameResult` of each frame of an open :class:`FrameSource` (see :func:`analyze_video`)."""
+    """:class:`FrameResult` of each frame of an open :class:`FrameSource` (see :func:`analyze_video`).
+
+    Parameters
+    ----------
+    analyzer : VideoAnalyzer
+        The tracker and model.
+    src : FrameSource
+        An open frame source.
+    max_frames : int or None, default=None
+        Stop after this many analysed frames (None: at the end).
+
+    Returns
+    -------
+    iterator of FrameResult
+        One per analysed frame.
+    """
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be an integer >= 1 or None, got {max_frames!r}")
     n = 0

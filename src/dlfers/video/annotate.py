@@ -53,12 +53,17 @@ class VideoStats:
     with_faces : analysed frames with at least one face.
     errors : frames whose analysis failed.
     seconds : wall time.
-    expected_frames : the container's frame count (``CAP_PROP_FRAME_COUNT``; files of a
+    expected_frames : int or None, default=None
+        The container's frame count (``CAP_PROP_FRAME_COUNT``; files of a
         folder), None if it does not say.
-    read : frames read from the source (skipped ones included; -1: same as ``frames``).
-    tracks : face tracks started.
-    source : the source as messages name it.
-    limited : stopped at ``max_frames`` (or by Ctrl-C on a camera), not at the end of the source.
+    read : int, default=-1
+        Frames read from the source (skipped ones included; -1: same as ``frames``).
+    tracks : int, default=0
+        Face tracks started.
+    source : str, default=''
+        The source as messages name it.
+    limited : bool, default=False
+        Stopped at ``max_frames`` (or by Ctrl-C on a camera), not at the end of the source.
     """
 
     frames: int
@@ -90,7 +95,18 @@ class VideoStats:
 
 
 def check_video_suffix(path: str | os.PathLike[str]) -> str:
-    """The fourcc code for an output video name; ValueError for a suffix we cannot write."""
+    """The fourcc code for an output video name; ValueError for a suffix we cannot write.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An output video file name.
+
+    Returns
+    -------
+    str
+        The fourcc code.
+    """
     code = _FOURCC.get(Path(path).suffix.lower())
     if code is None:
         raise ValueError(f"{path}: cannot choose a video codec for the suffix {Path(path).suffix!r}; "
@@ -101,7 +117,26 @@ def check_video_suffix(path: str | os.PathLike[str]) -> str:
 def video_outputs(out: Any = None, log: Any = None, csv: Any = None, plot: Any = None,
                   summary: Any = None) -> list[tuple[str | os.PathLike[str], str]]:
     """``(path, what)`` of each output file given (a log stream is not a file); ValueError for a
-    video suffix without a codec or a plot name that is not .png."""
+    video suffix without a codec or a plot name that is not .png.
+
+    Parameters
+    ----------
+    out : str or os.PathLike or None, default=None
+        Annotated video.
+    log : str, os.PathLike, text stream or None, default=None
+        JSON lines log.
+    csv : str or os.PathLike or None, default=None
+        CSV table.
+    plot : str or os.PathLike or None, default=None
+        PNG plot.
+    summary : str or os.PathLike or None, default=None
+        JSON summary.
+
+    Returns
+    -------
+    list of (path, str)
+        (path, what) per output file.
+    """
     outputs: list[tuple[str | os.PathLike[str], str]] = []
     if out is not None:
         check_video_suffix(out)
@@ -145,22 +180,37 @@ def annotate_video(
 
     Parameters
     ----------
-    src : video file, folder of frames (sorted by name), or camera index (int).
-    out : annotated video to write (codec from the suffix: mp4v for .mp4/.m4v/.mov, MJPG
+    src : str or os.PathLike or int
+        Video file, folder of frames (sorted by name), or camera index (int).
+    out : str or os.PathLike or None, default=None
+        Annotated video to write (codec from the suffix: mp4v for .mp4/.m4v/.mov, MJPG
         for .avi/.mkv); boxes, labels, probabilities and ``#track``; analysed frames only.
-    log : JSON lines file (path or open text stream; None: no log).
-    progress : tqdm bar on stderr.
-    max_faces : classify only the largest this many faces of a frame (None: all; else >= 1).
-    overwrite : replace existing output files (never ``src`` itself).
-    detect_size, min_face, detect_scale : detector overrides, as :meth:`DLFERS.predict_image`.
-    csv : CSV table (:mod:`dlfers.video.outputs`).
-    plot : PNG, one panel per track of its class probabilities over time.
-    summary : JSON, per track the fraction of frames in each expression and the mean probabilities.
-    every, fps, max_frames : see :func:`dlfers.video.analysis.analyze_video`.
-    detect_every, smooth, max_unseen : see :class:`dlfers.video.analysis.VideoAnalyzer`.
-    explain : on the annotated video, also outline each face's region of most evidence for
+    log : str or os.PathLike or TextIO or None, default=None
+        JSON lines file (path or open text stream; None: no log).
+    progress : bool, default=True
+        A tqdm bar on stderr.
+    max_faces : int or None, default=None
+        Classify only the largest this many faces of a frame (None: all; else >= 1).
+    overwrite : bool, default=False
+        Replace existing output files (never ``src`` itself).
+    detect_size, min_face, detect_scale : int or None, float or None, float or None, default=None
+        Detector overrides, as :meth:`DLFERS.predict_image`.
+    csv : str or os.PathLike or None, default=None
+        CSV table (:mod:`dlfers.video.outputs`).
+    plot : str or os.PathLike or None, default=None
+        PNG, one panel per track of its class probabilities over time.
+    summary : str or os.PathLike or None, default=None
+        JSON, per track the fraction of frames in each expression and the mean probabilities.
+    every, fps, max_frames : optional
+        See :func:`dlfers.video.analysis.analyze_video`.
+    detect_every, smooth, max_unseen : optional
+        See :class:`dlfers.video.analysis.VideoAnalyzer`.
+    explain : bool, default=False
+        On the annotated video, also outline each face's region of most evidence for
         its own (unsmoothed) predicted class (:mod:`dlfers.model.evidence`; needs ``out`` and an
         additive SVM kernel).
+    model : DLFERS
+        A fitted model.
 
     Returns
     -------
@@ -271,7 +321,20 @@ def _sized(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
 
 
 def draw_tracks(frame: np.ndarray, faces: list[TrackResult]) -> np.ndarray:
-    """:func:`dlfers.predict.draw.draw_results` of the faces, each box also labelled ``#track`` (BGR uint8 copy)."""
+    """:func:`dlfers.predict.draw.draw_results` of the faces, each box also labelled ``#track`` (BGR uint8 copy).
+
+    Parameters
+    ----------
+    frame : ndarray of shape (H, W) or (H, W, 3), dtype uint8
+        Gray or BGR frame.
+    faces : list of TrackResult
+        The frame's tracked faces.
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), dtype uint8
+        The annotated copy.
+    """
     import cv2
 
     out = draw_results(frame, [f.face() for f in faces] if faces else [FaceResult.no_face()])
@@ -296,7 +359,15 @@ def _open_writer(path: str | os.PathLike[str], fps: float, width: int, height: i
 
 
 def print_stats(stats: VideoStats, file: TextIO | None = None) -> None:
-    """One line: frames (of the container's count), frames with faces, tracks, errors, wall time, frames per second."""
+    """One line: frames (of the container's count), frames with faces, tracks, errors, wall time, frames per second.
+
+    Parameters
+    ----------
+    stats : VideoStats
+        What a run did.
+    file : TextIO or None, default=None
+        Where to print (None: stdout).
+    """
     of = f" of {stats.expected_frames}" if stats.expected_frames is not None else ""
     read = stats.frames if stats.read < 0 else stats.read
     done = f"{read}{of} frames" if read == stats.frames else f"{read}{of} frames read, {stats.frames} analysed"

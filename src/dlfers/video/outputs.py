@@ -32,12 +32,31 @@ def _text(v: Any) -> str:
 
 
 def csv_header(classes: Sequence[Any]) -> list[str]:
-    """``frame,time_s,track,x,y,w,h,label`` then ``p_<class>`` per class."""
+    """``frame,time_s,track,x,y,w,h,label`` then ``p_<class>`` per class.
+
+    Parameters
+    ----------
+    classes : sequence
+        Class names, in the model's ``classes_`` order.
+
+    Returns
+    -------
+    list of str
+        The column names.
+    """
     return ["frame", "time_s", "track", "x", "y", "w", "h", "label", *(f"p_{_text(c)}" for c in classes)]
 
 
 class CsvWriter:
-    """Rows of :func:`csv_header` on an open text stream (opened with ``newline=""``)."""
+    """Rows of :func:`csv_header` on an open text stream (opened with ``newline=""``).
+
+    Parameters
+    ----------
+    stream : text stream
+        Opened with ``newline=""``.
+    classes : sequence
+        Class names, in the model's ``classes_`` order.
+    """
 
     def __init__(self, stream: IO[str], classes: Sequence[Any]) -> None:
         self.classes = list(classes)
@@ -45,6 +64,13 @@ class CsvWriter:
         self._w.writerow(csv_header(self.classes))
 
     def add(self, result: FrameResult) -> None:
+        """Write the rows of one frame: one per face, or one empty row when it has none.
+
+        Parameters
+        ----------
+        result : FrameResult
+            One analysed frame.
+        """
         head = [result.frame, repr(round(result.time_s, 6))]
         if not result.faces:
             self._w.writerow(head + [""] * (6 + len(self.classes)))
@@ -54,13 +80,26 @@ class CsvWriter:
 
 
 class TrackSeries:
-    """Each track's probabilities over time, spooled to a temporary file for :func:`plot_tracks`."""
+    """Each track's probabilities over time, spooled to a temporary file for :func:`plot_tracks`.
+
+    Parameters
+    ----------
+    classes : sequence
+        Class names, in the model's ``classes_`` order.
+    """
 
     def __init__(self, classes: Sequence[Any]) -> None:
         self.classes = list(classes)
         self._spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
 
     def add(self, result: FrameResult) -> None:
+        """Spool the probabilities of each face of one frame.
+
+        Parameters
+        ----------
+        result : FrameResult
+            One analysed frame.
+        """
         for f in result.faces:
             row = [float(f.track), result.time_s, *(f.probabilities[c] for c in self.classes)]
             self._spool.write(np.asarray(row, np.float64).tobytes())
@@ -78,7 +117,13 @@ class TrackSeries:
 
 
 class TrackSummary:
-    """Per track: frames, first and last time, fraction of frames in each expression, mean probabilities."""
+    """Per track: frames, first and last time, fraction of frames in each expression, mean probabilities.
+
+    Parameters
+    ----------
+    classes : sequence
+        Class names, in the model's ``classes_`` order.
+    """
 
     def __init__(self, classes: Sequence[Any]) -> None:
         self.classes = list(classes)
@@ -88,6 +133,13 @@ class TrackSummary:
         self.frames_with_faces = 0
 
     def add(self, result: FrameResult) -> None:
+        """Count one frame and its faces into their tracks.
+
+        Parameters
+        ----------
+        result : FrameResult
+            One analysed frame.
+        """
         self.frames += 1
         self.frames_with_faces += bool(result.faces)
         k = len(self.classes)
@@ -119,9 +171,16 @@ def plot_tracks(series: dict[int, tuple[np.ndarray, np.ndarray]], classes: Seque
 
     Parameters
     ----------
-    series : track -> (times (n,) s, probabilities (n, n_classes)), as :meth:`TrackSeries.series`.
-    classes : class names in the columns' order (the legend).
-    path : PNG file to write (the caller makes it atomic).
+    series : dict of int to tuple of (ndarray, ndarray)
+        Track -> (times (n,) s, probabilities (n, n_classes)), as :meth:`TrackSeries.series`.
+    classes : sequence of object
+        Class names in the columns' order (the legend).
+    path : str or os.PathLike
+        PNG file to write (the caller makes it atomic).
+    title : str, default='expression probabilities per track'
+        The figure's title.
+    max_panels : int, default=12
+        Most panels drawn (the longest tracks).
     """
 
     plt = _pyplot()

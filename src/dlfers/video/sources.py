@@ -25,7 +25,18 @@ DEFAULT_FPS = 25.0
 
 
 def source_name(source: str | os.PathLike[str] | int) -> str:
-    """How messages name a source: the path, or ``camera N``."""
+    """How messages name a source: the path, or ``camera N``.
+
+    Parameters
+    ----------
+    source : str or os.PathLike or int
+        A video file, a folder of frames, or a camera index.
+
+    Returns
+    -------
+    str
+        The name.
+    """
     return f"camera {source}" if isinstance(source, int) else str(source)
 
 
@@ -34,9 +45,12 @@ class FrameSource:
 
     Parameters
     ----------
-    source : a video file, a folder of frames, or an ``int`` camera index (``cv2.VideoCapture(i)``).
-    every : analyse every ``every``-th frame (>= 1).
-    fps : frame rate of a folder of frames (None: 25); a video's own rate is used otherwise
+    source : str or os.PathLike or int
+        A video file, a folder of frames, or an ``int`` camera index (``cv2.VideoCapture(i)``).
+    every : int, default=1
+        Analyse every ``every``-th frame (>= 1).
+    fps : float or None, default=None
+        Frame rate of a folder of frames (None: 25); a video's own rate is used otherwise
         (25 when the container does not give one).
 
     Attributes

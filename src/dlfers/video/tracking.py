@@ -42,13 +42,20 @@ class Track:
 
     Attributes
     ----------
-    id : the track id, unique within a :class:`Tracker`.
-    box : its last box (δ/γ-cropped, frame pixels).
-    velocity : (dx, dy) pixels per analysed frame of the box's top-left corner (smoothed).
-    unseen : consecutive analysed frames in which it was not found (0: found in the last one).
-    smoothed : (n_classes,) float64 smoothed probabilities (None until the first, or without smoothing).
-    last_time : time of the last probabilities, seconds.
-    age : frames in which it was found.
+    id : int
+        The track id, unique within a :class:`Tracker`.
+    box : FaceBox
+        Its last box (δ/γ-cropped, frame pixels).
+    velocity : tuple of (float, float), default=(0.0, 0.0)
+        (dx, dy) pixels per analysed frame of the box's top-left corner (smoothed).
+    unseen : int, default=0
+        Consecutive analysed frames in which it was not found (0: found in the last one).
+    smoothed : ndarray or None, default=None
+        (n_classes,) float64 smoothed probabilities (None until the first, or without smoothing).
+    last_time : float or None, default=None
+        Time of the last probabilities, seconds.
+    age : int, default=1
+        Frames in which it was found.
     """
 
     id: int
@@ -66,7 +73,13 @@ class Track:
                        self.box.w, self.box.h)
 
     def moved_to(self, box: FaceBox) -> None:
-        """Record ``box`` as this frame's (velocity: half old, half the new displacement per frame)."""
+        """Record ``box`` as this frame's (velocity: half old, half the new displacement per frame).
+
+        Parameters
+        ----------
+        box : FaceBox
+            This frame's box.
+        """
         k = self.unseen + 1
         dx, dy = (box.x - self.box.x) / k, (box.y - self.box.y) / k
         if self.age > 1:
@@ -80,12 +93,16 @@ class Tracker:
 
     Parameters
     ----------
-    max_unseen : K; a track not found in K consecutive analysed frames ends (>= 1).
-    min_iou : least IoU between a box and a track's predicted box to continue the track, in (0, 1].
-    max_jump : the centre-distance fallback for boxes and tracks IoU left unmatched: a box
+    max_unseen : int, default=5
+        K; a track not found in K consecutive analysed frames ends (>= 1).
+    min_iou : float, default=0.3
+        Least IoU between a box and a track's predicted box to continue the track, in (0, 1].
+    max_jump : float, default=2.0
+        The centre-distance fallback for boxes and tracks IoU left unmatched: a box
         continues a track if its centre is at most ``max_jump`` times the track's box side
         (its larger dimension) from the predicted box's centre (>= 0; 0: no fallback).
-    max_size_ratio : ... and the larger of the two boxes' sides is at most this times the
+    max_size_ratio : float, default=1.5
+        ... and the larger of the two boxes' sides is at most this times the
         smaller (>= 1).
 
     Not thread safe: one tracker per video (per thread).
@@ -118,6 +135,16 @@ class Tracker:
 
         IoU first, then the centre-distance fallback for what is left; unmatched boxes start
         tracks; unmatched tracks count one more unseen frame and end after ``max_unseen``.
+
+        Parameters
+        ----------
+        boxes : sequence of FaceBox
+            A full detection's boxes.
+
+        Returns
+        -------
+        list of Track
+            The track of each box, in order.
         """
         pairs = sorted(((iou(t.predicted(), b), ti, bi) for ti, t in enumerate(self.tracks)
                         for bi, b in enumerate(boxes)), key=lambda p: (-p[0], p[1], p[2]))
@@ -170,7 +197,13 @@ class Tracker:
         return out
 
     def follow(self, found: Sequence[tuple[Track, FaceBox]]) -> None:
-        """Record boxes found by region search for these tracks; the other tracks count one unseen frame."""
+        """Record boxes found by region search for these tracks; the other tracks count one unseen frame.
+
+        Parameters
+        ----------
+        found : sequence of (Track, FaceBox)
+            Tracks and the boxes region search found for them.
+        """
         for t, b in found:
             t.moved_to(b)
         seen = {id(t) for t, _ in found}
@@ -189,15 +222,19 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     Parameters
     ----------
     gray : (H, W) uint8 frame.
-    box : the predicted δ/γ-cropped box of the face (frame pixels).
-    settings : the full detector's settings; the region is searched with the single-pass
+    box : FaceBox
+        The predicted δ/γ-cropped box of the face (frame pixels).
+    settings : DetectorSettings
+        The full detector's settings; the region is searched with the single-pass
         cascade at the scale that detector uses for the whole frame (``detect_size`` over
         the frame's longer side) and on the same pixel grid, finer where the face would be
         under the cascade's 24-pixel window there.
     delta, gamma : the model's crop factors (to undo and redo the crop).
-    margin : the region extends this fraction of the uncropped face side beyond it on
+    margin : float, default=0.5
+        The region extends this fraction of the uncropped face side beyond it on
         every side.
-    framing : the model's (frame_scale, frame_shift) (:func:`dlfers.face.framing.frame_box`):
+    framing : tuple of float, default (1.0, 0.0)
+        The model's (frame_scale, frame_shift) (:func:`dlfers.face.framing.frame_box`):
         found boxes are framed as the model frames them before the crop.
 
     Returns
@@ -249,6 +286,11 @@ def ema(previous: np.ndarray | None, current: np.ndarray, dt: float, tau: float)
     current : (n,) float64.
     dt : seconds since ``previous`` (>= 0).
     tau : time constant, seconds (> 0).
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype float64
+        The smoothed value.
     """
     cur: np.ndarray = np.array(current, np.float64)
     if previous is None:

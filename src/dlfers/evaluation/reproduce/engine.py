@@ -2,8 +2,9 @@
 
 Every prediction is what :func:`dlfers.evaluation.protocols.evaluate` gives for the same
 configuration and folds: the engine calls the same stage functions as
-:meth:`DLFERS.fit_features` (:func:`dlfers.model.codebook.fit_codebook`,
-:func:`dlfers.model.codebook.spof_histograms`, :func:`dlfers.model.classify.fit_fused`) and only
+:meth:`DLFERS.fit_features` (:func:`dlfers.model.stages.fit_kind_codebook`,
+:func:`dlfers.model.codebook.spof_histograms` with :func:`dlfers.model.stages.histogram_options`,
+:func:`dlfers.model.stages.fit_svms`), with the settings read from the spec there, and only
 caches their outputs, under the keys of :class:`dlfers.model.spec.Spec`:
 
 * descriptors under ``descriptor_key``: extracted once per preprocessing, for the face
@@ -44,9 +45,8 @@ from ..._util.threads import one_thread_per_pool
 from ...data.folders import Dataset
 from ...features.descriptors import PAPER_KINDS, grid_shape
 from ...features.regions import region_ids, source_rows
-from ...model import codebook
+from ...model import codebook, stages
 from ...model.batch import extract_features
-from ...model.classify import fit_fused
 from ...model.codebook import spof_histograms
 from ...model.estimator import DLFERS
 from ...model.spec import Spec
@@ -58,7 +58,18 @@ SVM_COST = 0.1
 
 
 def uses_the_estimators_fit(spec: Spec) -> bool:
-    """Whether ``spec`` is fitted by :meth:`DLFERS.fit_features` itself (see the module docstring)."""
+    """Whether ``spec`` is fitted by :meth:`DLFERS.fit_features` itself (see the module docstring).
+
+    Parameters
+    ----------
+    spec : Spec
+        A configuration.
+
+    Returns
+    -------
+    bool
+        True for the estimator's fit.
+    """
     return bool(spec.get("mirror")) or bool(spec.textures) or bool(set(spec.kinds) - set(PAPER_KINDS))
 
 
@@ -73,9 +84,15 @@ def layout_features(full: Sequence[Any], layout: str, face_size: int, step: int)
 
     Parameters
     ----------
-    full : :class:`dlfers.model.estimator.Features` extracted by a DLFERS whose layout has both
+    full : sequence of object
+        :class:`dlfers.model.estimator.Features` extracted by a DLFERS whose layout has both
         face and fused levels (e.g. ``"whole+fused"``) and the same face size and step.
-    layout : the target layout.
+    layout : str
+        The target layout.
+    face_size : int
+        Face size of the extraction.
+    step : int
+        Grid stride of the extraction.
 
     Returns
     -------
@@ -128,10 +145,14 @@ class CVEngine:
 
     Parameters
     ----------
-    dataset : the loaded data set.
-    n_jobs : worker threads (-1: all cores).
-    on_step : called with a finished fold task's work units (progress; see :meth:`plan`).
-    executor : where descriptors are extracted instead of the worker threads, e.g. an
+    dataset : Dataset
+        The loaded data set.
+    n_jobs : int, default=-1
+        Worker threads (-1: all cores).
+    on_step : callable or None, default=None
+        Called with a finished fold task's work units (progress; see :meth:`plan`).
+    executor : Executor or None, default=None
+        Where descriptors are extracted instead of the worker threads, e.g. an
         :class:`dlfers._util.parallel.Executor` on a Dask cluster (set it while it is open).
     """
 
@@ -152,27 +173,79 @@ class CVEngine:
 
     # ------------------------------------------------------------------ splits and features
     def add_split(self, name: str, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Register the (train, test) folds ``name`` (indices into the data set)."""
+        """Register the (train, test) folds ``name`` (indices into the data set).
+
+        Parameters
+        ----------
+        name : str
+            The split's name.
+        splits : sequence of (ndarray, ndarray)
+            (train, test) index arrays per fold.
+        """
         self.splits[name] = [(np.asarray(tr), np.asarray(te)) for tr, te in splits]
 
     @staticmethod
     def spec(params: dict[str, Any] | Spec) -> Spec:
-        """The validated configuration of ``params`` (a full DLFERS parameter dict)."""
+        """The validated configuration of ``params`` (a full DLFERS parameter dict).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        Spec
+            The configuration.
+        """
         return params if isinstance(params, Spec) else Spec.from_params(params)
 
     def prep_key(self, params: dict[str, Any] | Spec) -> tuple[Any, ...]:
-        """The cache key of the descriptors (:attr:`Spec.descriptor_key`)."""
+        """The cache key of the descriptors (:attr:`Spec.descriptor_key`).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        tuple
+            The cache key.
+        """
         return self.spec(params).descriptor_key
 
     def features(self, params: dict[str, Any] | Spec) -> list[Any]:
-        """Face+fused features (every descriptor kind) of each image for ``params``' preprocessing."""
+        """Face+fused features (every descriptor kind) of each image for ``params``' preprocessing.
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        list of Features
+            One per image.
+        """
         spec = self.spec(params)
         if spec.descriptor_key not in self._feats:
             self._extract(spec)
         return self._feats[spec.descriptor_key]
 
     def estimator_features(self, params: dict[str, Any] | Spec) -> list[Any]:
-        """The features ``DLFERS(**params).extract`` gives every image (the estimator path, cached)."""
+        """The features ``DLFERS(**params).extract`` gives every image (the estimator path, cached).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        list of Features
+            One per image.
+        """
         spec = self.spec(params)
         key = _estimator_key(spec)
         with self._lock:
@@ -187,7 +260,18 @@ class CVEngine:
         return feats
 
     def faces(self, params: dict[str, Any] | Spec) -> list[np.ndarray]:
-        """The preprocessed faces (kept from the extraction, for the HOG baseline)."""
+        """The preprocessed faces (kept from the extraction, for the HOG baseline).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+
+        Returns
+        -------
+        list of ndarray
+            One preprocessed face per image.
+        """
         spec = self.spec(params)
         self.features(spec)
         return self._faces[spec.descriptor_key]
@@ -215,7 +299,22 @@ class CVEngine:
 
     # ------------------------------------------------------------------ codebooks and codes
     def code_key(self, params: dict[str, Any] | Spec, split: str, fold: int) -> tuple[Any, ...]:
-        """What a fold's codebooks depend on: :attr:`Spec.codebook_key` and the fold."""
+        """What a fold's codebooks depend on: :attr:`Spec.codebook_key` and the fold.
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+        split : str
+            A split name registered by :meth:`add_split`.
+        fold : int
+            Fold index in the split.
+
+        Returns
+        -------
+        tuple
+            The cache key.
+        """
         return (self.spec(params).codebook_key, split, fold)
 
     def _rows(self, spec: Spec) -> slice:
@@ -232,19 +331,19 @@ class CVEngine:
         feats = self.features(spec)
         rows = self._rows(spec)
         tr, te = self.splits[split][fold]
-        p = spec.params
+        options = stages.histogram_options(spec)
         codes = _Codes({}, {})
         for i, kind in enumerate(spec.kinds):
             t0 = time.perf_counter()
-            cb = codebook.fit_codebook([feats[j].descriptors[kind][rows] for j in tr], self.y[tr], int(p["n_words"]),
-                                       bool(p["per_class"]), int(p["max_samples"]), int(p["random_state"]) + i)
+            cb = stages.fit_kind_codebook([feats[j].descriptors[kind][rows] for j in tr], self.y[tr], spec, i)
             t1 = time.perf_counter()
             sq = codebook.codeword_sqnorms(cb)
             dtype = np.int16 if cb.shape[0] <= np.iinfo(np.int16).max else np.int32
             words: list[np.ndarray | None] = [None] * len(feats)
             # soft assignment pools distances, not nearest words: its histograms are encoded afresh
-            for j in np.union1d(tr, te) if int(p["soft"]) == 1 and p["precision"] == "float32" else ():
-                words[j] = codebook.encode_words(feats[j].descriptors[kind][rows], cb, sq, p["backend"]).astype(dtype)
+            for j in np.union1d(tr, te) if options["soft"] == 1 and options["precision"] == "float32" else ():
+                words[j] = codebook.encode_words(feats[j].descriptors[kind][rows], cb, sq,
+                                                 options["backend"]).astype(dtype)
             codes.codebooks[kind] = cb
             codes.words[kind] = words
             with self._lock:
@@ -262,13 +361,12 @@ class CVEngine:
         fs, step = int(spec.get("face_size")), int(spec.get("step"))
         regions = region_ids(spec.layout, (fs, fs), step)
         out = {}
-        soft = int(spec.get("soft"))
+        options = stages.histogram_options(spec)
         for kind in spec.kinds:
             descs = [feats[j].descriptors[kind][rows] for j in idx]
-            if soft != 1 or spec.get("precision") != "float32":
+            if options["soft"] != 1 or options["precision"] != "float32":
                 out[kind] = spof_histograms(descs, [regions] * len(idx), spec.n_regions, codes.codebooks[kind],
-                                            float(spec.get("power")), spec.get("backend"), soft=soft,
-                                            beta=float(spec.get("soft_beta")), precision=spec.get("precision"))
+                                            **options)
                 continue
             words = []
             for j in idx:
@@ -276,9 +374,8 @@ class CVEngine:
                 if w is None:
                     raise RuntimeError(f"image {j} was not encoded for this fold")
                 words.append(w)
-            out[kind] = spof_histograms(descs, [regions] * len(idx),
-                                        spec.n_regions, codes.codebooks[kind], float(spec.get("power")),
-                                        spec.get("backend"), words=words)
+            out[kind] = spof_histograms(descs, [regions] * len(idx), spec.n_regions, codes.codebooks[kind],
+                                        words=words, **options)
         return out
 
     def _fit_predict_estimator(self, spec: Spec, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
@@ -296,9 +393,7 @@ class CVEngine:
         """Fit the SVM(s) of ``spec`` on ``tr`` and predict ``te``, as :meth:`DLFERS.fit_features`."""
 
         t0 = time.perf_counter()
-        p = spec.params
-        fused = fit_fused(self._histograms(spec, codes, tr), self.y[tr], p["kernel"], p["C"], p["svm_gamma"],
-                          p["fusion"], int(p["random_state"]), probability=False, backend=p["backend"])
+        fused = stages.fit_svms(self._histograms(spec, codes, tr), self.y[tr], spec, probability=False)
         pred = np.asarray(fused.predict(self._histograms(spec, codes, te)))
         with self._lock:
             self.seconds["svm"] += time.perf_counter() - t0
@@ -321,6 +416,16 @@ class CVEngine:
         """Fold tasks still to run for ``(params, split, folds or None for all)`` jobs, heaviest first.
 
         Configurations that share a fold's codebooks go into one task.
+
+        Parameters
+        ----------
+        jobs : iterable of (params, split, folds or None)
+            What to compute.
+
+        Returns
+        -------
+        list of fold tasks
+            Heaviest first.
         """
         groups: dict[tuple[Any, ...], _Task] = {}
         seen = set()
@@ -340,7 +445,13 @@ class CVEngine:
         return sorted(groups.values(), key=lambda t: -t.cost)
 
     def run(self, tasks: Sequence[_Task]) -> None:
-        """Run fold tasks in worker threads, BLAS/OpenMP pools limited to one thread each."""
+        """Run fold tasks in worker threads, BLAS/OpenMP pools limited to one thread each.
+
+        Parameters
+        ----------
+        tasks : sequence of fold tasks
+            From :meth:`plan`.
+        """
 
         def work(task: _Task) -> None:
             tr, te = self.splits[task.split][task.fold]
@@ -374,7 +485,20 @@ class CVEngine:
                     f.result()
 
     def predictions(self, params: dict[str, Any] | Spec, split: str) -> np.ndarray:
-        """Out-of-fold predictions (n_images,) of ``params`` on ``split`` (runs what is missing)."""
+        """Out-of-fold predictions (n_images,) of ``params`` on ``split`` (runs what is missing).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+        split : str
+            A split name registered by :meth:`add_split`.
+
+        Returns
+        -------
+        ndarray of shape (n_images,)
+            Out-of-fold predictions.
+        """
         self.run(self.plan([(params, split, None)]))
         out = np.full(len(self.y), "", dtype=self.y.dtype)
         for f, (_, te) in enumerate(self.splits[split]):
@@ -382,7 +506,22 @@ class CVEngine:
         return out
 
     def fold_prediction(self, params: dict[str, Any] | Spec, split: str, fold: int) -> np.ndarray:
-        """Test predictions of ``params`` on one fold (runs it if missing)."""
+        """Test predictions of ``params`` on one fold (runs it if missing).
+
+        Parameters
+        ----------
+        params : dict or Spec
+            A full DLFERS parameter dict, or its validated Spec.
+        split : str
+            A split name registered by :meth:`add_split`.
+        fold : int
+            Fold index in the split.
+
+        Returns
+        -------
+        ndarray
+            The fold's test predictions.
+        """
         self.run(self.plan([(params, split, [fold])]))
         return self._preds[self._pred_key(params, split, fold)]
 

@@ -52,7 +52,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a table: the paper's name and the parameters it changes."""
+    """One column of a table: the paper's name and the parameters it changes.
+
+    Parameters
+    ----------
+    name : str
+        The paper's column name.
+    params : dict of str to object, default=field(hash=False)
+        The DLFERS parameters it changes.
+    description : str, default=''
+        What it is, for reports.
+    """
 
     name: str
     params: dict[str, Any] = field(hash=False)
@@ -98,6 +108,16 @@ NESTED_CANDIDATES: tuple[Column, ...] = (
 
 def base_params(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``paper`` preset's DLFERS parameters (without ``progress``), updated by ``overrides``.
+
+    Parameters
+    ----------
+    overrides : dict of str to object or None, default=None
+        Parameters over the preset's (None: none).
+
+    Returns
+    -------
+    dict of str to object
+        Every DLFERS parameter.
 
     Raises
     ------
@@ -185,19 +205,36 @@ def reproduce(
 
     Parameters
     ----------
-    data : JAFFE folder or a loaded :class:`Dataset`.
-    out : output folder (created); None only computes.
-    tables : which of "table1", "table2", "table3" to run (each varies one factor of ``base``).
-    folds, seed : the person-dependent stratified k-fold protocol of the tables, of the
+    data : str or os.PathLike or Dataset
+        JAFFE folder or a loaded :class:`Dataset`.
+    out : str or os.PathLike or None, default=None
+        Output folder (created); None only computes.
+    tables : sequence of str, default=('table1', 'table2', 'table3')
+        Which of "table1", "table2", "table3" to run (each varies one factor of ``base``).
+    folds, seed : optional
+        The person-dependent stratified k-fold protocol of the tables, of the
         overall figure and of the outer loop of the nested choice (as ``dlfers evaluate``).
-    base : DLFERS parameters every configuration starts from, over the ``paper`` preset's.
-    loso : also run ``base`` leave-one-subject-out (person-independent).
-    nested : choose among ``candidates`` by nested CV with ``inner_folds`` inner folds.
-    baseline : score the HOG + LinearSVC baseline on the overall protocols (as ``evaluate``).
-    n_jobs : worker threads (-1: all cores); the results do not depend on it.
-    progress : one progress bar over the whole run.
-    scheduler : address of a Dask scheduler: the descriptors are extracted on its workers
+    base : dict of str to object or None, default=None
+        DLFERS parameters every configuration starts from, over the ``paper`` preset's.
+    loso : bool, default=True
+        Also run ``base`` leave-one-subject-out (person-independent).
+    nested : bool, default=True
+        Choose among ``candidates`` by nested CV with ``inner_folds`` inner folds.
+    baseline : bool, default=True
+        Score the HOG + LinearSVC baseline on the overall protocols (as ``evaluate``).
+    n_jobs : int, default=-1
+        Worker threads (-1: all cores); the results do not depend on it.
+    progress : bool, default=False
+        One progress bar over the whole run.
+    scheduler : str or None, default=None
+        Address of a Dask scheduler: the descriptors are extracted on its workers
         (the fold tasks still run in local threads); the results do not depend on it.
+    candidates : sequence of Column, default=NESTED_CANDIDATES
+        The configurations the nested CV chooses among.
+    inner_folds : int, default=3
+        Inner folds of the nested choice.
+    plots : bool, default=True
+        Write the PNG plots (with ``out``).
 
     Returns
     -------

@@ -98,6 +98,16 @@ OVERALL_ACCURACY = 93.96
 def paper_table(table: str) -> dict[str, Any]:
     """The paper's values of ``table`` ("table1", "table2", "table3").
 
+    Parameters
+    ----------
+    table : str
+        "table1", "table2" or "table3".
+
+    Returns
+    -------
+    dict of str to object
+        The paper's values.
+
     Raises
     ------
     KeyError
@@ -109,7 +119,20 @@ def paper_table(table: str) -> dict[str, Any]:
 
 
 def paper_mean(table: str, column: str) -> float:
-    """Mean of the paper's per-expression values of one column (its "Average" where printed)."""
+    """Mean of the paper's per-expression values of one column (its "Average" where printed).
+
+    Parameters
+    ----------
+    table : str
+        "table1", "table2" or "table3".
+    column : str
+        A column of it.
+
+    Returns
+    -------
+    float
+        The mean.
+    """
     t = paper_table(table)
     if t["average"] is not None:
         return float(t["average"][column])

@@ -81,6 +81,15 @@ def _plot_confusion(r: dict[str, Any], path: Path, what: str) -> str:
 def write_outputs(results: dict[str, Any], out: str | os.PathLike[str], plots: bool = True) -> dict[str, str]:
     """Write report.md, results.json, a CSV per table and the PNG plots into ``out``.
 
+    Parameters
+    ----------
+    results : dict of str to object
+        The results of :func:`dlfers.evaluation.reproduce.experiments.reproduce`.
+    out : str or os.PathLike
+        The output folder.
+    plots : bool, default=True
+        Also write the PNG plots.
+
     Returns
     -------
     file name -> what it holds (also listed in report.md and results.json).
@@ -186,7 +195,18 @@ _OVERALL_WHAT = {"kfold": "base configuration, stratified k-fold (person-depende
 
 
 def format_markdown(results: dict[str, Any]) -> str:
-    """The Markdown report: every table beside the paper's, protocols, differences, plots."""
+    """The Markdown report: every table beside the paper's, protocols, differences, plots.
+
+    Parameters
+    ----------
+    results : dict of str to object
+        The results of :func:`dlfers.evaluation.reproduce.experiments.reproduce`.
+
+    Returns
+    -------
+    str
+        The report.
+    """
     classes = results["dataset"]["classes"]
     base = results["base_config"]
     ds = results["dataset"]
