@@ -1,6 +1,6 @@
 """OpenCV's Haar cascades, evaluated by dlfers' kernels: the same windows, the same boxes.
 
-:class:`HaarCascade` reads a cascade file of OpenCV's format (``cv2.data`` ships them) and
+:class:`HaarCascade` reads a cascade file of OpenCV's format (dlfers ships the three it uses, :func:`cascade_path`) and
 answers ``detectMultiScale`` exactly as ``cv2.CascadeClassifier`` does (OpenCV 4): the same
 scales (float32 factors, ``cvRound`` sizes); the same pyramid (``cv2.resize`` with
 ``INTER_LINEAR_EXACT``, or, with the compiled kernels, a copy of it that gives the same
@@ -25,6 +25,7 @@ import importlib
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ from .._kernels import get as _get_kernels
 from .._kernels import resolve
 from .._kernels._reference import _haar_col
 
-__all__ = ["Cascade", "HaarCascade", "load_cascade", "detect_multiscale", "engine", "cascade"]
+__all__ = ["CASCADE_DIR", "CASCADE_FILES", "Cascade", "HaarCascade", "cascade", "cascade_path", "detect_multiscale",
+           "engine", "load_cascade"]
 
 #: OpenCV subtracts this from every stage threshold when it reads a cascade
 _THRESHOLD_EPS = np.float32(1e-5)
@@ -299,17 +301,54 @@ class HaarCascade:
         return detect_multiscale(image, self.cascade, scaleFactor, minNeighbors, minSize, maxSize, self.backend)
 
 
+#: dlfers' own copies of the cascade files it uses (with OpenCV's licence, ``LICENSE-OPENCV``), so
+#: that an OpenCV whose ``cv2/data`` is empty (opencv-python 5.0.0.93) still finds them
+CASCADE_DIR = Path(__file__).resolve().parent / "models"
+#: the cascade files in :data:`CASCADE_DIR`
+CASCADE_FILES = ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml", "haarcascade_eye.xml")
+
+
+def cascade_path(name: str, folder: str | Path | None = None) -> str:
+    """The path of OpenCV's cascade file ``name``: dlfers' own copy, else ``cv2.data``'s.
+
+    Parameters
+    ----------
+    name : str
+        A file name such as ``"haarcascade_frontalface_default.xml"``.
+    folder : str or Path or None, default None
+        Where dlfers' copies are (None: :data:`CASCADE_DIR`, inside the package).
+
+    Returns
+    -------
+    str
+        ``folder / name`` if it is a file, else ``cv2.data.haarcascades + name`` if that is.
+
+    Raises
+    ------
+    RuntimeError
+        Neither exists; the message names both places.
+    """
+    own = Path(CASCADE_DIR if folder is None else folder) / name
+    if own.is_file():
+        return str(own)
+    import cv2
+
+    data = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if data and Path(data, name).is_file():
+        return str(Path(data, name))
+    raise RuntimeError(f"the OpenCV cascade file {name} is in neither {own.parent} (dlfers' copy; a broken "
+                       f"install?) nor cv2.data ({data or 'absent'}); reinstall dlfers")
+
+
 def engine(name: str) -> str:
-    """Who evaluates ``cv2.data``'s cascade file ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel,
+    """Who evaluates OpenCV's cascade file ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel,
     boxes identical to OpenCV's) where the cython backend is loaded and the kernel supports the cascade
     (both frontal-face cascades the detectors use), else "opencv"."""
 
     try:
         if resolve() != "cython":
             return "opencv"
-        import cv2
-
-        load_cascade(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
+        load_cascade(cascade_path(name))
     except (ValueError, RuntimeError):
         return "opencv"
     return "dlfers"
@@ -319,14 +358,14 @@ _local = threading.local()
 
 
 def cascade(name: str) -> Any:
-    """``cv2.data``'s cascade ``name`` with a ``detectMultiScale`` method: a :class:`HaarCascade` where
+    """OpenCV's cascade ``name`` (:func:`cascade_path`) with a ``detectMultiScale`` method: a :class:`HaarCascade` where
     :func:`engine` says "dlfers", else a ``cv2.CascadeClassifier`` (one per thread: OpenCV's are not safe
     to share between threads).
 
     Raises
     ------
     RuntimeError
-        If OpenCV cannot load the file.
+        If the file is found nowhere or OpenCV cannot load it.
     """
     cache: dict[str, Any] | None = getattr(_local, "cascades", None)
     if cache is None:
@@ -335,7 +374,7 @@ def cascade(name: str) -> Any:
     if c is None:
         import cv2
 
-        path = cv2.data.haarcascades + name  # type: ignore[attr-defined]
+        path = cascade_path(name)
         if engine(name) == "dlfers":
             c = HaarCascade(path, backend="cython")
         else:
