@@ -38,7 +38,7 @@ def test_older_model_files_defaults_are_the_tables():
     # the values files written before each parameter existed were trained with (model file format 1)
     assert SAVED_PARAM_DEFAULTS == {"detector": "cascade", "soft": 1, "soft_beta": 10.0, "precision": "float32",
                                     "n_jobs": None, "align": False, "mirror": False, "texture": "none",
-                                    "texture_weight": None}
+                                    "texture_weight": None, "detect_score": None}
 
 
 def _train_options() -> dict[str, argparse.Action]:

@@ -31,7 +31,7 @@ OTHER_VALUE = {"detect": False, "detector": "cascade", "soft": 3, "soft_beta": 5
                "n_words": 8, "per_class": False, "max_samples": 100, "random_state": 3, "power": 1.0,
                "kernel": "chi2", "C": 1.0, "svm_gamma": 0.5, "fusion": "decision", "progress": True,
                "n_jobs": 2, "align": True, "mirror": True, "precision": "float32", "texture": "lbp",
-               "texture_weight": 2.0}
+               "texture_weight": 2.0, "detect_score": 0.5}
 
 
 @pytest.mark.parametrize("name", PARAMETERS)
@@ -60,7 +60,7 @@ def test_spec_holds_kinds_layout_descriptor_specs_and_detector():
     assert s.detector == DetectorSettings(detector="cascade+coarse2fine", detect_size=96, min_face=0.15,
                                           scale_factor=1.1)
     assert s.detector.kwargs() == {"detector": "cascade+coarse2fine", "detect_size": 96, "min_face": 0.15,
-                                   "scale_factor": 1.1}
+                                   "scale_factor": 1.1, "score_threshold": 0.7}
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.kinds = ("tisf",)  # type: ignore[misc]
     assert hash(s) == hash(Spec.from_params(_params(descriptors="tipm+tisf", layout="eyes+fused", step=4,

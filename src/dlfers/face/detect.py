@@ -74,8 +74,10 @@ class FaceBox:
 #: detector name -> its default (detect_size, min_face, scale_factor).  "cascade" is the single
 #: pass the paper preset keeps, exactly; "cascade+coarse2fine" (the default) uses its settings for
 #: that pass, and coarse2fine's where it finds nothing; min_face applies to both.  "yunet" has no
-#: scale steps (its scale_factor is unused): its detect_size 480 finds a face in 93 % of the
-#: benchmark's walking clip at 9.8 ms a frame, 320 in 83 % at 4.6 ms (benchmarks/detection_table.py)
+#: scale steps (its scale_factor is unused); its detect_size, 480, and score threshold, 0.7
+#: (DEFAULT_SCORE), were chosen on the benchmark's clips and wide synthetic set: a face in 90 % of
+#: the walking clip's frames (320: 79 %; 640: 93 % at 1.6x the cost) and no false face in the set's
+#: empty frames (0.6 let one through) (benchmarks/detection_table.py, docs/face-detection.md)
 DETECTORS: dict[str, tuple[int, float, float]] = {
     "cascade": (160, 0.2, 1.1),
     "coarse2fine": (240, 0.15, 1.3),
@@ -84,7 +86,7 @@ DETECTORS: dict[str, tuple[int, float, float]] = {
 }
 DEFAULT_DETECTOR = "cascade+coarse2fine"  # DLFERS' default (dlfers.model.params)
 #: the least score of a "yunet" face (the other detectors have no score)
-DEFAULT_SCORE = 0.6
+DEFAULT_SCORE = 0.7
 
 # Coarse-to-fine constants (chosen on a synthetic set made by tests/_detection_set.py: 60 faces and
 # 15 empty frames per frame size; checked on other seeds).  The coarse pass runs OpenCV's 20x20 "alt2"
@@ -358,7 +360,7 @@ def detect_faces(
     landmarks and score; its box is YuNet's mapped onto the frontal cascade's square box
     (:func:`dlfers.face.yunet.cascade_box`), so that the δ/γ crop factors mean what they mean
     for the cascades.  It searches a copy of the frame whose longest side is ``detect_size``
-    (480), keeps faces of score >= ``score_threshold`` (0.6) and side >= ``min_face`` (2 %
+    (480), keeps faces of score >= ``score_threshold`` (0.7) and side >= ``min_face`` (2 %
     of the shorter side), and sees colour when ``color`` is given.
 
     Three detectors are built on OpenCV's frontal-face Haar cascades:
@@ -392,7 +394,7 @@ def detect_faces(
     detector : "cascade+coarse2fine" (None), "coarse2fine", "cascade" or "yunet".
     settings : all of the above at once (from :func:`detector_settings`); the other
         keywords must then be None.
-    score_threshold : least score of a "yunet" face, in [0, 1) (None: 0.6).
+    score_threshold : least score of a "yunet" face, in [0, 1) (None: 0.7).
     color : (H, W, 3) BGR uint8 of the same frame, or None: what "yunet" searches when given
         (the cascades always use ``gray``).
 

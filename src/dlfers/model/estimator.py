@@ -70,6 +70,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         detect_size: int | None = None,
         min_face: float | None = None,
         detect_scale: float | None = None,
+        detect_score: float | None = None,
         align: bool = False,
         face_size: int = 128,
         wavelet: str = "haar",
@@ -105,6 +106,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.detect_size = detect_size
         self.min_face = min_face
         self.detect_scale = detect_scale
+        self.detect_score = detect_score
         self.align = align
         self.face_size = face_size
         self.wavelet = wavelet

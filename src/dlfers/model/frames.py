@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..face.detect import DetectorSettings, FaceBox, crop_box, detect_faces
+from ..face.detect import DetectorSettings, FaceBox, color_frame, crop_box, detect_faces
 from ..image.read import to_gray_uint8
 from .results import FaceResult, FittedModel, HasSpec
 from .stages import box_features
@@ -41,7 +41,7 @@ def locate_faces(model: HasSpec, frame: np.ndarray, max_faces: int | None = None
     h, w = gray.shape
     spec = model.spec()
     if spec.get("detect"):
-        boxes = detect_faces(gray, settings=spec.detector if settings is None else settings)
+        boxes = detect_faces(gray, settings=spec.detector if settings is None else settings, color=color_frame(frame))
     else:
         boxes = [FaceBox(0, 0, w, h)]
     if max_faces is not None:

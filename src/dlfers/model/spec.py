@@ -97,7 +97,8 @@ class Spec:
         if missing:
             raise ValueError(f"missing DLFERS parameters {missing}")
         check_factors(p["delta"], p["gamma"])
-        detector = detector_settings(p["detector"], p["detect_size"], p["min_face"], p["detect_scale"])
+        detector = detector_settings(p["detector"], p["detect_size"], p["min_face"], p["detect_scale"],
+                                     p["detect_score"])
         if p["on_missing"] not in ("full", "error"):
             raise ValueError(f"on_missing must be 'full' or 'error', got {p['on_missing']!r}")
         if not isinstance(p["face_size"], (int, np.integer)) or p["face_size"] < 16:

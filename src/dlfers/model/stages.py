@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _kernels
 from ..face.align import face_crop
-from ..face.detect import FaceBox, crop_face
+from ..face.detect import FaceBox, color_frame, crop_face
 from ..features.base import Features
 from ..features.descriptors import as_image, grid_shape
 from ..features.mirror import flip_face
@@ -58,7 +58,7 @@ def locate_face(image: np.ndarray, spec: Spec) -> tuple[np.ndarray, FaceBox, boo
     """
     gray = to_gray_uint8(image)
     _, box, found = crop_face(gray, delta=spec.get("delta"), gamma=spec.get("gamma"), detect=spec.get("detect"),
-                              on_missing=spec.get("on_missing"), settings=spec.detector)
+                              on_missing=spec.get("on_missing"), settings=spec.detector, color=color_frame(image))
     return gray, box, found
 
 

@@ -11,8 +11,9 @@
   over starts a new track (ids count up from 0 and are never reused); a track matched in
   none of ``max_unseen`` consecutive analysed frames ends.
 * :func:`search_region` finds a tracked face again in a region around its predicted box,
-  between full detections: the single-pass cascade on that region only, at the scale the
-  full detector would use on the whole frame (finer for faces under the cascade's window there).
+  between full detections: the single-pass cascade (YuNet for the "yunet" detector) on that
+  region only, at the scale the full detector would use on the whole frame (finer for faces
+  under the cascade's window there).
 * :func:`ema` smooths a track's class probabilities with a time constant in seconds.
 
 All boxes here are the δ/γ-cropped boxes a model classifies (frame pixels).
@@ -182,7 +183,7 @@ class Tracker:
 
 
 def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, delta: float, gamma: float,
-                  margin: float = 0.5) -> FaceBox | None:
+                  margin: float = 0.5, color: np.ndarray | None = None) -> FaceBox | None:
     """The face near ``box`` in ``gray``, δ/γ-cropped as the model crops, or None.
 
     Parameters
@@ -196,6 +197,9 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     delta, gamma : the model's crop factors (to undo and redo the crop).
     margin : the region extends this fraction of the uncropped face side beyond it on
         every side.
+    color : (H, W, 3|4) BGR uint8 of the frame or None; with the "yunet" detector the region is
+        searched by YuNet (in colour when given) at the full detection's scale, and the box
+        found keeps its landmarks (in frame pixels).
 
     Returns
     -------
@@ -220,10 +224,15 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     region = gray[y0:y1, x0:x1]
     size = max(24, int(round(max(region.shape) * scale)))
     min_face = min(1.0, 0.7 * side / min(region.shape))  # faces at least 0.7x the tracked one
-    found = detect_faces(region, size, min_face, settings.scale_factor, detector="cascade")
+    if settings.detector == "yunet":
+        found = detect_faces(region, size, min_face, detector="yunet", score_threshold=settings.score_threshold,
+                             color=None if color is None else color[y0:y1, x0:x1])
+    else:
+        found = detect_faces(region, size, min_face, settings.scale_factor, detector="cascade")
     best, best_iou = None, 0.0
     for f in found:
-        c = crop_box(FaceBox(f.x + x0, f.y + y0, f.w, f.h), delta, gamma, (h, w))
+        lm = None if f.landmarks is None else tuple((x + x0, y + y0) for x, y in f.landmarks)
+        c = crop_box(FaceBox(f.x + x0, f.y + y0, f.w, f.h, lm, f.score), delta, gamma, (h, w))  # type: ignore[arg-type]
         o = iou(c, box)
         if o > best_iou:
             best, best_iou = c, o
