@@ -344,3 +344,41 @@ def test_the_face_detector_uses_the_kernel_where_cython_is_loaded():
     assert shown.startswith(engine)
     assert cascade_engine("haarcascade_frontalface_alt2.xml") == engine
     assert cascade_engine("haarcascade_eye_tree_eyeglasses.xml") == "opencv"
+
+
+@pytest.mark.skipif(not hasattr(cv2, "groupRectangles"), reason="this OpenCV has no groupRectangles to compare with")
+def test_group_rectangles_is_opencvs():
+    """dlfers' copy (for OpenCV 5, which has none) gives OpenCV 4's groups, boxes, weights and order."""
+    from dlfers.face.haar import group_rectangles
+
+    rng = np.random.default_rng(0)
+    for _ in range(1500):
+        n = int(rng.integers(0, 60))
+        base = rng.integers(0, 200, (max(1, n // 6), 4))
+        base[:, 2:] = rng.integers(10, 120, (len(base), 2))
+        rects = [[int(v) for v in base[rng.integers(len(base))] + rng.integers(-6, 7, 4)] for _ in range(n)]
+        rects = [[x, y, max(1, w), max(1, h)] for x, y, w, h in rects]
+        threshold, eps = int(rng.integers(0, 6)), float(rng.choice([0.1, 0.2, 0.3]))
+        want, weights = cv2.groupRectangles(rects, threshold, eps)
+        got, got_weights = group_rectangles(rects, threshold, eps)
+        assert [list(map(int, r)) for r in want] == got
+        if threshold > 0:
+            assert list(map(int, weights)) == got_weights
+
+
+def test_the_cascades_work_without_opencvs_classifier_and_grouping(jaffe_dir, monkeypatch):
+    """OpenCV 5 has neither CascadeClassifier nor groupRectangles: dlfers' kernels and grouping serve,
+    also where the cython kernels are not loaded (engine "opencv")."""
+    from dlfers import detect_faces, read_image
+    from dlfers.face import haar
+
+    img = read_image(jaffe_dir / "KA.HA1.29.tiff")
+    want = detect_faces(img, detector="cascade")
+    monkeypatch.delattr(cv2, "CascadeClassifier")
+    monkeypatch.delattr(cv2, "groupRectangles")
+    monkeypatch.setattr(haar, "_local", threading.local())
+    assert detect_faces(img, detector="cascade") == want
+    monkeypatch.setattr(haar, "resolve", lambda: "numpy")
+    monkeypatch.setattr(haar, "_local", threading.local())
+    assert haar.engine("haarcascade_frontalface_default.xml") == "opencv"
+    assert detect_faces(img, detector="cascade") == want

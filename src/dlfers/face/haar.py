@@ -35,7 +35,7 @@ from .._kernels import resolve
 from .._kernels._reference import _haar_col
 
 __all__ = ["CASCADE_DIR", "CASCADE_FILES", "Cascade", "HaarCascade", "cascade", "cascade_path", "detect_multiscale",
-           "engine", "load_cascade"]
+           "engine", "group_rectangles", "load_cascade"]
 
 #: OpenCV subtracts this from every stage threshold when it reads a cascade
 _THRESHOLD_EPS = np.float32(1e-5)
@@ -276,11 +276,88 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
     rects[:, 2] = np.rint(np.float32(win_w) * scales[k])
     rects[:, 3] = np.rint(np.float32(win_h) * scales[k])
     if min_neighbors > 0:
-        grouped = cv2.groupRectangles(rects.tolist(), int(min_neighbors), _GROUP_EPS)[0]
+        group = getattr(cv2, "groupRectangles", None) or group_rectangles  # OpenCV 5 has none
+        grouped = group(rects.tolist(), int(min_neighbors), _GROUP_EPS)[0]
         rects = np.asarray(grouped, np.int32).reshape(-1, 4)
     rects[:, 2] = np.minimum(rects[:, 2], w - rects[:, 0])  # OpenCV clips the grouped boxes to the frame
     rects[:, 3] = np.minimum(rects[:, 3], h - rects[:, 1])
     return rects
+
+
+def group_rectangles(rects: list[list[int]], threshold: int, eps: float = _GROUP_EPS) -> tuple[list[list[int]],
+                                                                                          list[int]]:
+    """OpenCV 4's ``cv2.groupRectangles``, for an OpenCV without it (5.x): the same groups, boxes and order.
+
+    Rectangles are partitioned into classes of similar ones (corners within ``eps`` times the
+    mean of the smaller sides, transitively), numbered by their first member; each class of more
+    than ``threshold`` members gives its mean rectangle (rounded half to even, as ``cvRound``),
+    except one that lies inside a class with more members (> max(3, n)), or when n < 3.
+
+    Parameters
+    ----------
+    rects : list of [x, y, w, h] int
+    threshold : int
+        OpenCV's ``groupThreshold`` (minNeighbors); <= 0 returns the input unchanged.
+    eps : float
+
+    Returns
+    -------
+    (rectangles, weights) : the grouped [x, y, w, h] and each one's member count.
+    """
+    n = len(rects)
+    if threshold <= 0 or n == 0:
+        return [list(r) for r in rects], [1] * n
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        x1, y1, w1, h1 = rects[i]
+        for j in range(i):
+            x2, y2, w2, h2 = rects[j]
+            delta = eps * (min(w1, w2) + min(h1, h2)) * 0.5
+            if (abs(x1 - x2) <= delta and abs(y1 - y2) <= delta and abs(x1 + w1 - x2 - w2) <= delta
+                    and abs(y1 + h1 - y2 - h2) <= delta):
+                ri, rj = root(i), root(j)
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+    label: dict[int, int] = {}
+    labels = []
+    for i in range(n):
+        labels.append(label.setdefault(root(i), len(label)))
+    k = len(label)
+    sums = np.zeros((k, 4), np.int64)
+    counts = np.zeros(k, np.int64)
+    for r, c in zip(rects, labels):
+        sums[c] += r
+        counts[c] += 1
+    mean = np.rint(sums.astype(np.float32) * (np.float32(1.0) / counts.astype(np.float32))[:, None]).astype(np.int64)
+    out: list[list[int]] = []
+    weights: list[int] = []
+    for i in range(k):
+        n1 = int(counts[i])
+        if n1 <= threshold:
+            continue
+        x1, y1, w1, h1 = (int(v) for v in mean[i])
+        inside = False
+        for j in range(k):
+            n2 = int(counts[j])
+            if j == i or n2 <= threshold:
+                continue
+            x2, y2, w2, h2 = (int(v) for v in mean[j])
+            dx, dy = int(np.rint(np.float32(w2 * eps))), int(np.rint(np.float32(h2 * eps)))
+            if (x1 >= x2 - dx and y1 >= y2 - dy and x1 + w1 <= x2 + w2 + dx and y1 + h1 <= y2 + h2 + dy
+                    and (n2 > max(3, n1) or n1 < 3)):
+                inside = True
+                break
+        if not inside:
+            out.append([x1, y1, w1, h1])
+            weights.append(n1)
+    return out, weights
 
 
 class HaarCascade:
@@ -359,8 +436,8 @@ _local = threading.local()
 
 def cascade(name: str) -> Any:
     """OpenCV's cascade ``name`` (:func:`cascade_path`) with a ``detectMultiScale`` method: a :class:`HaarCascade` where
-    :func:`engine` says "dlfers", else a ``cv2.CascadeClassifier`` (one per thread: OpenCV's are not safe
-    to share between threads).
+    :func:`engine` says "dlfers" or where OpenCV has no ``CascadeClassifier`` (OpenCV 5), else a
+    ``cv2.CascadeClassifier`` (one per thread: OpenCV's are not safe to share between threads).
 
     Raises
     ------
@@ -377,6 +454,8 @@ def cascade(name: str) -> Any:
         path = cascade_path(name)
         if engine(name) == "dlfers":
             c = HaarCascade(path, backend="cython")
+        elif not hasattr(cv2, "CascadeClassifier"):  # OpenCV 5 moved it out of the main modules
+            c = HaarCascade(path)  # the numba or numpy kernels: the same boxes, slower
         else:
             c = cv2.CascadeClassifier(path)
             if c.empty():
