@@ -302,3 +302,18 @@ def test_a_yunet_box_is_the_cascade_box_mapped():
 def test_facebox_without_landmarks_is_as_before():
     b = FaceBox(1, 2, 3, 4)
     assert b.as_tuple() == (1, 2, 3, 4) and b.landmarks is None and b.landmark_array() is None
+
+
+# ------------------------------------------------------------------------------------ cascade+yunet
+
+
+def test_cascade_plus_yunet_keeps_the_cascades_boxes_and_finds_what_it_misses(jaffe_boxes, wide):
+    for im, cascade_boxes, _ in jaffe_boxes[::5]:  # the cascade sees every JAFFE face: its boxes exactly
+        assert detect_faces(im, detector="cascade+yunet") == cascade_boxes
+    small = [f for f in wide if f.truth and f.fraction < 0.15]
+    by_default = sum(any(iou(b.as_tuple(), f.truth) >= 0.5 for b in detect_faces(f.image)) for f in small)
+    hybrid = [detect_faces(f.image, detector="cascade+yunet") for f in small]
+    found = sum(any(iou(b.as_tuple(), f.truth) >= 0.5 for b in bs) for f, bs in zip(small, hybrid))
+    assert found >= by_default + 5 and any(bs and bs[0].landmarks is not None for bs in hybrid)
+    empty = [f for f in wide if f.truth is None]
+    assert not [f for f in empty if detect_faces(f.image, detector="cascade+yunet")]

@@ -83,7 +83,10 @@ DETECTORS: dict[str, tuple[int, float, float]] = {
     "coarse2fine": (240, 0.15, 1.3),
     "cascade+coarse2fine": (160, 0.15, 1.1),
     "yunet": (480, 0.02, 1.1),
+    "cascade+yunet": (160, 0.15, 1.1),
 }
+#: "cascade+yunet": YuNet's settings where the cascade finds no face (its min_face is the call's)
+_YUNET_FALLBACK = DETECTORS["yunet"]
 DEFAULT_DETECTOR = "cascade+coarse2fine"  # DLFERS' default (dlfers.model.params)
 #: the least score of a "yunet" face (the other detectors have no score)
 DEFAULT_SCORE = 0.7
@@ -363,6 +366,11 @@ def detect_faces(
     (480), keeps faces of score >= ``score_threshold`` (0.7) and side >= ``min_face`` (2 %
     of the shorter side), and sees colour when ``color`` is given.
 
+    ``"cascade+yunet"``: the confirmed single pass of ``"cascade+coarse2fine"`` (its settings), and
+    ``"yunet"`` (detect_size 480, the same min_face and score) only on frames where it finds no
+    face: the cascade's boxes, and so a cascade-trained model's figures, wherever the cascade sees
+    a face, and YuNet's recall (small, turned, side-lit faces) where it does not.
+
     Three detectors are built on OpenCV's frontal-face Haar cascades:
 
     * ``"cascade+coarse2fine"`` (the default): ``"cascade"``, each face it finds confirmed by
@@ -391,7 +399,7 @@ def detect_faces(
     min_face : smallest face side as a fraction of the frame's shorter side.
     scale_factor : step between the (coarse) cascade's search scales (OpenCV's
         ``scaleFactor``); larger is faster and places boxes more coarsely.
-    detector : "cascade+coarse2fine" (None), "coarse2fine", "cascade" or "yunet".
+    detector : "cascade+coarse2fine" (None), "coarse2fine", "cascade", "yunet" or "cascade+yunet".
     settings : all of the above at once (from :func:`detector_settings`); the other
         keywords must then be None.
     score_threshold : least score of a "yunet" face, in [0, 1) (None: 0.7).
@@ -415,6 +423,13 @@ def detect_faces(
         raise ValueError("give either settings or the detector keywords, not both")
     if settings.detector == "yunet":
         return _yunet(gray, settings, color)
+    if settings.detector == "cascade+yunet":
+        boxes = [b for b in _single_pass(gray, settings) if _confirmed(gray, b)]
+        if boxes:
+            return boxes
+        fallback = DetectorSettings("yunet", _YUNET_FALLBACK[0], min(settings.min_face, 1.0), _YUNET_FALLBACK[2],
+                                    settings.score_threshold)
+        return _yunet(gray, fallback, color)
     if settings.detector == "coarse2fine":
         return _coarse_to_fine(gray, settings)
     boxes = _single_pass(gray, settings)

@@ -12,8 +12,8 @@
   none of ``max_unseen`` consecutive analysed frames ends.
 * :func:`search_region` finds a tracked face again in a region around its predicted box,
   between full detections: the single-pass cascade (YuNet for the "yunet" detector) on that
-  region only, at the scale the full detector would use on the whole frame (finer for faces
-  under the cascade's window there).
+  region only (YuNet also for a face that "cascade+yunet" found by YuNet), at the scale the full
+  detector would use on the whole frame (finer for faces under the cascade's window there).
 * :func:`ema` smooths a track's class probabilities with a time constant in seconds.
 
 All boxes here are the δ/γ-cropped boxes a model classifies (frame pixels).
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..face.detect import DetectorSettings, FaceBox, crop_box, detect_faces, iou
+from ..face.detect import DETECTORS, DetectorSettings, FaceBox, crop_box, detect_faces, iou
 
 __all__ = ["iou", "Track", "Tracker", "search_region", "ema"]
 
@@ -207,7 +207,11 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     """
     h, w = gray.shape
     side = max(box.w / max(1e-6, 1.0 - 2.0 * delta), box.h / max(1e-6, 1.0 - gamma))
-    scale = min(1.0, settings.detect_size / max(h, w))
+    # YuNet searches where the detector is "yunet", or "cascade+yunet" and the face was found by its
+    # YuNet fallback (the box has landmarks), at the scale of the full YuNet pass
+    by_yunet = settings.detector == "yunet" or (settings.detector == "cascade+yunet" and box.landmarks is not None)
+    full_size = DETECTORS["yunet"][0] if by_yunet and settings.detector != "yunet" else settings.detect_size
+    scale = min(1.0, full_size / max(h, w))
     if side * scale < 24:  # a small face (found by coarse2fine): a finer copy
         scale = min(1.0, _SEARCH_FACE_PX / side)
     # the region on the pixel grid of the full detector's copy of the frame (corners and size
@@ -224,7 +228,7 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     region = gray[y0:y1, x0:x1]
     size = max(24, int(round(max(region.shape) * scale)))
     min_face = min(1.0, 0.7 * side / min(region.shape))  # faces at least 0.7x the tracked one
-    if settings.detector == "yunet":
+    if by_yunet:
         found = detect_faces(region, size, min_face, detector="yunet", score_threshold=settings.score_threshold,
                              color=None if color is None else color[y0:y1, x0:x1])
     else:
