@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -282,7 +283,8 @@ def test_an_empty_cascade_folder_falls_back_to_cv2_data_and_then_says_what_is_mi
     empty = tmp_path / "empty"
     empty.mkdir()
     name = haar.CASCADE_FILES[0]
-    assert haar.cascade_path(name, empty) == str(cv2.data.haarcascades + name).replace("//", "/")
+    if Path(cv2.data.haarcascades, name).is_file():  # OpenCV 4's cv2/data has it, OpenCV 5's is empty
+        assert haar.cascade_path(name, empty) == str(Path(cv2.data.haarcascades, name))
     monkeypatch.setattr(cv2.data, "haarcascades", str(empty) + "/")
     with pytest.raises(RuntimeError, match=f"{name}.*neither"):
         haar.cascade_path(name, empty)

@@ -85,7 +85,7 @@ DETECTORS: dict[str, tuple[int, float, float]] = {
     "yunet": (480, 0.02, 1.1),
     "cascade+yunet": (160, 0.15, 1.1),
 }
-#: "cascade+yunet": YuNet's settings where the cascade finds no face (its min_face is the call's)
+#: "cascade+yunet": YuNet's settings where the cascade finds no face (min_face: the smaller of the call's and these)
 _YUNET_FALLBACK = DETECTORS["yunet"]
 DEFAULT_DETECTOR = "cascade+coarse2fine"  # DLFERS' default (dlfers.model.params)
 #: the least score of a "yunet" face (the other detectors have no score)
@@ -367,7 +367,7 @@ def detect_faces(
     of the shorter side), and sees colour when ``color`` is given.
 
     ``"cascade+yunet"``: the confirmed single pass of ``"cascade+coarse2fine"`` (its settings), and
-    ``"yunet"`` (detect_size 480, the same min_face and score) only on frames where it finds no
+    ``"yunet"`` (detect_size 480, min_face at most its 0.02, the same score) only on frames where it finds no
     face: the cascade's boxes, and so a cascade-trained model's figures, wherever the cascade sees
     a face, and YuNet's recall (small, turned, side-lit faces) where it does not.
 
@@ -427,8 +427,8 @@ def detect_faces(
         boxes = [b for b in _single_pass(gray, settings) if _confirmed(gray, b)]
         if boxes:
             return boxes
-        fallback = DetectorSettings("yunet", _YUNET_FALLBACK[0], min(settings.min_face, 1.0), _YUNET_FALLBACK[2],
-                                    settings.score_threshold)
+        fallback = DetectorSettings("yunet", _YUNET_FALLBACK[0], min(settings.min_face, _YUNET_FALLBACK[1]),
+                                    _YUNET_FALLBACK[2], settings.score_threshold)
         return _yunet(gray, fallback, color)
     if settings.detector == "coarse2fine":
         return _coarse_to_fine(gray, settings)

@@ -116,7 +116,8 @@ PARAMS: tuple[Param, ...] = (
           "Face detector: one pass of OpenCV's default cascade and, where it finds no face, a coarse pass on a "
           "small copy of the frame with a fine pass around each proposal (\"cascade+coarse2fine\"); either alone "
           "(\"cascade\" is the paper preset's); \"yunet\": a CNN with five landmarks per face, which finds "
-          "small, turned and side-lit faces the cascades miss (see dlfers.detect_faces).",
+          "small, turned and side-lit faces the cascades miss; \"cascade+yunet\": the cascade's pass and YuNet "
+          "where it finds no face (see dlfers.detect_faces).",
           choices=tuple(DETECTORS), saved="cascade"),
     Param("detect_size", "prep", "int or None", None,
           "Longest side of the frame copy the (coarse) face detector searches (None: the detector's own).",
