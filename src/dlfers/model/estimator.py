@@ -66,7 +66,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         delta: float = 0.15,
         gamma: float = 0.15,
         on_missing: str = "full",
-        detector: str = "cascade+coarse2fine",
+        detector: str = "cascade+yunet",
         detect_size: int | None = None,
         min_face: float | None = None,
         detect_scale: float | None = None,

@@ -113,11 +113,11 @@ PARAMS: tuple[Param, ...] = (
           "When no face is found: use the whole frame (\"full\") or raise NoFaceError (\"error\").",
           choices=("full", "error"), flag=""),
     Param("detector", "prep", "{" + ", ".join(repr(d) for d in DETECTORS) + "}", DEFAULT_DETECTOR,
-          "Face detector: one pass of OpenCV's default cascade and, where it finds no face, a coarse pass on a "
-          "small copy of the frame with a fine pass around each proposal (\"cascade+coarse2fine\"); either alone "
-          "(\"cascade\" is the paper preset's); \"yunet\": a CNN with five landmarks per face, which finds "
-          "small, turned and side-lit faces the cascades miss; \"cascade+yunet\": the cascade's pass and YuNet "
-          "where it finds no face (see dlfers.detect_faces).",
+          "Face detector: one pass of OpenCV's default cascade and, where it finds no face, YuNet, a CNN with "
+          "five landmarks per face that finds small, turned and side-lit faces (\"cascade+yunet\"); YuNet alone "
+          "(\"yunet\"); the cascade pass with a coarse-to-fine cascade search where it finds no face "
+          "(\"cascade+coarse2fine\", the realtime preset's), either alone (\"cascade\" is the paper preset's) "
+          "(see dlfers.detect_faces).",
           choices=tuple(DETECTORS), saved="cascade"),
     Param("detect_size", "prep", "int or None", None,
           "Longest side of the frame copy the (coarse) face detector searches (None: the detector's own).",

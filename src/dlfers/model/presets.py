@@ -13,10 +13,11 @@ __all__ = ["CROP_PRESETS", "PRESETS"]
 #: "default": the defaults: the paper's system with a dense grid every 4 pixels, 15 words
 #: per class and soft assignment to the 5 nearest words by exact 7-bit integer distances, the
 #: Gabor texture channel beside the descriptors, for a pre-cropped face in about 1.6 ms (the
-#: paper's 9), and the coarse-to-fine detector (faces from 15 % of the frame's shorter side).
+#: paper's 9), and the cascade+yunet detector (the cascade's faces, YuNet's where it finds none).
 #: "paper": the paper's system exactly as dlfers reproduces it (grid every 2 pixels, 30
 #: words per class, hard float32 assignment, the single-pass cascade detector); ``dlfers
-#: reproduce`` starts from it.  "realtime": a 64-pixel face and 6 words per class.
+#: reproduce`` starts from it.  "realtime": a 64-pixel face and 6 words per class, and the
+#: cascade+coarse2fine detector (cheaper than YuNet on frames without a face).
 #: Their accuracies on JAFFE are in the README.
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -24,7 +25,8 @@ PRESETS: dict[str, dict[str, Any]] = {
               "step": 2,
               "n_words": 30, "soft": 1, "precision": "float32", "align": False, "mirror": False,
               "descriptors": "tisf+tipm", "texture": "none"},
-    "realtime": {"face_size": 64, "step": 2, "n_words": 6, "soft": 1, "texture": "none"},
+    "realtime": {"face_size": 64, "step": 2, "n_words": 6, "soft": 1, "texture": "none",
+                 "detector": "cascade+coarse2fine"},
 }
 
 
