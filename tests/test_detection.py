@@ -180,7 +180,7 @@ def test_paper_preset_keeps_the_single_pass_detector_exactly(jaffe):
 
 def test_default_detector_is_the_single_pass_then_yunet():
     assert DLFERS().spec().detector == detector_settings() == DetectorSettings()
-    assert DetectorSettings() == DetectorSettings("cascade+yunet", 160, 0.15, 1.1, 0.7)
+    assert DetectorSettings() == DetectorSettings("cascade+yunet", 160, 0.02, 1.1, 0.7)
     assert DLFERS.from_preset("realtime").spec().detector.detector == "cascade+coarse2fine"
     assert detector_settings("coarse2fine", min_face=0.3) == DetectorSettings("coarse2fine", 240, 0.3, 1.3)
 

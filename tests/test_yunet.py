@@ -35,8 +35,9 @@ TURN_TOLERANCE = 8.0
 
 @pytest.fixture(scope="module")
 def jaffe_boxes(jaffe):
-    """(image, cascade box, yunet boxes) of every JAFFE frame."""
-    return [(im, detect_faces(im), detect_faces(im, detector="yunet")) for im in jaffe.images]
+    """(image, cascade+coarse2fine boxes, yunet boxes) of every JAFFE frame."""
+    return [(im, detect_faces(im, detector="cascade+coarse2fine"), detect_faces(im, detector="yunet"))
+            for im in jaffe.images]
 
 
 def test_yunet_finds_every_jaffe_face_and_its_box_overlaps_the_cascades(jaffe_boxes):
@@ -119,7 +120,7 @@ def test_face_crop_uses_the_landmarks_and_the_eye_cascade_only_without_them(jaff
     crop, aligned = face_crop(im, box, True)
     assert aligned and crop.shape == (box.h, box.w)
     monkeypatch.undo()
-    plain = crop_box(cascade_boxes[0], 0.15, 0.15, im.shape)
+    plain = crop_box(cascade_boxes[0], 0.15, 0.15, im.shape)  # a cascade+coarse2fine box
     assert plain.landmarks is None
     crop2, aligned2 = face_crop(im, plain, True)
     assert crop2.shape == (plain.h, plain.w) and aligned2 in (True, False)
@@ -312,8 +313,11 @@ def test_facebox_without_landmarks_is_as_before():
 def test_cascade_plus_yunet_keeps_the_cascades_boxes_and_finds_what_it_misses(jaffe_boxes, wide):
     for im, cascade_boxes, _ in jaffe_boxes[::5]:  # the cascade sees every JAFFE face: its boxes exactly
         assert detect_faces(im, detector="cascade+yunet") == cascade_boxes
+        # the default min_face, 0.02, gives the cascade pass the boxes of 0.15 (its window sees no smaller face)
+        assert detect_faces(im, detector="cascade+yunet", min_face=0.15) == cascade_boxes
     small = [f for f in wide if f.truth and f.fraction < 0.15]
-    by_default = sum(any(iou(b.as_tuple(), f.truth) >= 0.5 for b in detect_faces(f.image)) for f in small)
+    before = [detect_faces(f.image, detector="cascade+coarse2fine") for f in small]
+    by_default = sum(any(iou(b.as_tuple(), f.truth) >= 0.5 for b in bs) for f, bs in zip(small, before))
     hybrid = [detect_faces(f.image, detector="cascade+yunet") for f in small]
     found = sum(any(iou(b.as_tuple(), f.truth) >= 0.5 for b in bs) for f, bs in zip(small, hybrid))
     assert found >= by_default + 5 and any(bs and bs[0].landmarks is not None for bs in hybrid)

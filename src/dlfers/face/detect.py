@@ -83,9 +83,11 @@ DETECTORS: dict[str, tuple[int, float, float]] = {
     "coarse2fine": (240, 0.15, 1.3),
     "cascade+coarse2fine": (160, 0.15, 1.1),
     "yunet": (480, 0.02, 1.1),
-    "cascade+yunet": (160, 0.15, 1.1),
+    "cascade+yunet": (160, 0.02, 1.1),
 }
-#: "cascade+yunet": YuNet's settings where the cascade finds no face (min_face: the smaller of the call's and these)
+#: "cascade+yunet": YuNet's detect_size where the cascade finds no face (min_face is the call's for both
+#: passes: the cascade's 24-pixel window on its 160-pixel copy sees no face under 15 % of the shorter
+#: side anyway, so its boxes are those of min_face 0.15, as cascade+coarse2fine's first pass)
 _YUNET_FALLBACK = DETECTORS["yunet"]
 #: DLFERS' default (dlfers.model.params): the cascade's boxes where it sees a face (so the JAFFE figures of
 #: the cascade+coarse2fine default, 97.18 % 10-fold and 74.18 % LOSO, are unchanged), YuNet where it does not
@@ -369,7 +371,7 @@ def detect_faces(
     of the shorter side), and sees colour when ``color`` is given.
 
     ``"cascade+yunet"`` (the default): the confirmed single pass of ``"cascade+coarse2fine"`` (its settings), and
-    ``"yunet"`` (detect_size 480, min_face at most its 0.02, the same score) only on frames where it finds no
+    ``"yunet"`` (detect_size 480, the same min_face, 0.02, and score) only on frames where it finds no
     face: the cascade's boxes, and so a cascade-trained model's figures, wherever the cascade sees
     a face, and YuNet's recall (small, turned, side-lit faces) where it does not.
 
@@ -430,8 +432,8 @@ def detect_faces(
         boxes = [b for b in _single_pass(gray, settings) if _confirmed(gray, b)]
         if boxes:
             return boxes
-        fallback = DetectorSettings("yunet", _YUNET_FALLBACK[0], min(settings.min_face, _YUNET_FALLBACK[1]),
-                                    _YUNET_FALLBACK[2], settings.score_threshold)
+        fallback = DetectorSettings("yunet", _YUNET_FALLBACK[0], settings.min_face, _YUNET_FALLBACK[2],
+                                    settings.score_threshold)
         return _yunet(gray, fallback, color)
     if settings.detector == "coarse2fine":
         return _coarse_to_fine(gray, settings)
