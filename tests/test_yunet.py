@@ -323,3 +323,25 @@ def test_cascade_plus_yunet_keeps_the_cascades_boxes_and_finds_what_it_misses(ja
     assert found >= by_default + 5 and any(bs and bs[0].landmarks is not None for bs in hybrid)
     empty = [f for f in wide if f.truth is None]
     assert not [f for f in empty if detect_faces(f.image, detector="cascade+yunet")]
+
+
+def test_extract_shards_keep_yunets_landmarks(jaffe_dir, tmp_path):
+    import shutil
+
+    from dlfers import DLFERS, read_image
+    from dlfers.store.extract import extract_dataset
+    from dlfers.store.shards import load_features
+
+    files = sorted(jaffe_dir.glob("*.tiff"))[:6]
+    for i, f in enumerate(files):
+        (tmp_path / "data" / ("happy" if i % 2 else "sad")).mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, tmp_path / "data" / ("happy" if i % 2 else "sad") / f.name)
+    model = DLFERS(detector="yunet", face_size=64, layout="whole+halves", n_words=4)
+    extract_dataset(tmp_path / "data", tmp_path / "out", model=model, n_jobs=1)
+    got = load_features(tmp_path / "out")
+    by_name = {Path(n).name: f for n, f in zip(got.names, got.features)}
+    for f in files:
+        want = detect_faces(read_image(f), detector="yunet")[0]
+        box = by_name[f.name].box
+        assert box is not None and box.landmarks == crop_box(want, 0.15, 0.15, (256, 256)).landmarks
+        assert box.score == pytest.approx(want.score, abs=1e-6)
