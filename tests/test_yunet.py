@@ -345,3 +345,12 @@ def test_extract_shards_keep_yunets_landmarks(jaffe_dir, tmp_path):
         box = by_name[f.name].box
         assert box is not None and box.landmarks == crop_box(want, 0.15, 0.15, (256, 256)).landmarks
         assert box.score == pytest.approx(want.score, abs=1e-6)
+
+
+def test_a_tracks_predicted_box_carries_its_landmarks_so_the_region_search_uses_yunet():
+    from dlfers.video.tracking import Track
+
+    box = FaceBox(10, 20, 30, 40, ((1.0, 2.0), (3.0, 4.0), (5.0, 6.0), (7.0, 8.0), (9.0, 10.0)), 0.9)
+    p = Track(0, box, velocity=(2.0, -1.0)).predicted()
+    assert (p.x, p.y) == (12, 19) and p.landmarks is not None and p.landmarks[0] == (3.0, 1.0) and p.score == 0.9
+    assert Track(1, FaceBox(1, 2, 3, 4)).predicted().landmarks is None

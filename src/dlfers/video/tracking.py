@@ -60,10 +60,13 @@ class Track:
     age: int = 1
 
     def predicted(self) -> FaceBox:
-        """The box moved by the velocity over the frames since it was last seen."""
+        """The box (and its landmarks) moved by the velocity over the frames since it was last seen."""
         k = self.unseen + 1
-        return FaceBox(int(round(self.box.x + k * self.velocity[0])), int(round(self.box.y + k * self.velocity[1])),
-                       self.box.w, self.box.h)
+        dx, dy = k * self.velocity[0], k * self.velocity[1]
+        marks = self.box.landmarks
+        moved = None if marks is None else tuple((x + dx, y + dy) for x, y in marks)
+        return FaceBox(int(round(self.box.x + dx)), int(round(self.box.y + dy)), self.box.w, self.box.h,
+                       moved, self.box.score)  # type: ignore[arg-type]
 
     def moved_to(self, box: FaceBox) -> None:
         """Record ``box`` as this frame's (velocity: half old, half the new displacement per frame)."""
