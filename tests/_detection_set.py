@@ -24,6 +24,8 @@ SIZES: tuple[tuple[int, int], ...] = ((256, 256), (480, 640))
 #: face box height as a fraction of the frame's height
 FRACTION_RANGE = (0.15, 0.80)
 MAX_ANGLE = 10.0
+#: the wider set: faces from 5 % of the frame's height, rotated by up to ±30°
+WIDE = {"fraction_range": (0.05, 0.80), "max_angle": 30.0}
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def make_set(
     n_empty: int = 12,
     seed: int = 0,
     sizes: Sequence[tuple[int, int]] = SIZES,
+    fraction_range: tuple[float, float] = FRACTION_RANGE,
+    max_angle: float = MAX_ANGLE,
 ) -> list[Frame]:
     """``n_faces`` face frames and ``n_empty`` empty frames per frame size.
 
@@ -137,17 +141,20 @@ def make_set(
     names : their file names (for messages).
     boxes : their face boxes (x, y, w, h), e.g. from the paper's detector.
     n_faces, n_empty : frames per size; face fractions are spread evenly over
-        :data:`FRACTION_RANGE` (stratified, then shuffled), sources and angles drawn at random.
+        ``fraction_range`` (stratified, then shuffled), sources and angles (uniform in
+        ±``max_angle`` degrees) drawn at random.  The defaults (:data:`FRACTION_RANGE`,
+        :data:`MAX_ANGLE`) are the set of tests/test_detection.py; :data:`WIDE` is the wider one
+        of the YuNet tests and the detection benchmark.
     """
     rng = np.random.default_rng(seed)
     frames: list[Frame] = []
-    lo, hi = FRACTION_RANGE
+    lo, hi = fraction_range
     for shape in sizes:
         fractions = lo + (hi - lo) * (np.arange(n_faces) + rng.uniform(0, 1, n_faces)) / n_faces
         rng.shuffle(fractions)
         for f in fractions:
             i = int(rng.integers(len(images)))
-            angle = float(rng.uniform(-MAX_ANGLE, MAX_ANGLE))
+            angle = float(rng.uniform(-max_angle, max_angle))
             img, truth = paste_face(texture(shape, rng), images[i], boxes[i], float(f), angle, rng)
             frames.append(Frame(img, truth, names[i], float(f), angle))
         for _ in range(n_empty):

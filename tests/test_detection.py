@@ -26,7 +26,8 @@ SETTINGS = {
     "old default (cascade 160, 0.2, 1.1)": DetectorSettings("cascade", 160, 0.2, 1.1),
     "old realtime (cascade 64, 0.4, 1.2)": DetectorSettings("cascade", 64, 0.4, 1.2),
     "coarse2fine": DetectorSettings("coarse2fine", 240, 0.15, 1.3),
-    "new default (cascade+coarse2fine)": DLFERS().spec().detector,
+    "new default (cascade+coarse2fine)": DetectorSettings("cascade+coarse2fine", 160, 0.15, 1.1),
+    "default (cascade+yunet)": DLFERS().spec().detector,
     **{f"preset {name}": DLFERS.from_preset(name).spec().detector for name in PRESETS},
 }
 REFERENCE = "old default (cascade 160, 0.2, 1.1)"
@@ -85,7 +86,7 @@ def test_every_preset_finds_what_the_old_default_finds(frames, detections):
     print("\n" + _table(frames, detections))
     ref = _found(frames, detections[REFERENCE])
     for label, boxes in detections.items():
-        if label.startswith(("preset", "new")):
+        if label.startswith(("preset", "new", "default")):
             found = _found(frames, boxes)
             assert found.mean() >= ref.mean(), label
             # face by face, not only in number
@@ -109,7 +110,8 @@ def test_the_old_realtime_settings_missed_faces_the_new_realtime_preset_finds(fr
 def test_the_new_detectors_find_no_face_in_empty_frames(frames, detections):
     # The old default ("cascade") is kept as it is for the paper preset; its false faces are
     # reported in the table, not asserted.
-    for label in ("coarse2fine", "new default (cascade+coarse2fine)", "preset default", "preset realtime"):
+    for label in ("coarse2fine", "new default (cascade+coarse2fine)", "default (cascade+yunet)", "preset default",
+                  "preset realtime"):
         false = [bs for f, bs in zip(frames, detections[label]) if f.truth is None and bs]
         assert not false, (label, false)
 
@@ -176,9 +178,9 @@ def test_paper_preset_keeps_the_single_pass_detector_exactly(jaffe):
     assert detect_faces(im, settings=paper) == detect_faces(im, detector="cascade")
 
 
-def test_default_detector_is_the_single_pass_then_coarse_to_fine():
+def test_default_detector_is_the_single_pass_then_yunet():
     assert DLFERS().spec().detector == detector_settings() == DetectorSettings()
-    assert DetectorSettings() == DetectorSettings("cascade+coarse2fine", 160, 0.15, 1.1)
+    assert DetectorSettings() == DetectorSettings("cascade+yunet", 160, 0.02, 1.1, 0.7)
     assert DLFERS.from_preset("realtime").spec().detector.detector == "cascade+coarse2fine"
     assert detector_settings("coarse2fine", min_face=0.3) == DetectorSettings("coarse2fine", 240, 0.3, 1.3)
 

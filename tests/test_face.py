@@ -123,7 +123,7 @@ def test_model_file_without_detector_loads_with_the_cascade_detector(jaffe_small
     assert [r.box for r in loaded.predict_image(frame)] == [r.box for r in old.predict_image(frame)]
     # a file written now keeps its detector
     model.save(tmp_path / "new.dlfers")
-    assert load(tmp_path / "new.dlfers").detector == "cascade+coarse2fine"
+    assert load(tmp_path / "new.dlfers").detector == model.detector == "cascade+yunet"
 
 
 def test_detector_command_line_option():

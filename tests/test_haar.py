@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,12 +20,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlfers import _kernels
-from dlfers.face.haar import Cascade, HaarCascade, detect_multiscale, load_cascade
+from dlfers.face.haar import Cascade, HaarCascade, cascade_path, detect_multiscale, load_cascade
 
 cv2 = pytest.importorskip("cv2")
-DEFAULT = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
-ALT2 = cv2.data.haarcascades + "haarcascade_frontalface_alt2.xml"  # two-node trees, 20x20
-EYE = cv2.data.haarcascades + "haarcascade_eye.xml"  # stumps, 20x20 (eye alignment)
+# dlfers' own copies (OpenCV 5's cv2/data is empty)
+DEFAULT = cascade_path("haarcascade_frontalface_default.xml")
+ALT2 = cascade_path("haarcascade_frontalface_alt2.xml")  # two-node trees, 20x20
+EYE = cascade_path("haarcascade_eye.xml")  # stumps, 20x20 (eye alignment)
+#: the tests that compare with OpenCV's own classifier (OpenCV 5 has none)
+needs_opencv_classifier = pytest.mark.skipif(not hasattr(cv2, "CascadeClassifier"),
+                                             reason="this OpenCV has no CascadeClassifier to compare with")
 
 
 def _random_cascade(rng: np.random.Generator, n_stages: int, per_stage: int, trees: bool, window: int = 24) -> Cascade:
@@ -176,6 +181,7 @@ def _boxes(found) -> list[tuple[int, ...]]:
     return sorted(map(tuple, np.asarray(found, np.int64).reshape(-1, 4).tolist()))
 
 
+@needs_opencv_classifier
 @pytest.mark.parametrize("backend", ["cython", "numba"])
 @pytest.mark.parametrize("path", [DEFAULT, ALT2, EYE], ids=["default", "alt2", "eye"])
 def test_boxes_equal_opencv(jaffe_dir, backend, path):
@@ -236,6 +242,7 @@ def _cascade_xml(cas: Cascade) -> str:
             f"<features>{''.join(feats)}</features></cascade>\n</opencv_storage>\n")
 
 
+@needs_opencv_classifier
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), h=st.integers(20, 110), w=st.integers(20, 110), scale=st.floats(1.05, 1.6),
        window=st.sampled_from([20, 24]), stages=st.integers(1, 3), per=st.integers(1, 4), trees=st.booleans(),
@@ -264,6 +271,7 @@ def test_random_cascades_give_opencv_boxes(jaffe_file, seed, h, w, scale, window
     load_cascade.cache_clear()  # its cache is keyed by path, and the next example reuses this one
 
 
+@needs_opencv_classifier
 @settings(max_examples=60, deadline=None)
 @given(h=st.integers(20, 130), w=st.integers(20, 130), scale=st.floats(1.05, 1.6), which=st.sampled_from([0, 1, 2]),
        x0=st.integers(0, 80), y0=st.integers(0, 80), zoom=st.floats(0.3, 1.0))
@@ -285,6 +293,7 @@ def _jaffe_gray(path: str) -> np.ndarray:
     return cv2.imread(path, cv2.IMREAD_GRAYSCALE)
 
 
+@needs_opencv_classifier
 def test_numpy_reference_gives_opencv_boxes(jaffe_file):
     """The NumPy reference kernel, end to end, on one small copy of a JAFFE image."""
     g = cv2.resize(cv2.imread(str(jaffe_file), cv2.IMREAD_GRAYSCALE), (64, 64), interpolation=cv2.INTER_AREA)
@@ -313,8 +322,10 @@ def test_threads_share_one_cascade(jaffe_dir):
 
 
 def test_cascades_the_kernel_cannot_evaluate_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="tilted|trees"):  # three-node trees, tilted features: OpenCV evaluates it
-        load_cascade(cv2.data.haarcascades + "haarcascade_eye_tree_eyeglasses.xml")
+    eyeglasses = Path(cv2.data.haarcascades, "haarcascade_eye_tree_eyeglasses.xml")
+    if eyeglasses.is_file():  # not in OpenCV 5's empty cv2/data
+        with pytest.raises(ValueError, match="tilted|trees"):  # three-node trees, tilted features: OpenCV evaluates it
+            load_cascade(str(eyeglasses))
     bad = tmp_path / "not_a_cascade.xml"
     bad.write_text("this is not XML")
     with pytest.raises(ValueError, match="not_a_cascade.xml"):
@@ -344,3 +355,41 @@ def test_the_face_detector_uses_the_kernel_where_cython_is_loaded():
     assert shown.startswith(engine)
     assert cascade_engine("haarcascade_frontalface_alt2.xml") == engine
     assert cascade_engine("haarcascade_eye_tree_eyeglasses.xml") == "opencv"
+
+
+@pytest.mark.skipif(not hasattr(cv2, "groupRectangles"), reason="this OpenCV has no groupRectangles to compare with")
+def test_group_rectangles_is_opencvs():
+    """dlfers' copy (for OpenCV 5, which has none) gives OpenCV 4's groups, boxes, weights and order."""
+    from dlfers.face.haar import group_rectangles
+
+    rng = np.random.default_rng(0)
+    for _ in range(1500):
+        n = int(rng.integers(0, 60))
+        base = rng.integers(0, 200, (max(1, n // 6), 4))
+        base[:, 2:] = rng.integers(10, 120, (len(base), 2))
+        rects = [[int(v) for v in base[rng.integers(len(base))] + rng.integers(-6, 7, 4)] for _ in range(n)]
+        rects = [[x, y, max(1, w), max(1, h)] for x, y, w, h in rects]
+        threshold, eps = int(rng.integers(0, 6)), float(rng.choice([0.1, 0.2, 0.3]))
+        want, weights = cv2.groupRectangles(rects, threshold, eps)
+        got, got_weights = group_rectangles(rects, threshold, eps)
+        assert [list(map(int, r)) for r in want] == got
+        if threshold > 0:
+            assert list(map(int, weights)) == got_weights
+
+
+def test_the_cascades_work_without_opencvs_classifier_and_grouping(jaffe_dir, monkeypatch):
+    """OpenCV 5 has neither CascadeClassifier nor groupRectangles: dlfers' kernels and grouping serve,
+    also where the cython kernels are not loaded (engine "opencv")."""
+    from dlfers import detect_faces, read_image
+    from dlfers.face import haar
+
+    img = read_image(jaffe_dir / "KA.HA1.29.tiff")
+    want = detect_faces(img, detector="cascade")
+    monkeypatch.delattr(cv2, "CascadeClassifier", raising=False)
+    monkeypatch.delattr(cv2, "groupRectangles", raising=False)
+    monkeypatch.setattr(haar, "_local", threading.local())
+    assert detect_faces(img, detector="cascade") == want
+    monkeypatch.setattr(haar, "resolve", lambda: "numpy")
+    monkeypatch.setattr(haar, "_local", threading.local())
+    assert haar.engine("haarcascade_frontalface_default.xml") == "opencv"
+    assert detect_faces(img, detector="cascade") == want

@@ -295,3 +295,47 @@ def test_cibuildwheel_tests_the_installed_wheel():
     for path in ("tests/test_kernels.py", "tests/test_packaging.py"):
         assert path in commands and (REPO / path).is_file()
         assert path.split("/")[0] in config["test-sources"]
+
+
+# ------------------------------------------------------------------- the detector models (issue 28)
+
+#: the files of dlfers/face/models that every wheel and sdist carries
+DETECTOR_FILES = ("face_detection_yunet_2026may.onnx", "LICENSE-YUNET", "haarcascade_frontalface_default.xml",
+                  "haarcascade_frontalface_alt2.xml", "haarcascade_eye.xml", "LICENSE-OPENCV")
+
+
+def test_wheel_and_sdist_ship_the_detector_models_and_their_licences(dists):
+    names = _wheel_names(dists["wheel"])
+    for f in DETECTOR_FILES:
+        assert f"dlfers/face/models/{f}" in names, f
+    with tarfile.open(dists["sdist"]) as tf:
+        members = tf.getnames()
+    for f in DETECTOR_FILES:
+        assert any(m.endswith(f"src/dlfers/face/models/{f}") for m in members), f
+
+
+_EMPTY_CV2_DATA = """
+import os, sys, tempfile
+import cv2
+cv2.data.haarcascades = tempfile.mkdtemp() + os.sep  # an opencv-python whose cv2/data is empty
+import dlfers
+from dlfers.face import haar
+assert dlfers.__file__.startswith(sys.argv[1]), dlfers.__file__
+img = dlfers.read_image(sys.argv[3])
+faces = dlfers.load(sys.argv[2]).predict_image(img)
+assert faces[0].found, faces
+assert haar.cascade_path("haarcascade_frontalface_default.xml").startswith(sys.argv[1])
+assert dlfers.detect_faces(img, detector="yunet")[0].landmarks is not None
+print("ok", faces[0].label)
+"""
+
+
+def test_the_installed_wheel_predicts_with_an_empty_cv2_data(dists, tmp_path, model_file, jaffe_file):
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(site),
+                    str(dists["wheel"])], check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(site)
+    proc = subprocess.run([sys.executable, "-c", _EMPTY_CV2_DATA, str(site), str(model_file), str(jaffe_file)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok"), proc.stdout[-2000:] + proc.stderr[-3000:]

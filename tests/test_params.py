@@ -39,7 +39,7 @@ def test_older_model_files_defaults_are_the_tables():
     assert SAVED_PARAM_DEFAULTS == {"detector": "cascade", "soft": 1, "soft_beta": 10.0, "precision": "float32",
                                     "n_jobs": None, "align": False, "mirror": False, "texture": "none",
                                     "texture_weight": None, "classifier": "kernel", "frame_scale": 1.0,
-                                    "frame_shift": 0.0}
+                                    "frame_shift": 0.0, "detect_score": None}
 
 
 def _train_options() -> dict[str, argparse.Action]:

@@ -56,7 +56,8 @@ def test_every_face_largest_first(model, frames):
 def test_no_face_is_an_explicit_result(model):
     (r,) = model.predict_image(np.full((200, 200), 128, np.uint8))
     assert r == FaceResult.no_face() and not r.found and r.label is None
-    assert r.to_dict() == {"found": False, "box": None, "label": None, "probabilities": None}
+    assert r.to_dict() == {"found": False, "box": None, "landmarks": None, "score": None, "label": None,
+                           "probabilities": None}
 
 
 def test_predict_faces_on_the_reported_crops(model, frames):

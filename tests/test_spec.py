@@ -32,7 +32,7 @@ OTHER_VALUE = {"detect": False, "detector": "cascade", "soft": 3, "soft_beta": 5
                "kernel": "chi2", "C": 1.0, "svm_gamma": 0.5, "fusion": "decision", "progress": True,
                "frame_scale": 1.2, "frame_shift": 0.1, "classifier": "linear",
                "n_jobs": 2, "align": True, "mirror": True, "precision": "float32", "texture": "lbp",
-               "texture_weight": 2.0}
+               "texture_weight": 2.0, "detect_score": 0.5}
 
 
 @pytest.mark.parametrize("name", PARAMETERS)
@@ -58,10 +58,10 @@ def test_spec_holds_kinds_layout_descriptor_specs_and_detector():
     s = Spec.from_params(_params(descriptors="tipm+tisf", layout="eyes+fused", step=4, detect_size=96))
     assert s.kinds == ("tipm", "tisf") and s.layout.name == "eyes+fused" and s.n_regions == 2
     assert [(d.kind, d.step, d.dim) for d in s.descriptor_specs] == [("tipm", 4, 64), ("tisf", 4, 128)]
-    assert s.detector == DetectorSettings(detector="cascade+coarse2fine", detect_size=96, min_face=0.15,
+    assert s.detector == DetectorSettings(detector="cascade+yunet", detect_size=96, min_face=0.02,
                                           scale_factor=1.1)
-    assert s.detector.kwargs() == {"detector": "cascade+coarse2fine", "detect_size": 96, "min_face": 0.15,
-                                   "scale_factor": 1.1}
+    assert s.detector.kwargs() == {"detector": "cascade+yunet", "detect_size": 96, "min_face": 0.02,
+                                   "scale_factor": 1.1, "score_threshold": 0.7}
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.kinds = ("tisf",)  # type: ignore[misc]
     assert hash(s) == hash(Spec.from_params(_params(descriptors="tipm+tisf", layout="eyes+fused", step=4,

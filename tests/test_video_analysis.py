@@ -14,6 +14,7 @@ from _clips import face_patch, frames, line, write_clip
 from dlfers import VideoAnalyzer, analyze_video
 from dlfers.cli.main import main
 from dlfers.video.annotate import draw_tracks
+from dlfers.video.outputs import LANDMARK_COLUMNS
 
 N = 24  # frames per synthetic clip
 
@@ -143,7 +144,8 @@ def test_csv_rows_equal_the_json_lines_and_no_face_frames_have_empty_tracks(mode
     with open(out / "t.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     classes = [str(c) for c in model.classes_]
-    assert list(rows[0]) == ["frame", "time_s", "track", "x", "y", "w", "h", "label", *(f"p_{c}" for c in classes)]
+    assert list(rows[0]) == ["frame", "time_s", "track", "x", "y", "w", "h", "label", *(f"p_{c}" for c in classes),
+                             "score", *LANDMARK_COLUMNS]
     records = [json.loads(line) for line in (out / "t.jsonl").read_text().splitlines()]
     assert len(records) == 12
     expected = []
@@ -153,7 +155,8 @@ def test_csv_rows_equal_the_json_lines_and_no_face_frames_have_empty_tracks(mode
             expected.append({**head, **{k: "" for k in list(rows[0])[2:]}})
         for f in r["faces"]:
             expected.append({**head, "track": str(f["track"]), **dict(zip("xywh", map(str, f["box"]))),
-                             "label": str(f["label"]), **{f"p_{c}": repr(f["probabilities"][c]) for c in classes}})
+                             "label": str(f["label"]), **{f"p_{c}": repr(f["probabilities"][c]) for c in classes},
+                             "score": "", **{c: "" for c in LANDMARK_COLUMNS}})  # a cascade model: no landmarks
     assert rows == expected
     assert [r["frame"] for r in rows if r["track"] == ""] == ["5", "6", "7"]
     for r in rows:

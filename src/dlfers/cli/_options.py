@@ -35,7 +35,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=list(PRESETS),
                    help="named configuration (DLFERS.from_preset); the options below override it. "
                    "default: the package defaults; paper: the paper's system exactly (grid step 2, 30 words per "
-                   "class, hard assignment, single-pass cascade detector); realtime: 64-pixel face, 6 words per class")
+                   "class, hard assignment, single-pass cascade detector); realtime: 64-pixel face, 6 words per class; "
+                   "general: the pretrained model's, for tens of thousands of faces (one 256-word codebook per "
+                   "kind, a linear SVM trained in chunks, FER2013's framing)")
     g.add_argument("--crop", choices=sorted(CROP_PRESETS), help="the paper's crop preset (Table 1)")
     for p in PARAMS:
         if p.cli_flag:

@@ -1,6 +1,7 @@
 """Face detection and the paper's δ/γ crop (Sec. 3.1, Eq. 1-4).
 
-The detectors are OpenCV's frontal-face Haar cascades: "cascade" is the single pass on a
+"yunet" is a small CNN with five landmarks per face (:mod:`dlfers.face.yunet`; its box mapped onto
+the frontal cascade's).  The others are OpenCV's frontal-face Haar cascades: "cascade" is the single pass on a
 copy scaled down to ``detect_size`` pixels that the paper preset keeps; "coarse2fine" is a
 coarse pass on a small copy of the frame that proposes faces and a fine pass around each
 proposal that verifies and places it; "cascade+coarse2fine" (the default) is the single
@@ -23,10 +24,12 @@ from typing import Any
 import numpy as np
 
 from .haar import cascade, engine
+from .yunet import cascade_box, detect_yunet
 
 __all__ = [
-    "DETECTORS", "DEFAULT_DETECTOR", "NoFaceError", "FaceBox", "DetectorSettings", "detector_settings",
-    "detect_faces", "check_detector", "crop_box", "crop_face",
+    "DETECTORS", "DEFAULT_DETECTOR", "DEFAULT_SCORE", "NoFaceError", "FaceBox", "Landmarks", "DetectorSettings",
+    "detector_settings",
+    "detect_faces", "check_detector", "color_frame", "crop_box", "crop_face",
 ]
 
 
@@ -34,28 +37,63 @@ class NoFaceError(ValueError):
     """No face was found in a frame (and the caller asked for an error)."""
 
 
+Landmarks = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float],
+                  tuple[float, float]]
+
+
 @dataclass(frozen=True)
 class FaceBox:
-    """A face box in frame pixels: top-left (x, y), width and height."""
+    """A face box in frame pixels: top-left (x, y), width and height.
+
+    Attributes
+    ----------
+    x, y, w, h : int
+    landmarks : five (x, y) float frame pixels or None
+        The person's right eye, left eye, nose tip, right and left mouth corners (image left
+        first for the eyes of a frontal face), from the "yunet" detector; None from the cascades.
+        :func:`crop_box` keeps them (they stay in frame pixels).
+    score : float or None
+        The detector's confidence in [0, 1] ("yunet"; None from the cascades).
+    """
 
     x: int
     y: int
     w: int
     h: int
+    landmarks: Landmarks | None = None
+    score: float | None = None
 
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.x, self.y, self.w, self.h)
 
+    def landmark_array(self) -> np.ndarray | None:
+        """The landmarks as a (5, 2) float32 array (None without landmarks)."""
+        return None if self.landmarks is None else np.asarray(self.landmarks, np.float32)
+
 
 #: detector name -> its default (detect_size, min_face, scale_factor).  "cascade" is the single
 #: pass the paper preset keeps, exactly; "cascade+coarse2fine" (the default) uses its settings for
-#: that pass, and coarse2fine's where it finds nothing; min_face applies to both.
+#: that pass, and coarse2fine's where it finds nothing; min_face applies to both.  "yunet" has no
+#: scale steps (its scale_factor is unused); its detect_size, 480, and score threshold, 0.7
+#: (DEFAULT_SCORE), were chosen on the benchmark's clips and wide synthetic set: a face in 90 % of
+#: the walking clip's frames (320: 79 %; 640: 93 % at 1.6x the cost) and no false face in the set's
+#: empty frames (0.6 let one through) (benchmarks/detection_table.py, docs/face-detection.md)
 DETECTORS: dict[str, tuple[int, float, float]] = {
     "cascade": (160, 0.2, 1.1),
     "coarse2fine": (240, 0.15, 1.3),
     "cascade+coarse2fine": (160, 0.15, 1.1),
+    "yunet": (480, 0.02, 1.1),
+    "cascade+yunet": (160, 0.02, 1.1),
 }
-DEFAULT_DETECTOR = "cascade+coarse2fine"  # DLFERS' default (dlfers.model.params)
+#: "cascade+yunet": YuNet's detect_size where the cascade finds no face (min_face is the call's for both
+#: passes: the cascade's 24-pixel window on its 160-pixel copy sees no face under 15 % of the shorter
+#: side anyway, so its boxes are those of min_face 0.15, as cascade+coarse2fine's first pass)
+_YUNET_FALLBACK = DETECTORS["yunet"]
+#: DLFERS' default (dlfers.model.params): the cascade's boxes where it sees a face (so the JAFFE figures of
+#: the cascade+coarse2fine default, 97.18 % 10-fold and 74.18 % LOSO, are unchanged), YuNet where it does not
+DEFAULT_DETECTOR = "cascade+yunet"
+#: the least score of a "yunet" face (the other detectors have no score)
+DEFAULT_SCORE = 0.7
 
 # Coarse-to-fine constants (chosen on a synthetic set made by tests/_detection_set.py: 60 faces and
 # 15 empty frames per frame size; checked on other seeds).  The coarse pass runs OpenCV's 20x20 "alt2"
@@ -101,25 +139,26 @@ class DetectorSettings:
     Attributes
     ----------
     detector : "cascade+coarse2fine", "coarse2fine" or "cascade".
-    detect_size : longest side of the frame copy the (coarse) cascade searches, pixels.
+    detector : "cascade+yunet", "cascade+coarse2fine", "coarse2fine", "cascade" or "yunet".
+    detect_size : longest side of the frame copy the (coarse) cascade or YuNet searches, pixels.
     min_face : smallest face side, as a fraction of the frame's shorter side.
-    scale_factor : step between the (coarse) cascade's search scales.
+    scale_factor : step between the (coarse) cascade's search scales (unused by "yunet").
+    score_threshold : least score of a "yunet" face, in [0, 1) (unused by the cascades).
     """
 
     detector: str = DEFAULT_DETECTOR
     detect_size: int = DETECTORS[DEFAULT_DETECTOR][0]
     min_face: float = DETECTORS[DEFAULT_DETECTOR][1]
     scale_factor: float = DETECTORS[DEFAULT_DETECTOR][2]
+    score_threshold: float = DEFAULT_SCORE
 
     def __post_init__(self) -> None:
-        if self.detector not in DETECTORS:
-            raise ValueError(f"detector must be one of {sorted(DETECTORS)}, got {self.detector!r}")
-        check_detector(self.detect_size, self.min_face, self.scale_factor)
+        check_detector(self.detect_size, self.min_face, self.scale_factor, self.detector, self.score_threshold)
 
     def kwargs(self) -> dict[str, Any]:
         """The settings as keyword arguments of :func:`detect_faces`."""
         return {"detector": self.detector, "detect_size": self.detect_size, "min_face": self.min_face,
-                "scale_factor": self.scale_factor}
+                "scale_factor": self.scale_factor, "score_threshold": self.score_threshold}
 
 
 def detector_settings(
@@ -127,8 +166,9 @@ def detector_settings(
     detect_size: int | None = None,
     min_face: float | None = None,
     scale_factor: float | None = None,
+    score_threshold: float | None = None,
 ) -> DetectorSettings:
-    """Settings of ``detector`` (None: the default, "cascade+coarse2fine"), its defaults for every None,
+    """Settings of ``detector`` (None: the default, "cascade+yunet"), its defaults for every None,
     validated.
 
     Raises
@@ -143,8 +183,9 @@ def detector_settings(
     size = size0 if detect_size is None else detect_size
     face = face0 if min_face is None else min_face
     scale = scale0 if scale_factor is None else scale_factor
-    check_detector(size, face, scale)
-    return DetectorSettings(name, int(size), float(face), float(scale))
+    score = DEFAULT_SCORE if score_threshold is None else score_threshold
+    check_detector(size, face, scale, name, score)
+    return DetectorSettings(name, int(size), float(face), float(scale), float(score))
 
 
 def cascade_engine(name: str = _FINE_CASCADE) -> str:
@@ -317,12 +358,27 @@ def detect_faces(
     *,
     detector: str | None = None,
     settings: DetectorSettings | None = None,
+    score_threshold: float | None = None,
+    color: np.ndarray | None = None,
 ) -> list[FaceBox]:
     """Faces in a gray uint8 frame, largest first.
 
-    Three detectors, all built on OpenCV's frontal-face Haar cascades:
+    ``"yunet"`` is a CNN (:mod:`dlfers.face.yunet`): each :class:`FaceBox` carries its five
+    landmarks and score; its box is YuNet's mapped onto the frontal cascade's square box
+    (:func:`dlfers.face.yunet.cascade_box`), so that the δ/γ crop factors mean what they mean
+    for the cascades.  It searches a copy of the frame whose longest side is ``detect_size``
+    (480), keeps faces of score >= ``score_threshold`` (0.7) and side >= ``min_face`` (2 %
+    of the shorter side), and sees colour when ``color`` is given.
 
-    * ``"cascade+coarse2fine"`` (the default): ``"cascade"``, each face it finds confirmed by
+    ``"cascade+yunet"`` (the default): the confirmed single pass of ``"cascade+coarse2fine"`` (its settings), and
+    ``"yunet"`` (detect_size 480, the same min_face, 0.02, and score) only on frames where it finds no
+    face: the cascade's boxes, and so a cascade-trained model's figures, wherever the cascade sees
+    a face, and YuNet's recall (small, turned, side-lit faces) where it does not.
+
+    Three detectors are built on OpenCV's frontal-face Haar cascades:
+
+    * ``"cascade+coarse2fine"`` (the default before "cascade+yunet", and the realtime preset's):
+      ``"cascade"``, each face it finds confirmed by
       the ``alt2`` cascade around it (boxes unchanged; its rare false faces dropped), and
       ``"coarse2fine"`` (its detect_size and steps, the same min_face) only on frames where no face remains: the paper
       detector's boxes wherever it sees a face, and the smaller faces it cannot see.
@@ -348,23 +404,37 @@ def detect_faces(
     min_face : smallest face side as a fraction of the frame's shorter side.
     scale_factor : step between the (coarse) cascade's search scales (OpenCV's
         ``scaleFactor``); larger is faster and places boxes more coarsely.
-    detector : "cascade+coarse2fine" (None), "coarse2fine" or "cascade".
+    detector : "cascade+yunet" (None), "cascade+coarse2fine", "coarse2fine", "cascade" or "yunet".
     settings : all of the above at once (from :func:`detector_settings`); the other
         keywords must then be None.
+    score_threshold : least score of a "yunet" face, in [0, 1) (None: 0.7).
+    color : (H, W, 3) BGR uint8 of the same frame, or None: what "yunet" searches when given
+        (the cascades always use ``gray``).
 
     Returns
     -------
-    Face boxes in frame pixels, largest first.
+    Face boxes in frame pixels, largest first (with landmarks and score from "yunet").
 
     Raises
     ------
     ValueError
         For an unknown detector, a bad setting, or ``settings`` given with other keywords.
+    dlfers.face.yunet.YuNetError
+        For "yunet" when its model file is missing or corrupt, or OpenCV has no ``FaceDetectorYN``.
     """
     if settings is None:
-        settings = detector_settings(detector, detect_size, min_face, scale_factor)
-    elif (detector, detect_size, min_face, scale_factor) != (None, None, None, None):
+        settings = detector_settings(detector, detect_size, min_face, scale_factor, score_threshold)
+    elif (detector, detect_size, min_face, scale_factor, score_threshold) != (None, None, None, None, None):
         raise ValueError("give either settings or the detector keywords, not both")
+    if settings.detector == "yunet":
+        return _yunet(gray, settings, color)
+    if settings.detector == "cascade+yunet":
+        boxes = [b for b in _single_pass(gray, settings) if _confirmed(gray, b)]
+        if boxes:
+            return boxes
+        fallback = DetectorSettings("yunet", _YUNET_FALLBACK[0], settings.min_face, _YUNET_FALLBACK[2],
+                                    settings.score_threshold)
+        return _yunet(gray, fallback, color)
     if settings.detector == "coarse2fine":
         return _coarse_to_fine(gray, settings)
     boxes = _single_pass(gray, settings)
@@ -378,8 +448,34 @@ def detect_faces(
     return _coarse_to_fine(gray, detector_settings("coarse2fine", min_face=settings.min_face))
 
 
-def check_detector(detect_size: int, min_face: float, scale_factor: float, detector: str = DEFAULT_DETECTOR) -> None:
-    """Raise ValueError unless the detector is known, detect_size >= 24, 0 <= min_face <= 1, 1 < scale_factor <= 2."""
+def color_frame(image: np.ndarray) -> np.ndarray | None:
+    """``image`` itself when it is a (H, W, 3|4) BGR(A) uint8 frame (what "yunet" can use), else None."""
+    if image.ndim == 3 and image.dtype == np.uint8 and image.shape[2] in (3, 4):
+        return image
+    return None
+
+
+def _yunet(gray: np.ndarray, st: DetectorSettings, color: np.ndarray | None) -> list[FaceBox]:
+    """The "yunet" detector: YuNet's faces as cascade-like boxes with their landmarks, largest first."""
+    image = gray
+    if color is not None and color.ndim == 3 and color.shape[:2] == gray.shape and color.dtype == np.uint8:
+        image = color[..., :3] if color.shape[2] == 4 else color
+    faces = detect_yunet(image, st.detect_size, st.min_face, st.score_threshold)
+    boxes = []
+    for f in faces:
+        lm = tuple((float(x), float(y)) for x, y in f.landmarks.tolist())
+        boxes.append(FaceBox(*cascade_box(f.box, gray.shape), landmarks=lm, score=f.score))  # type: ignore[arg-type]
+    boxes.sort(key=lambda b: b.w * b.h, reverse=True)
+    return boxes
+
+
+def check_detector(detect_size: int, min_face: float, scale_factor: float, detector: str = DEFAULT_DETECTOR,
+                   score_threshold: float = DEFAULT_SCORE) -> None:
+    """Raise ValueError unless the detector is known, detect_size >= 24, 0 <= min_face <= 1, 1 < scale_factor <= 2
+    and 0 <= score_threshold < 1."""
+    if (isinstance(score_threshold, bool) or not isinstance(score_threshold, (int, float, np.number))
+            or not 0.0 <= score_threshold < 1.0):
+        raise ValueError(f"score_threshold must be a number in [0, 1), got {score_threshold!r}")
     if detector not in DETECTORS:
         raise ValueError(f"detector must be one of {sorted(DETECTORS)}, got {detector!r}")
     if isinstance(detect_size, bool) or not isinstance(detect_size, (int, np.integer)) or detect_size < 24:
@@ -392,7 +488,8 @@ def check_detector(detect_size: int, min_face: float, scale_factor: float, detec
 
 
 def crop_box(box: FaceBox, delta: float, gamma: float, frame_shape: tuple[int, int]) -> FaceBox:
-    """Apply the δ (left and right) and γ (top) crop of Eq. 1-4 to ``box``, clipped to the frame."""
+    """Apply the δ (left and right) and γ (top) crop of Eq. 1-4 to ``box``, clipped to the frame (landmarks and
+    score kept)."""
     dx = int(delta * box.w)
     dy = int(gamma * box.h)
     x1 = max(0, box.x + dx)
@@ -401,7 +498,7 @@ def crop_box(box: FaceBox, delta: float, gamma: float, frame_shape: tuple[int, i
     y2 = min(frame_shape[0], box.y + box.h)
     if x2 - x1 < 2 or y2 - y1 < 2:
         raise ValueError(f"crop factors delta={delta}, gamma={gamma} leave no face area from box {box}")
-    return FaceBox(x1, y1, x2 - x1, y2 - y1)
+    return FaceBox(x1, y1, x2 - x1, y2 - y1, box.landmarks, box.score)
 
 
 def check_factors(delta: float, gamma: float) -> None:
@@ -424,6 +521,7 @@ def crop_face(
     *,
     detector: str | None = None,
     settings: DetectorSettings | None = None,
+    color: np.ndarray | None = None,
 ) -> tuple[np.ndarray, FaceBox, bool]:
     """Detect the largest face and crop it with the δ/γ factors.
 
@@ -436,6 +534,7 @@ def crop_face(
         "error" raises :class:`NoFaceError`.
     detect_size, min_face, scale_factor, detector, settings : detector settings, see
         :func:`detect_faces` (None: the default detector's).
+    color : the frame in BGR for detectors that see colour ("yunet"), or None.
 
     Returns
     -------
@@ -447,7 +546,8 @@ def crop_face(
     h, w = gray.shape
     found = True
     if detect:
-        faces = detect_faces(gray, detect_size, min_face, scale_factor, detector=detector, settings=settings)
+        faces = detect_faces(gray, detect_size, min_face, scale_factor, detector=detector, settings=settings,
+                             color=color)
         if faces:
             box = faces[0]
         else:

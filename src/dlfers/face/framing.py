@@ -33,7 +33,7 @@ def frame_box(box: FaceBox, scale: float, shift: float, frame_shape: tuple[int, 
     -------
     FaceBox
         ``box`` itself when ``scale == 1`` and ``shift == 0``, else the scaled, moved box
-        clipped to the frame (at least 2×2 pixels).
+        clipped to the frame (at least 2×2 pixels), with the box's landmarks and score.
     """
     if scale == 1.0 and shift == 0.0:
         return box
@@ -45,4 +45,4 @@ def frame_box(box: FaceBox, scale: float, shift: float, frame_shape: tuple[int, 
     y1, y2 = max(0, int(round(cy - half_h))), min(h, int(round(cy + half_h)))
     if x2 - x1 < 2 or y2 - y1 < 2:
         return box
-    return FaceBox(x1, y1, x2 - x1, y2 - y1)
+    return FaceBox(x1, y1, x2 - x1, y2 - y1, box.landmarks, box.score)

@@ -1,6 +1,6 @@
 """OpenCV's Haar cascades, evaluated by dlfers' kernels: the same windows, the same boxes.
 
-:class:`HaarCascade` reads a cascade file of OpenCV's format (``cv2.data`` ships them) and
+:class:`HaarCascade` reads a cascade file of OpenCV's format (dlfers ships the three it uses, :func:`cascade_path`) and
 answers ``detectMultiScale`` exactly as ``cv2.CascadeClassifier`` does (OpenCV 4): the same
 scales (float32 factors, ``cvRound`` sizes); the same pyramid (``cv2.resize`` with
 ``INTER_LINEAR_EXACT``, or, with the compiled kernels, a copy of it that gives the same
@@ -25,6 +25,7 @@ import importlib
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ from .._kernels import get as _get_kernels
 from .._kernels import resolve
 from .._kernels._reference import _haar_col
 
-__all__ = ["Cascade", "HaarCascade", "load_cascade", "detect_multiscale", "engine", "cascade"]
+__all__ = ["CASCADE_DIR", "CASCADE_FILES", "Cascade", "HaarCascade", "cascade", "cascade_path", "detect_multiscale",
+           "engine", "group_rectangles", "load_cascade"]
 
 #: OpenCV subtracts this from every stage threshold when it reads a cascade
 _THRESHOLD_EPS = np.float32(1e-5)
@@ -274,11 +276,88 @@ def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 
     rects[:, 2] = np.rint(np.float32(win_w) * scales[k])
     rects[:, 3] = np.rint(np.float32(win_h) * scales[k])
     if min_neighbors > 0:
-        grouped = cv2.groupRectangles(rects.tolist(), int(min_neighbors), _GROUP_EPS)[0]
+        group = getattr(cv2, "groupRectangles", None) or group_rectangles  # OpenCV 5 has none
+        grouped = group(rects.tolist(), int(min_neighbors), _GROUP_EPS)[0]
         rects = np.asarray(grouped, np.int32).reshape(-1, 4)
     rects[:, 2] = np.minimum(rects[:, 2], w - rects[:, 0])  # OpenCV clips the grouped boxes to the frame
     rects[:, 3] = np.minimum(rects[:, 3], h - rects[:, 1])
     return rects
+
+
+def group_rectangles(rects: list[list[int]], threshold: int, eps: float = _GROUP_EPS) -> tuple[list[list[int]],
+                                                                                          list[int]]:
+    """OpenCV 4's ``cv2.groupRectangles``, for an OpenCV without it (5.x): the same groups, boxes and order.
+
+    Rectangles are partitioned into classes of similar ones (corners within ``eps`` times the
+    mean of the smaller sides, transitively), numbered by their first member; each class of more
+    than ``threshold`` members gives its mean rectangle (rounded half to even, as ``cvRound``),
+    except one that lies inside a class with more members (> max(3, n)), or when n < 3.
+
+    Parameters
+    ----------
+    rects : list of [x, y, w, h] int
+    threshold : int
+        OpenCV's ``groupThreshold`` (minNeighbors); <= 0 returns the input unchanged.
+    eps : float
+
+    Returns
+    -------
+    (rectangles, weights) : the grouped [x, y, w, h] and each one's member count.
+    """
+    n = len(rects)
+    if threshold <= 0 or n == 0:
+        return [list(r) for r in rects], [1] * n
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        x1, y1, w1, h1 = rects[i]
+        for j in range(i):
+            x2, y2, w2, h2 = rects[j]
+            delta = eps * (min(w1, w2) + min(h1, h2)) * 0.5
+            if (abs(x1 - x2) <= delta and abs(y1 - y2) <= delta and abs(x1 + w1 - x2 - w2) <= delta
+                    and abs(y1 + h1 - y2 - h2) <= delta):
+                ri, rj = root(i), root(j)
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+    label: dict[int, int] = {}
+    labels = []
+    for i in range(n):
+        labels.append(label.setdefault(root(i), len(label)))
+    k = len(label)
+    sums = np.zeros((k, 4), np.int64)
+    counts = np.zeros(k, np.int64)
+    for r, c in zip(rects, labels):
+        sums[c] += r
+        counts[c] += 1
+    mean = np.rint(sums.astype(np.float32) * (np.float32(1.0) / counts.astype(np.float32))[:, None]).astype(np.int64)
+    out: list[list[int]] = []
+    weights: list[int] = []
+    for i in range(k):
+        n1 = int(counts[i])
+        if n1 <= threshold:
+            continue
+        x1, y1, w1, h1 = (int(v) for v in mean[i])
+        inside = False
+        for j in range(k):
+            n2 = int(counts[j])
+            if j == i or n2 <= threshold:
+                continue
+            x2, y2, w2, h2 = (int(v) for v in mean[j])
+            dx, dy = int(np.rint(np.float32(w2 * eps))), int(np.rint(np.float32(h2 * eps)))
+            if (x1 >= x2 - dx and y1 >= y2 - dy and x1 + w1 <= x2 + w2 + dx and y1 + h1 <= y2 + h2 + dy
+                    and (n2 > max(3, n1) or n1 < 3)):
+                inside = True
+                break
+        if not inside:
+            out.append([x1, y1, w1, h1])
+            weights.append(n1)
+    return out, weights
 
 
 class HaarCascade:
@@ -299,17 +378,54 @@ class HaarCascade:
         return detect_multiscale(image, self.cascade, scaleFactor, minNeighbors, minSize, maxSize, self.backend)
 
 
+#: dlfers' own copies of the cascade files it uses (with OpenCV's licence, ``LICENSE-OPENCV``), so
+#: that an OpenCV whose ``cv2/data`` is empty (opencv-python 5.0.0.93) still finds them
+CASCADE_DIR = Path(__file__).resolve().parent / "models"
+#: the cascade files in :data:`CASCADE_DIR`
+CASCADE_FILES = ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml", "haarcascade_eye.xml")
+
+
+def cascade_path(name: str, folder: str | Path | None = None) -> str:
+    """The path of OpenCV's cascade file ``name``: dlfers' own copy, else ``cv2.data``'s.
+
+    Parameters
+    ----------
+    name : str
+        A file name such as ``"haarcascade_frontalface_default.xml"``.
+    folder : str or Path or None, default None
+        Where dlfers' copies are (None: :data:`CASCADE_DIR`, inside the package).
+
+    Returns
+    -------
+    str
+        ``folder / name`` if it is a file, else ``cv2.data.haarcascades + name`` if that is.
+
+    Raises
+    ------
+    RuntimeError
+        Neither exists; the message names both places.
+    """
+    own = Path(CASCADE_DIR if folder is None else folder) / name
+    if own.is_file():
+        return str(own)
+    import cv2
+
+    data = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if data and Path(data, name).is_file():
+        return str(Path(data, name))
+    raise RuntimeError(f"the OpenCV cascade file {name} is in neither {own.parent} (dlfers' copy; a broken "
+                       f"install?) nor cv2.data ({data or 'absent'}); reinstall dlfers")
+
+
 def engine(name: str) -> str:
-    """Who evaluates ``cv2.data``'s cascade file ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel,
+    """Who evaluates OpenCV's cascade file ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel,
     boxes identical to OpenCV's) where the cython backend is loaded and the kernel supports the cascade
     (both frontal-face cascades the detectors use), else "opencv"."""
 
     try:
         if resolve() != "cython":
             return "opencv"
-        import cv2
-
-        load_cascade(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
+        load_cascade(cascade_path(name))
     except (ValueError, RuntimeError):
         return "opencv"
     return "dlfers"
@@ -319,14 +435,14 @@ _local = threading.local()
 
 
 def cascade(name: str) -> Any:
-    """``cv2.data``'s cascade ``name`` with a ``detectMultiScale`` method: a :class:`HaarCascade` where
-    :func:`engine` says "dlfers", else a ``cv2.CascadeClassifier`` (one per thread: OpenCV's are not safe
-    to share between threads).
+    """OpenCV's cascade ``name`` (:func:`cascade_path`) with a ``detectMultiScale`` method: a :class:`HaarCascade` where
+    :func:`engine` says "dlfers" or where OpenCV has no ``CascadeClassifier`` (OpenCV 5), else a
+    ``cv2.CascadeClassifier`` (one per thread: OpenCV's are not safe to share between threads).
 
     Raises
     ------
     RuntimeError
-        If OpenCV cannot load the file.
+        If the file is found nowhere or OpenCV cannot load it.
     """
     cache: dict[str, Any] | None = getattr(_local, "cascades", None)
     if cache is None:
@@ -335,9 +451,11 @@ def cascade(name: str) -> Any:
     if c is None:
         import cv2
 
-        path = cv2.data.haarcascades + name  # type: ignore[attr-defined]
+        path = cascade_path(name)
         if engine(name) == "dlfers":
             c = HaarCascade(path, backend="cython")
+        elif not hasattr(cv2, "CascadeClassifier"):  # OpenCV 5 moved it out of the main modules
+            c = HaarCascade(path)  # the numba or numpy kernels: the same boxes, slower
         else:
             c = cv2.CascadeClassifier(path)
             if c.empty():

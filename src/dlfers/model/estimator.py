@@ -67,12 +67,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         delta: float = 0.15,
         gamma: float = 0.15,
         on_missing: str = "full",
-        detector: str = "cascade+coarse2fine",
+        detector: str = "cascade+yunet",
         detect_size: int | None = None,
         min_face: float | None = None,
         detect_scale: float | None = None,
         frame_scale: float = 1.0,
         frame_shift: float = 0.0,
+        detect_score: float | None = None,
         align: bool = False,
         face_size: int = 128,
         wavelet: str = "haar",
@@ -111,6 +112,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         self.detect_scale = detect_scale
         self.frame_scale = frame_scale
         self.frame_shift = frame_shift
+        self.detect_score = detect_score
         self.align = align
         self.face_size = face_size
         self.wavelet = wavelet
@@ -148,7 +150,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         name : str
-            A key of :data:`dlfers.model.presets.PRESETS` ("default", "paper", "realtime").
+            A key of :data:`dlfers.model.presets.PRESETS` ("default", "paper", "realtime", "general").
         **overrides : object
             DLFERS parameters that replace the preset's.
 

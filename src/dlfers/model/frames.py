@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..face.detect import DetectorSettings, FaceBox, crop_box, detect_faces
+from ..face.detect import DetectorSettings, FaceBox, color_frame, crop_box, detect_faces
 from ..face.framing import frame_box
 from ..image.read import to_gray_uint8
 from .results import FaceResult, FittedModel, HasSpec
@@ -46,7 +46,7 @@ def locate_faces(model: HasSpec, frame: np.ndarray, max_faces: int | None = None
     h, w = gray.shape
     spec = model.spec()
     if spec.get("detect"):
-        boxes = detect_faces(gray, settings=spec.detector if settings is None else settings)
+        boxes = detect_faces(gray, settings=spec.detector if settings is None else settings, color=color_frame(frame))
         boxes = [frame_box(b, spec.get("frame_scale"), spec.get("frame_shift"), (h, w)) for b in boxes]
     else:
         boxes = [FaceBox(0, 0, w, h)]

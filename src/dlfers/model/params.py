@@ -107,7 +107,7 @@ def _texture_choices() -> tuple[str, ...]:
 PARAMS: tuple[Param, ...] = (
     # image -> face: detection, δ/γ crop, resize, wavelet LL subband
     Param("detect", "prep", "bool", True,
-          "Detect the face (OpenCV Haar cascades); False (--no-detect) treats each input as the face.",
+          "Detect the face (the detector below); False (--no-detect) treats each input as the face.",
           flag="--no-detect"),
     Param("delta", "prep", "float", 0.15, "Horizontal crop factor δ of Eq. 1-4 (the paper's scaling factor 3).",
           cli_type=float),
@@ -116,15 +116,20 @@ PARAMS: tuple[Param, ...] = (
           "When no face is found: use the whole frame (\"full\") or raise NoFaceError (\"error\").",
           choices=("full", "error"), flag=""),
     Param("detector", "prep", "{" + ", ".join(repr(d) for d in DETECTORS) + "}", DEFAULT_DETECTOR,
-          "Face detector: one pass of OpenCV's default cascade and, where it finds no face, a coarse pass on a "
-          "small copy of the frame with a fine pass around each proposal (\"cascade+coarse2fine\"); either alone "
-          "(\"cascade\" is the paper preset's; see dlfers.detect_faces).",
+          "Face detector: one pass of OpenCV's default cascade and, where it finds no face, YuNet, a CNN with "
+          "five landmarks per face that finds small, turned and side-lit faces (\"cascade+yunet\"); YuNet alone "
+          "(\"yunet\"); the cascade pass with a coarse-to-fine cascade search where it finds no face "
+          "(\"cascade+coarse2fine\", the realtime preset's), either alone (\"cascade\" is the paper preset's) "
+          "(see dlfers.detect_faces).",
           choices=tuple(DETECTORS), saved="cascade"),
     Param("detect_size", "prep", "int or None", None,
           "Longest side of the frame copy the (coarse) face detector searches (None: the detector's own).",
           minimum=1, integer=True, cli_type=int),
     Param("min_face", "prep", "float or None", None,
           "Smallest face, as a fraction of the frame's shorter side (None: the detector's own).", cli_type=float),
+    Param("detect_score", "prep", "float or None", None,
+          "Least score of a \"yunet\" face, in [0, 1) (None: 0.7); the cascades have no score.",
+          minimum=0, saved=None, cli_type=float),
     Param("detect_scale", "prep", "float or None", None,
           "Step between the (coarse) detector's search scales, > 1 (None: the detector's own).", cli_type=float),
     Param("frame_scale", "prep", "float", 1.0,

@@ -8,15 +8,24 @@ from ..face.detect import DETECTORS
 
 __all__ = ["CROP_PRESETS", "PRESETS"]
 
+#: "general": the configuration of the shipped pretrained model (dlfers.pretrained()), for tens of
+#: thousands of web faces: one codebook of 256 words per descriptor kind, a linear SVM trained in O(n)
+#: on the power-normalised histograms (classifier="linear"; with power 0.5 that is the Hellinger
+#: kernel's exact map), and the FER2013 framing of a detected box (frame_scale 1.2, measured on
+#: FER2013 Training faces).  Chosen on FER2013 PublicTest (docs/pretrained.md).
+GENERAL: dict[str, Any] = {"classifier": "linear", "kernel": "linear", "C": 0.003, "per_class": False,
+                           "n_words": 256, "max_samples": 100000, "frame_scale": 1.2}
+
 #: named configurations for :meth:`DLFERS.from_preset` (each gives every parameter that
 #: differs from the defaults, so a preset keeps its meaning when a default changes).
 #: "default": the defaults: the paper's system with a dense grid every 4 pixels, 15 words
 #: per class and soft assignment to the 5 nearest words by exact 7-bit integer distances, the
 #: Gabor texture channel beside the descriptors, for a pre-cropped face in about 1.6 ms (the
-#: paper's 9), and the coarse-to-fine detector (faces from 15 % of the frame's shorter side).
+#: paper's 9), and the cascade+yunet detector (the cascade's faces, YuNet's where it finds none).
 #: "paper": the paper's system exactly as dlfers reproduces it (grid every 2 pixels, 30
 #: words per class, hard float32 assignment, the single-pass cascade detector); ``dlfers
-#: reproduce`` starts from it.  "realtime": a 64-pixel face and 6 words per class.
+#: reproduce`` starts from it.  "realtime": a 64-pixel face and 6 words per class, and the
+#: cascade+coarse2fine detector (cheaper than YuNet on frames without a face).
 #: Their accuracies on JAFFE are in the README.
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -24,7 +33,9 @@ PRESETS: dict[str, dict[str, Any]] = {
               "step": 2,
               "n_words": 30, "soft": 1, "precision": "float32", "align": False, "mirror": False,
               "descriptors": "tisf+tipm", "texture": "none"},
-    "realtime": {"face_size": 64, "step": 2, "n_words": 6, "soft": 1, "texture": "none"},
+    "realtime": {"face_size": 64, "step": 2, "n_words": 6, "soft": 1, "texture": "none",
+                 "detector": "cascade+coarse2fine"},
+    "general": GENERAL,
 }
 
 

@@ -12,7 +12,7 @@ from ..face.detect import DetectorSettings, FaceBox, detector_settings
 from ..features.base import Features
 from .spec import Spec
 
-__all__ = ["FaceResult", "FittedModel", "HasSpec", "check_predict_options"]
+__all__ = ["FaceResult", "FittedModel", "HasSpec", "check_predict_options", "landmark_list"]
 
 
 class HasSpec(Protocol):
@@ -52,7 +52,8 @@ class FaceResult:
     found : bool
         False for the explicit "no face in this frame" result.
     box : FaceBox or None, default=None
-        The δ/γ-cropped face box in frame pixels (None when not found).
+        The δ/γ-cropped face box in frame pixels (None when not found); from the "yunet"
+        detector with its five landmarks and score (:class:`~dlfers.face.detect.FaceBox`).
     label : object, default=None
         The predicted class (None when not found): the most probable class of
         ``probabilities``, as :meth:`DLFERS.predict` gives it.
@@ -70,13 +71,34 @@ class FaceResult:
         return cls(found=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``found``, ``box`` [x, y, w, h] or None, ``label``, ``probabilities``."""
+        """JSON-ready: ``found``, ``box`` [x, y, w, h] or None, ``landmarks`` [[x, y] * 5] or None,
+        ``score`` or None, ``label``, ``probabilities``."""
         return {
             "found": self.found,
             "box": None if self.box is None else list(self.box.as_tuple()),
+            "landmarks": landmark_list(self.box),
+            "score": None if self.box is None or self.box.score is None else round(float(self.box.score), 4),
             "label": _plain(self.label),
             "probabilities": {str(k): float(v) for k, v in self.probabilities.items()} if self.found else None,
         }
+
+
+def landmark_list(box: FaceBox | None) -> list[list[float]] | None:
+    """A box's five landmarks as [[x, y], ...] rounded to 0.1 pixel.
+
+    Parameters
+    ----------
+    box : FaceBox or None
+        A face box.
+
+    Returns
+    -------
+    list of [float, float] or None
+        None without landmarks.
+    """
+    if box is None or box.landmarks is None:
+        return None
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in box.landmarks]
 
 
 def _plain(v: Any) -> Any:
@@ -123,4 +145,4 @@ def check_predict_options(model: HasSpec, max_faces: int | None = None, detect_s
         return own
     return detector_settings(own.detector, own.detect_size if detect_size is None else detect_size,
                              own.min_face if min_face is None else min_face,
-                             own.scale_factor if detect_scale is None else detect_scale)
+                             own.scale_factor if detect_scale is None else detect_scale, own.score_threshold)

@@ -115,7 +115,8 @@ class Spec:
         if missing:
             raise ValueError(f"missing DLFERS parameters {missing}")
         check_factors(p["delta"], p["gamma"])
-        detector = detector_settings(p["detector"], p["detect_size"], p["min_face"], p["detect_scale"])
+        detector = detector_settings(p["detector"], p["detect_size"], p["min_face"], p["detect_scale"],
+                                     p["detect_score"])
         _kernels.resolve(p["backend"])
         for name in PARAMETERS:  # every choice and range of the table, once
             check_value(name, p[name])

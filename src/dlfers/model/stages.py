@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _kernels
 from ..face.align import face_crop
-from ..face.detect import FaceBox, crop_box, crop_face
+from ..face.detect import FaceBox, color_frame, crop_box, crop_face
 from ..face.framing import frame_box
 from ..features.base import Features
 from ..features.descriptors import as_image, grid_shape
@@ -66,7 +66,8 @@ def locate_face(image: np.ndarray, spec: Spec) -> tuple[np.ndarray, FaceBox, boo
     delta, gamma = spec.get("delta"), spec.get("gamma")
     framed = spec.get("detect") and (spec.get("frame_scale") != 1.0 or spec.get("frame_shift") != 0.0)
     _, box, found = crop_face(gray, delta=0.0 if framed else delta, gamma=0.0 if framed else gamma,
-                              detect=spec.get("detect"), on_missing=spec.get("on_missing"), settings=spec.detector)
+                              detect=spec.get("detect"), on_missing=spec.get("on_missing"), settings=spec.detector,
+                              color=color_frame(image))
     if framed:  # the detector's box -> the training faces' framing -> the δ/γ crop (dlfers.face.framing)
         if found:
             box = frame_box(box, spec.get("frame_scale"), spec.get("frame_shift"), gray.shape)

@@ -7,6 +7,8 @@ face one ``"no_face"`` record.  The record schema (also ``dlfers predict --json`
     {"file": str, "face": int | null,          # face index in the frame, largest first
      "status": "ok" | "no_face" | "error",
      "box": [x, y, w, h] | null,                # the δ/γ-cropped face in frame pixels
+     "landmarks": [[x, y] * 5] | null,          # "yunet": eyes, nose, mouth corners (frame pixels)
+     "score": float | null,                     # "yunet": the detector's confidence
      "label": str | null,
      "probabilities": {class: float} | null,    # sums to 1 over the model's classes
      "error": str | null}
@@ -27,7 +29,7 @@ from ..model.results import FaceResult, check_predict_options
 __all__ = ["RECORD_KEYS", "image_paths", "predict_files", "record"]
 
 #: keys of every batch record, in order
-RECORD_KEYS = ("file", "face", "status", "box", "label", "probabilities", "error")
+RECORD_KEYS = ("file", "face", "status", "box", "landmarks", "score", "label", "probabilities", "error")
 
 
 def record(file: str | None, status: str, face: int | None = None, result: FaceResult | None = None,
@@ -52,9 +54,10 @@ def record(file: str | None, status: str, face: int | None = None, result: FaceR
     dict of str to object
         The record.
     """
-    d = result.to_dict() if result is not None and result.found else {"box": None, "label": None, "probabilities": None}
-    return {"file": file, "face": face, "status": status, "box": d["box"], "label": d["label"],
-            "probabilities": d["probabilities"], "error": error}
+    d = (result.to_dict() if result is not None and result.found
+         else {"box": None, "landmarks": None, "score": None, "label": None, "probabilities": None})
+    return {"file": file, "face": face, "status": status, "box": d["box"], "landmarks": d["landmarks"],
+            "score": d["score"], "label": d["label"], "probabilities": d["probabilities"], "error": error}
 
 
 def image_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, str | None]]:

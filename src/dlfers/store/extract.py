@@ -23,8 +23,9 @@ Folder layout
       ``names``, ``labels`` (after aliasing), ``subjects`` (``NAME:id`` with several data
       sets), ``dataset`` (the name of the item's data set) (b,) str;
     - ``found`` (b,) bool (a face was detected); ``box`` (b, 4) int32 crop box
-      x, y, w, h in frame pixels; ``aligned`` (b,) int8: 1 registered by its eyes, 0 eyes
-      not found (the unaligned crop was used), -1 alignment off (``Features.aligned``);
+      x, y, w, h in frame pixels; ``landmarks`` (b, 5, 2) float32 (NaN without: the cascades) and
+      ``score`` (b,) float32 (NaN without) of the "yunet" detector; ``aligned`` (b,) int8: 1 registered
+      by its eyes, 0 eyes not found (the unaligned crop was used), -1 alignment off (``Features.aligned``);
     - ``face`` (b, S, S) float32 preprocessed faces (``store["faces"]``);
     - ``offsets`` (b + 1,) int64: item ``i``'s rows are ``offsets[i]:offsets[i + 1]`` of
       ``regions`` (M, L) int32 and ``desc_<kind>`` (M, dim) float32 for each descriptor
@@ -110,6 +111,10 @@ def _pack(feats: list[Features], kinds: Sequence[str], faces: bool, descriptors:
         "aligned": np.array([-1 if f.aligned is None else int(f.aligned) for f in feats], dtype=np.int8),
         "box": np.array([f.box.as_tuple() if f.box is not None else (-1, -1, -1, -1) for f in feats],
                         dtype=np.int32).reshape(n, 4),
+        "landmarks": np.array([f.box.landmarks if f.box is not None and f.box.landmarks is not None
+                               else np.full((5, 2), np.nan) for f in feats], dtype=np.float32).reshape(n, 5, 2),
+        "score": np.array([f.box.score if f.box is not None and f.box.score is not None else np.nan for f in feats],
+                          dtype=np.float32).reshape(n),
     }
     if faces:
         out["face"] = (np.stack([np.asarray(f.face, np.float32) for f in feats]) if n

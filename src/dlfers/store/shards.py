@@ -166,11 +166,15 @@ def load_features(out: str | os.PathLike[str]) -> ExtractedFeatures:
         for i in range(len(z["index"])):
             a, b = int(off[i]), int(off[i + 1])
             box = z["box"][i]
+            marks = z["landmarks"][i] if "landmarks" in z else None  # shards before issue 28 have none
+            lm = None if marks is None or np.isnan(marks).any() else tuple((float(x), float(y)) for x, y in marks)
+            score = None if lm is None or "score" not in z or np.isnan(z["score"][i]) else float(z["score"][i])
             feats.append(Features(
                 descriptors={k: z[f"desc_{k}"][a:b] for k in kinds},
                 regions=z["regions"][a:b],
                 found=bool(z["found"][i]),
-                box=None if box[0] < 0 else FaceBox(*(int(v) for v in box)),
+                box=None if box[0] < 0 else FaceBox(int(box[0]), int(box[1]), int(box[2]), int(box[3]),
+                                                    lm, score),  # type: ignore[arg-type]
                 face=z["face"][i] if "face" in z else None,
                 aligned=None if aligned[i] < 0 else bool(aligned[i]),
                 texture={k: z[f"texture_{k}" if f"texture_{k}" in z else "texture"][i] for k in textures},

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..face.detect import FaceBox
+from ..face.detect import FaceBox, color_frame
 from ..image.read import ImageError, to_gray_uint8
 from ..model.frames import classify_boxes
 from ..model.results import FaceResult, check_predict_options
@@ -183,7 +183,7 @@ class VideoAnalyzer:
             self._t0 = now if self._t0 is None else self._t0
             time_s = now - self._t0
         self._frames += 1
-        found = None if self._due() else self._search(to_gray_uint8(frame))
+        found = None if self._due() else self._search(to_gray_uint8(frame), color_frame(frame))
         if found is None:
             faces = [r for r in self.model.predict_image(frame, self.max_faces, **self.overrides) if r.found]
             tracks = self.tracker.associate([r.box for r in faces if r.box is not None])
@@ -199,12 +199,12 @@ class VideoAnalyzer:
         return (self.detect_every == 1 or self._since_detect >= self.detect_every or not self.tracker.tracks
                 or any(t.unseen for t in self.tracker.tracks))
 
-    def _search(self, gray: np.ndarray) -> tuple[list[Track], list[FaceResult]] | None:
+    def _search(self, gray: np.ndarray, color: np.ndarray | None = None) -> tuple[list[Track], list[FaceResult]] | None:
         """Every live track's face by region search and its classification; None if one is lost."""
         boxes = []
         for t in self.tracker.tracks:
-            b = search_region(gray, t.predicted(), self.settings, self.model.delta, self.model.gamma,
-                                  framing=(float(self.model.frame_scale), float(self.model.frame_shift)))
+            b = search_region(gray, t.predicted(), self.settings, self.model.delta, self.model.gamma, color=color,
+                              framing=(float(self.model.frame_scale), float(self.model.frame_shift)))
             if b is None:
                 return None
             boxes.append(b)

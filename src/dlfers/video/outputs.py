@@ -31,8 +31,14 @@ def _text(v: Any) -> str:
     return str(v.item() if isinstance(v, np.generic) else v)
 
 
+#: the landmark columns of the CSV (x then y of each of YuNet's five; empty for the cascades)
+LANDMARK_COLUMNS = tuple(f"{n}_{a}" for n in ("right_eye", "left_eye", "nose", "right_mouth", "left_mouth")
+                         for a in "xy")
+
+
 def csv_header(classes: Sequence[Any]) -> list[str]:
-    """``frame,time_s,track,x,y,w,h,label`` then ``p_<class>`` per class.
+    """``frame,time_s,track,x,y,w,h,label``, ``p_<class>`` per class, then ``score`` and the
+    :data:`LANDMARK_COLUMNS` (empty without landmarks).
 
     Parameters
     ----------
@@ -44,7 +50,8 @@ def csv_header(classes: Sequence[Any]) -> list[str]:
     list of str
         The column names.
     """
-    return ["frame", "time_s", "track", "x", "y", "w", "h", "label", *(f"p_{_text(c)}" for c in classes)]
+    return ["frame", "time_s", "track", "x", "y", "w", "h", "label", *(f"p_{_text(c)}" for c in classes),
+            "score", *LANDMARK_COLUMNS]
 
 
 class CsvWriter:
@@ -73,10 +80,13 @@ class CsvWriter:
         """
         head = [result.frame, repr(round(result.time_s, 6))]
         if not result.faces:
-            self._w.writerow(head + [""] * (6 + len(self.classes)))
+            self._w.writerow(head + [""] * (7 + len(self.classes) + len(LANDMARK_COLUMNS)))
         for f in result.faces:
+            score = "" if f.box.score is None else repr(round(float(f.box.score), 4))
+            marks = ([""] * len(LANDMARK_COLUMNS) if f.box.landmarks is None
+                     else [repr(round(float(v), 1)) for p in f.box.landmarks for v in p])
             self._w.writerow(head + [f.track, *f.box.as_tuple(), _text(f.label),
-                                     *(repr(float(f.probabilities[c])) for c in self.classes)])
+                                     *(repr(float(f.probabilities[c])) for c in self.classes), score, *marks])
 
 
 class TrackSeries:

@@ -11,8 +11,9 @@
   over starts a new track (ids count up from 0 and are never reused); a track matched in
   none of ``max_unseen`` consecutive analysed frames ends.
 * :func:`search_region` finds a tracked face again in a region around its predicted box,
-  between full detections: the single-pass cascade on that region only, at the scale the
-  full detector would use on the whole frame (finer for faces under the cascade's window there).
+  between full detections: the single-pass cascade (YuNet for the "yunet" detector) on that
+  region only (YuNet also for a face that "cascade+yunet" found by YuNet), at the scale the full
+  detector would use on the whole frame (finer for faces under the cascade's window there).
 * :func:`ema` smooths a track's class probabilities with a time constant in seconds.
 
 All boxes here are the δ/γ-cropped boxes a model classifies (frame pixels).
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..face.detect import DetectorSettings, FaceBox, crop_box, detect_faces, iou
+from ..face.detect import DETECTORS, DetectorSettings, FaceBox, crop_box, detect_faces, iou
 from ..face.framing import frame_box
 
 __all__ = ["iou", "Track", "Tracker", "search_region", "ema"]
@@ -67,10 +68,13 @@ class Track:
     age: int = 1
 
     def predicted(self) -> FaceBox:
-        """The box moved by the velocity over the frames since it was last seen."""
+        """The box (and its landmarks) moved by the velocity over the frames since it was last seen."""
         k = self.unseen + 1
-        return FaceBox(int(round(self.box.x + k * self.velocity[0])), int(round(self.box.y + k * self.velocity[1])),
-                       self.box.w, self.box.h)
+        dx, dy = k * self.velocity[0], k * self.velocity[1]
+        marks = self.box.landmarks
+        moved = None if marks is None else tuple((x + dx, y + dy) for x, y in marks)
+        return FaceBox(int(round(self.box.x + dx)), int(round(self.box.y + dy)), self.box.w, self.box.h,
+                       moved, self.box.score)  # type: ignore[arg-type]
 
     def moved_to(self, box: FaceBox) -> None:
         """Record ``box`` as this frame's (velocity: half old, half the new displacement per frame).
@@ -216,7 +220,8 @@ class Tracker:
 
 
 def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, delta: float, gamma: float,
-                  margin: float = 0.5, framing: tuple[float, float] = (1.0, 0.0)) -> FaceBox | None:
+                  margin: float = 0.5, color: np.ndarray | None = None,
+                  framing: tuple[float, float] = (1.0, 0.0)) -> FaceBox | None:
     """The face near ``box`` in ``gray``, δ/γ-cropped as the model crops, or None.
 
     Parameters
@@ -233,6 +238,10 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     margin : float, default=0.5
         The region extends this fraction of the uncropped face side beyond it on
         every side.
+    color : (H, W, 3|4) BGR uint8 ndarray or None, default None
+        The frame in colour; with the "yunet" detector the region is
+        searched by YuNet (in colour when given) at the full detection's scale, and the box
+        found keeps its landmarks (in frame pixels).
     framing : tuple of float, default (1.0, 0.0)
         The model's (frame_scale, frame_shift) (:func:`dlfers.face.framing.frame_box`):
         found boxes are framed as the model frames them before the crop.
@@ -243,7 +252,11 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     """
     h, w = gray.shape
     side = max(box.w / max(1e-6, 1.0 - 2.0 * delta), box.h / max(1e-6, 1.0 - gamma))
-    scale = min(1.0, settings.detect_size / max(h, w))
+    # YuNet searches where the detector is "yunet", or "cascade+yunet" and the face was found by its
+    # YuNet fallback (the box has landmarks), at the scale of the full YuNet pass
+    by_yunet = settings.detector == "yunet" or (settings.detector == "cascade+yunet" and box.landmarks is not None)
+    full_size = DETECTORS["yunet"][0] if by_yunet and settings.detector != "yunet" else settings.detect_size
+    scale = min(1.0, full_size / max(h, w))
     if side * scale < 24:  # a small face (found by coarse2fine): a finer copy
         scale = min(1.0, _SEARCH_FACE_PX / side)
     # the region on the pixel grid of the full detector's copy of the frame (corners and size
@@ -261,10 +274,16 @@ def search_region(gray: np.ndarray, box: FaceBox, settings: DetectorSettings, de
     size = max(24, int(round(max(region.shape) * scale)))
     # faces at least 0.7x the tracked one (its detector box: the framed side over frame_scale)
     min_face = min(1.0, 0.7 * side / framing[0] / min(region.shape))
-    found = detect_faces(region, size, min_face, settings.scale_factor, detector="cascade")
+    if by_yunet:
+        found = detect_faces(region, size, min_face, detector="yunet", score_threshold=settings.score_threshold,
+                             color=None if color is None else color[y0:y1, x0:x1])
+    else:
+        found = detect_faces(region, size, min_face, settings.scale_factor, detector="cascade")
     best, best_iou = None, 0.0
     for f in found:
-        c = crop_box(frame_box(FaceBox(f.x + x0, f.y + y0, f.w, f.h), *framing, (h, w)), delta, gamma, (h, w))
+        lm = None if f.landmarks is None else tuple((x + x0, y + y0) for x, y in f.landmarks)
+        found_box = FaceBox(f.x + x0, f.y + y0, f.w, f.h, lm, f.score)  # type: ignore[arg-type]
+        c = crop_box(frame_box(found_box, *framing, (h, w)), delta, gamma, (h, w))
         o = iou(c, box)
         if o > best_iou:
             best, best_iou = c, o
