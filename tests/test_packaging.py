@@ -339,3 +339,17 @@ def test_the_installed_wheel_predicts_with_an_empty_cv2_data(dists, tmp_path, mo
     proc = subprocess.run([sys.executable, "-c", _EMPTY_CV2_DATA, str(site), str(model_file), str(jaffe_file)],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.startswith("ok"), proc.stdout[-2000:] + proc.stderr[-3000:]
+
+
+# ------------------------------------------------------------------- the pretrained model (issue 29)
+def test_wheel_and_sdist_ship_the_pretrained_model(dists):
+    from dlfers.model.pretrained import PRETRAINED_FILE
+
+    if not PRETRAINED_FILE.is_file():
+        pytest.skip(f"no pretrained model in this checkout ({PRETRAINED_FILE})")
+    names = _wheel_names(dists["wheel"])
+    assert "dlfers/model/weights/fer2013.dlfers" in names
+    with tarfile.open(dists["sdist"]) as tf:
+        sizes = {m.name: m.size for m in tf.getmembers()}
+    shipped = [n for n in sizes if n.endswith("src/dlfers/model/weights/fer2013.dlfers")]
+    assert shipped and sizes[shipped[0]] == PRETRAINED_FILE.stat().st_size <= 5_000_000

@@ -31,7 +31,7 @@ from ..features.texture import fit_scales
 from . import stages
 from .classify import fusion_inputs
 from .codebook import fit_codebook
-from .linear import LinearMapSVC, additive_map
+from .linear import LinearMapSVC, additive_map, map_width
 
 __all__ = ["CHUNK", "fit_linear", "sample_quota"]
 
@@ -137,7 +137,7 @@ def fit_linear(model: Any, chunks: Chunks, y: np.ndarray, progress: bool = False
     groups = [name.split("+") for name in fusion_inputs({ch: np.zeros((0, 1)) for ch in spec.channels},
                                                         str(model.fusion))]
     kernel = str(model.kernel)
-    mapped: list[Any] = [None] * len(groups)  # (total, map width) float32, or CSR chunks (originals, flips)
+    raw: list[Any] = [None] * len(groups)  # (total, width) float32, or CSR chunks (originals, flips)
     widths: dict[str, int] = {}
     sums = {ch: np.zeros(total) for ch in spec.channels}  # row sums: the texture channels' weights
     bar = progress_counter(n, desc="histograms", disable=not progress)
@@ -150,44 +150,53 @@ def fit_linear(model: Any, chunks: Chunks, y: np.ndarray, progress: bool = False
             sums[ch][rows] = x.sum(axis=1, dtype=np.float64)
             widths[ch] = x.shape[1]
         for g, chans in enumerate(groups):
-            phi = additive_map(np.hstack([enc[ch] for ch in chans]) if len(chans) > 1 else enc[chans[0]], kernel)
-            if mapped[g] is None:  # soft assignment fills most bins: a dense array costs less than CSR
-                dense = np.count_nonzero(phi) >= 0.3 * phi.size
-                mapped[g] = np.zeros((total, phi.shape[1]), np.float32) if dense else ([], [])
-            if isinstance(mapped[g], np.ndarray):
-                mapped[g][rows] = phi
+            x = np.hstack([enc[ch] for ch in chans]) if len(chans) > 1 else enc[chans[0]]
+            if raw[g] is None:  # soft assignment fills most bins: a dense array costs less than CSR
+                dense = np.count_nonzero(x) >= 0.3 * x.size
+                raw[g] = np.zeros((total, x.shape[1]), np.float32) if dense else ([], [])
+            if isinstance(raw[g], np.ndarray):
+                raw[g][rows] = x
             else:
-                mapped[g][0].append(sp.csr_matrix(phi[:m]))
-                mapped[g][1].append(sp.csr_matrix(phi[m:]))
+                raw[g][0].append(sp.csr_matrix(x[:m]))
+                raw[g][1].append(sp.csr_matrix(x[m:]))
         bar.update(m)
         del feats, enc
     bar.close()
-    # texture weights from the row sums (fit_scales reads only those), applied to the mapped columns:
-    # the maps are homogeneous, phi(s x) = sqrt(s) phi(x) (the identity map: s phi(x))
+    # texture weights from the training rows' sums (all fit_scales reads), applied before the map
     model.texture_scales_ = fit_scales({ch: v[:, None] for ch, v in sums.items()}, spec.kinds, spec.textures,
                                        model.texture_weight)
     solver = "liblinear" if _kernels.resolve(model.backend) == "numpy" else "numba"
     model.svms_ = {}
     for g, chans in enumerate(groups):
-        x = mapped[g]
-        mapped[g] = None
+        x = raw[g]
+        raw[g] = None
         if not isinstance(x, np.ndarray):
             x = sp.vstack(x[0] + x[1], format="csr", dtype=np.float32)
         width = sum(widths[ch] for ch in chans)
-        factor = np.ones(width, np.float32)
-        offset = 0
-        for ch in chans:
-            scale = model.texture_scales_.get(ch, 1.0)
-            factor[offset : offset + widths[ch]] = scale if kernel == "linear" else np.sqrt(scale)
-            offset += widths[ch]
+        factor = np.concatenate([np.full(widths[ch], model.texture_scales_.get(ch, 1.0), np.float32) for ch in chans])
         if (factor != 1).any():
-            factor = np.tile(factor, x.shape[1] // width)
             if isinstance(x, np.ndarray):
                 x *= factor
             else:
                 x = (x @ sp.diags(factor)).tocsr().astype(np.float32)
+        if kernel != "linear":  # the map, a block of rows at a time (the identity map needs no copy)
+            x = _mapped(x, kernel)
         svm = LinearMapSVC(kernel, float(model.C), True, seed, solver=solver)
         model.svms_["+".join(chans)] = svm.fit_mapped(x, labels, width)
         del x
     model.n_features_in_ = int(model.face_size) ** 2
     return model
+
+
+def _mapped(x: Any, kernel: str, block: int = 2048) -> Any:
+    """:func:`dlfers.model.linear.additive_map` of every row of ``x`` (dense or CSR), a block of rows at a
+    time into one array, so the map's float64 temporaries stay small."""
+    import scipy.sparse as sp
+
+    if sp.issparse(x):
+        return sp.vstack([additive_map(x[a : a + block], kernel) for a in range(0, x.shape[0], block)],
+                         format="csr", dtype=np.float32)
+    out = np.empty((x.shape[0], map_width(x.shape[1], kernel)), np.float32)
+    for a in range(0, x.shape[0], block):
+        out[a : a + block] = additive_map(x[a : a + block], kernel)
+    return out
