@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util.files import FileError
-from .header import image_format, image_size
+from .._util.files import FileError, read_regular_file
+from .header import image_format, image_size, jpeg_truncated
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "ImageError", "path_problem", "read_image", "to_gray_uint8"]
+__all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "ImageError", "check_max_pixels", "path_problem", "read_image",
+           "to_gray_uint8"]
 
 
 
@@ -103,13 +104,16 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
     """
 
     p = Path(path)
+    check_max_pixels(max_pixels)
     if not p.exists():
         problem = path_problem(p)
         raise ImageError(p, "file does not exist" if problem is None or problem.startswith("no such") else problem)
     if p.is_dir():
         raise ImageError(p, "is a directory, not an image file")
     try:
-        data = p.read_bytes()
+        data = read_regular_file(p)  # a FIFO or a device is refused before a byte is read
+    except FileError as exc:
+        raise ImageError(p, exc.problem) from None
     except OSError as exc:
         raise ImageError(p, f"cannot read file ({exc.strerror or exc})") from exc
     if not data:
@@ -122,9 +126,19 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
         fmt = image_format(data)
         kind = "not a recognised image format" if fmt is None else f"corrupt or truncated {fmt} data"
         raise ImageError(p, f"cannot decode: {kind} ({len(data)} bytes)")
+    if image_format(data) == "JPEG" and jpeg_truncated(data):  # decoded in part, the rest grey: not an image
+        raise ImageError(p, f"truncated JPEG data: no end-of-image marker after the last scan ({len(data)} "
+                         "bytes); the file was cut, only part of it decodes")
     if img.ndim >= 2 and img.shape[0] * img.shape[1] > max_pixels:
         raise ImageError(p, f"image of {img.shape[1]}x{img.shape[0]} pixels exceeds the limit of {max_pixels}")
     return to_gray_uint8(img, p)
+
+
+def check_max_pixels(max_pixels: int) -> None:
+    """ValueError naming ``max_pixels`` (``--max-pixels``) unless it is an integer >= 1."""
+    if not isinstance(max_pixels, (int, np.integer)) or isinstance(max_pixels, bool) or max_pixels < 1:
+        raise ValueError(f"max_pixels (--max-pixels) must be an integer >= 1 (pixels an image may have), "
+                         f"got {max_pixels!r}")
 
 
 def path_problem(path: str | os.PathLike[str]) -> str | None:

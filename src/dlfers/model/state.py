@@ -21,6 +21,7 @@ import numpy as np
 from ..features.texture import KIND as LBP_KIND
 from ..features.texture import input_width
 from .classify import KernelSVC, fusion_inputs
+from .params import check_value
 from .spec import Spec
 
 __all__ = ["FittedParts", "pack", "unpack"]
@@ -95,6 +96,12 @@ def unpack(spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> F
     svms = {}
     for i, s in enumerate(svms_spec):
         state = {k.split("__", 1)[1]: a for k, a in arrays.items() if k.startswith(f"svm{i}__")}
+        m = s.get("meta") if isinstance(s, dict) else None
+        if not isinstance(m, dict):
+            raise TypeError(f"SVM {i} has no metadata")
+        for key, row in (("C", "C"), ("gamma", "svm_gamma"), ("gamma_", "svm_gamma"), ("random_state", "random_state")):
+            if key in m:  # the SVM's numbers, by the validator of the parameters they come from
+                check_value(row, m[key])
         svm = KernelSVC.from_state(s["meta"], state, backend=spec.get("backend"))
         if not np.array_equal(svm.classes_, classes):
             raise ValueError(f"SVM {s['name']!r} classes differ from the model's")
