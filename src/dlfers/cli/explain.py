@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="regions for and against shown in each bar chart (default 6)")
     p.add_argument("--max-faces", type=positive_int, default=None, metavar="N",
                    help="explain only the N largest faces per image (default all)")
-    p.add_argument("--max-pixels", type=int, default=MAX_IMAGE_PIXELS,
+    p.add_argument("--max-pixels", type=positive_int, default=MAX_IMAGE_PIXELS,
                    help=f"refuse images over this many pixels, from the header (default {MAX_IMAGE_PIXELS})")
     add_detector_overrides(p)
     add_progress_options(p)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from ._datasets import add_dataset_options, dataset_kwargs
+from ._datasets import add_dataset_options, dataset_kwargs, input_files
 from ._options import add_jobs_option, add_model_options, add_progress_options, model_params, progress_wanted
 
 
@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from ..data.sources import extract_sources, load_datasets
     from ..model.estimator import DLFERS
 
-    check_output(args.out, args.data, args.overwrite, "model file")
+    inputs = input_files(args)
+    check_output(args.out, inputs, args.overwrite, "model file")
+    params = model_params(args)  # options out of range are said before the data are read
     progress = progress_wanted(args)
     sources = load_datasets(args.data, progress=progress, **dataset_kwargs(args))
     data = sources.dataset
@@ -43,13 +45,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"dlfers train: skipped {err}", file=sys.stderr)
     for note in sources.notes:
         print(f"dlfers train: {note}", file=sys.stderr)
-    model = DLFERS(**model_params(args), progress=progress)
+    model = DLFERS(**params, progress=progress)
     t0 = time.perf_counter()
     with Executor(args.jobs) as ex:  # descriptors in parallel; the fit itself is serial
         feats = extract_sources(model, sources, ex, progress)
     model.fit_features(feats, data.labels)
     model.set_params(progress=False)
-    check_output(args.out, args.data, args.overwrite, "model file")  # appeared while training?
+    check_output(args.out, inputs, args.overwrite, "model file")  # appeared while training?
     model.save(args.out)
     classes = ", ".join(map(str, model.classes_))
     print(f"trained on {len(data)} images ({len(data.errors)} skipped), classes: {classes}; "
