@@ -32,7 +32,11 @@ def _text(v: Any) -> str:
 
 
 def csv_header(classes: Sequence[Any]) -> list[str]:
-    """``frame,time_s,track,x,y,w,h,label`` then ``p_<class>`` per class."""
+    """``frame,time_s,track,x,y,w,h,label`` then ``p_<class>`` per class.
+
+    A frame without a face has one row of empty cells; a frame that could not be read or analysed
+    (e.g. a corrupt file of a folder of frames) has the label ``error`` (its reason is in the log).
+    """
     return ["frame", "time_s", "track", "x", "y", "w", "h", "label", *(f"p_{_text(c)}" for c in classes)]
 
 
@@ -46,7 +50,9 @@ class CsvWriter:
 
     def add(self, result: FrameResult) -> None:
         head = [result.frame, repr(round(result.time_s, 6))]
-        if not result.faces:
+        if result.error is not None:  # not a frame without a face: one that could not be read or analysed
+            self._w.writerow(head + [""] * 5 + ["error"] + [""] * len(self.classes))
+        elif not result.faces:
             self._w.writerow(head + [""] * (6 + len(self.classes)))
         for f in result.faces:
             self._w.writerow(head + [f.track, *f.box.as_tuple(), _text(f.label),
