@@ -102,11 +102,14 @@ def explain_files(
               *([model_path] if model_path is not None else [])]
     used: dict[str, int] = {}
     names: list[str] = []
-    for path, _ in listed:
+    for path, problem in listed:
+        if problem is not None:
+            names.append("")
+            continue
         stem = Path(path).stem
         used[stem] = used.get(stem, 0) + 1
         names.append(stem if used[stem] == 1 else f"{stem}-{used[stem]}")
-    root = check_output_dir(out, [f"{glob.escape(n)}.face*.{ext}" for n in names for ext in ("png", "json")],
+    root = check_output_dir(out, [f"{glob.escape(n)}.face*.{ext}" for n in names if n for ext in ("png", "json")],
                             inputs, overwrite, "explanation folder")
     for (path, problem), name in zip(listed, names):
         if problem is not None:
