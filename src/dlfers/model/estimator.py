@@ -42,16 +42,18 @@ def _check_labels(y: Sequence[Any] | np.ndarray) -> np.ndarray:
     otherwise become a class of their own."""
     import math
 
-    a = np.asarray(y)
+    a = y if isinstance(y, np.ndarray) else np.asarray(y, dtype=object)  # NaN in a list of str would become "nan"
     if a.ndim != 1:
         raise ValueError(f"labels must be one per image (1-D), got shape {a.shape}")
     if a.dtype.kind == "f":
         missing = np.flatnonzero(~np.isfinite(a)).tolist()
     elif a.dtype.kind == "O":
         missing = [i for i, v in enumerate(a.tolist())
-                   if v is None or (isinstance(v, float) and not math.isfinite(v))]
+                   if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v))]
     else:
         missing = []
+    if not isinstance(y, np.ndarray):
+        a = np.asarray(y)
     if missing:
         raise ValueError(f"labels must be class names or numbers; {len(missing)} missing (None or NaN) at "
                          f"position(s) {missing[:10]}{' ...' if len(missing) > 10 else ''}")
