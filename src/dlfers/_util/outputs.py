@@ -153,9 +153,9 @@ def check_output_dir(path: PathLike, files: Iterable[str] = (), inputs: Iterable
         for f in found:
             _not_an_input(Path(f), ins, "output")
         if found and not overwrite:
-            more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+            more = f", and {len(found) - 1} more" if len(found) > 1 else ""
             raise FileExistsError(f"{p}: the {what} holds {len(found)} file(s) this command would replace "
-                                  f"({Path(found[0]).name}{more}); pass --overwrite to replace them "
+                                  f"({Path(found[0]).name} exists{more}); pass --overwrite to replace them "
                                   "(overwrite=True in Python), or choose another folder")
     else:
         _writable_folder(p, what)
