@@ -345,7 +345,7 @@ def test_cli_writes_png_and_json_refuses_to_overwrite_and_survives_a_bad_file(mo
     stamp = (png.stat().st_mtime_ns, js.read_bytes())
     assert main(argv[:-1]) == 1  # everything exists: nothing could be explained
     err = capsys.readouterr().err
-    assert "already exists" in err and "--overwrite" in err
+    assert "would replace" in err and "--overwrite" in err  # said once, before any image is read
     assert (png.stat().st_mtime_ns, js.read_bytes()) == stamp
     assert main([*argv[:-1], "--overwrite"]) == 0
     capsys.readouterr()

@@ -64,8 +64,11 @@ def test_the_shared_features_of_unbounded_maps_are_memory_mapped_not_pickled_per
 def test_worker_counts():
     import os
 
-    assert resolve_jobs(1) == 1 and resolve_jobs(3) == 3
-    assert resolve_jobs(-1) == resolve_jobs(None) == (os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0))
+    assert resolve_jobs(1) == 1 and resolve_jobs(cores) == cores
+    with pytest.warns(RuntimeWarning, match="more workers than the"):  # capped at the usable cores
+        assert resolve_jobs(cores + 1) == cores
+    assert resolve_jobs(-1) == resolve_jobs(None) == cores
     assert resolve_jobs(-1000) == 1
     assert Executor(1).serial and not Executor(2).serial
     assert Executor(2).describe() == "2 local workers"

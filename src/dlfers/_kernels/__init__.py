@@ -286,6 +286,21 @@ def load(name: str) -> Any | None:
         return ns
 
 
+def check_environment() -> None:
+    """ValueError naming the ``DLFERS_BACKEND`` environment variable if it names no backend or one that
+    cannot be loaded (a setting of the environment, not of a model or a call)."""
+    raw = os.environ.get("DLFERS_BACKEND", "")
+    env = raw.strip().lower()
+    if not env or env == "auto":
+        return
+    if env not in _LOADERS:
+        raise ValueError(f"the environment variable DLFERS_BACKEND={raw!r} names no kernel backend; set it to one "
+                         f"of {', '.join(BACKENDS)} or auto, or unset it")
+    if load(env) is None:
+        raise ValueError(f"the environment variable DLFERS_BACKEND={raw!r} asks for a backend that is not "
+                         f"available: {_errors[env]}; set it to another one or unset it")
+
+
 def resolve(backend: str | None = "auto") -> str:
     """Name of the backend to use for ``backend`` ('auto', None or a backend name).
 
@@ -301,6 +316,7 @@ def resolve(backend: str | None = "auto") -> str:
             return auto
         env = raw.strip().lower()
         if env and env != "auto":
+            check_environment()
             backend = env
         else:
             for name in BACKENDS:

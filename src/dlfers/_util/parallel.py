@@ -21,18 +21,36 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from .signals import worker_setup, worker_task
 from .threads import one_thread_per_pool
 
-__all__ = ["Executor", "resolve_jobs", "batch_threads", "thread_map"]
+__all__ = ["Executor", "usable_cores", "resolve_jobs", "batch_threads", "thread_map", "stop_workers"]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says, else every core)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def resolve_jobs(n_jobs: int | None) -> int:
-    """Worker count: ``n_jobs`` itself, or every core for -1, 0 or None."""
+    """Worker count: ``n_jobs`` itself, capped at the usable cores (with a warning when asked for
+    more: more workers than cores only add processes, memory and semaphores), or every usable core
+    for -1, 0 or None."""
+    import warnings
+
+    cores = usable_cores()
     if n_jobs in (-1, 0, None):
-        return os.cpu_count() or 1
+        return cores
     n = int(n_jobs)  # type: ignore[arg-type]
     if n < -1:  # joblib's convention: -2 is all cores but one
-        return max(1, (os.cpu_count() or 1) + 1 + n)
+        return max(1, cores + 1 + n)
+    if n > cores:
+        warnings.warn(f"n_jobs={n} asks for more workers than the {cores} usable cores; using {cores}",
+                      RuntimeWarning, stacklevel=2)
+        return cores
     return max(1, n)
 
 
@@ -64,11 +82,13 @@ def _limit_threads_in_worker() -> None:
 _MEMMAP_BYTES = 16384
 
 
-def _in_worker(fn: Callable[..., Any], shared: Sequence[Any], task: Sequence[Any]) -> Any:
-    """The task as run in a worker process: one thread per native pool."""
-
+def _in_worker(fn: Callable[..., Any], shared: Sequence[Any], task: Sequence[Any], parent: int | None = None) -> Any:
+    """The task as run in a worker process: one thread per native pool; a local worker (``parent``:
+    the pid of the process that started it) ends when its parent dies, and its SIGTERM cleans up."""
+    if parent is not None:
+        worker_setup(parent)
     _limit_threads_in_worker()
-    with one_thread_per_pool():
+    with worker_task(), one_thread_per_pool():
         result = fn(*shared, *task)
     _limit_threads_in_worker()  # cv2 may have been imported by the task
     return result
@@ -181,8 +201,9 @@ class Executor:
         from joblib.executor import get_memmapping_executor
 
         # joblib's reusable loky pool (the one joblib.Parallel uses), arguments pickled with each task
-        pool = get_memmapping_executor(self.n_jobs, max_nbytes=None)
-        return _windowed(lambda t: pool.submit(_in_worker, fn, shared, t), tasks, limit)
+        parent = os.getpid()
+        pool = get_memmapping_executor(self.n_jobs, max_nbytes=None, initializer=worker_setup, initargs=(parent,))
+        return _windowed(lambda t: pool.submit(_in_worker, fn, shared, t, parent), tasks, limit)
 
     def _map_threads(self, fn: Callable[..., Any], tasks: Iterable[Sequence[Any]], shared: tuple[Any, ...],
                      limit: int) -> Iterator[Any]:
@@ -207,7 +228,7 @@ class Executor:
         # for all workers and tasks (joblib's default, 1 MB, left a face's descriptors, ~0.9 MB at
         # step 4, to be pickled into every task: a copy of all features per fold in flight)
         yield from Parallel(n_jobs=self.n_jobs, backend="loky", return_as="generator", max_nbytes=_MEMMAP_BYTES)(
-            delayed(_in_worker)(fn, shared, t) for t in tasks)
+            delayed(_in_worker)(fn, shared, t, os.getpid()) for t in tasks)
 
     def _map_dask(self, fn: Callable[..., Any], tasks: Iterable[Sequence[Any]], shared: tuple[Any, ...],
                   max_pending: int | None) -> Iterator[Any]:
@@ -215,6 +236,31 @@ class Executor:
         handle = client.scatter([shared], broadcast=True, hash=False)[0] if shared else ()
         limit = max_pending or 2 * self.workers
         yield from _windowed(lambda t: client.submit(_in_worker, fn, handle, t, pure=False), tasks, limit)
+
+
+def stop_workers(grace: float = 3.0) -> None:
+    """Stop joblib's local worker processes (after Ctrl-C or SIGTERM): each gets a SIGTERM, which
+    ends its task with its clean-up (temporary files removed), then whatever is left is killed."""
+    import sys
+    import time
+
+    if "joblib.externals.loky.reusable_executor" not in sys.modules:
+        return
+    from joblib.externals.loky import reusable_executor
+
+    ex = reusable_executor._executor
+    if ex is None:
+        return
+    procs = list(getattr(ex, "_processes", {}).values())
+    for p in procs:
+        try:
+            p.terminate()
+        except (OSError, AttributeError):  # pragma: no cover - already gone
+            pass
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    ex.shutdown(wait=False, kill_workers=True)
 
 
 def _windowed(submit: Callable[[tuple[Any, ...]], Any], tasks: Iterable[Sequence[Any]], limit: int

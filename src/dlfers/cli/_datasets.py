@@ -24,6 +24,21 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
                    f"pre-cropped faces, without face detection (default {PRECROPPED_SIDE}; 0: never)")
 
 
+def input_files(args: argparse.Namespace, *more: Any) -> tuple[Any, ...]:
+    """Every file and folder a data set command reads (``data``, ``--test-data``, ``--aliases``, ``--model``
+    and ``more``): no output may be one of them or lie inside one of the folders."""
+    found: list[Any] = []
+    for name in ("data", "test_data", "aliases", "model"):
+        v = getattr(args, name, None)
+        if v:
+            found += list(v) if isinstance(v, (list, tuple)) else [v]
+    if getattr(args, "model", None) == "pretrained":  # the shipped file, never an output
+        from ..model.pretrained import PRETRAINED_FILE
+
+        found[found.index("pretrained")] = str(PRETRAINED_FILE)
+    return (*found, *more)
+
+
 def dataset_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``aliases``, ``subject_pattern``, ``precropped_side`` for :func:`dlfers.data.sources.load_datasets`."""
     from ..data.labels import parse_alias, read_aliases

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from .._util.files import jsonable as _jsonable
-from ..model.params import PARAMS, Param, param
+from ..model.params import PARAMS, Param, check_value, param
 from ..model.presets import CROP_PRESETS, PRESETS
 
 
@@ -45,7 +45,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def model_params(args: argparse.Namespace) -> dict[str, Any]:
-    """DLFERS keyword arguments from the parsed options (only those given)."""
+    """DLFERS keyword arguments from the parsed options (only those given).
+
+    Raises ValueError naming the option (``--step 0: step must be ...``) for a value out of its range.
+    """
     out: dict[str, Any] = {}
     if getattr(args, "preset", None):  # every parameter, so that the preset holds whatever the base
         from ..model.estimator import DLFERS
@@ -56,6 +59,10 @@ def model_params(args: argparse.Namespace) -> dict[str, Any]:
     for p in PARAMS:
         v = getattr(args, p.name, None) if p.cli_flag else None
         if v is not None:
+            try:  # the row's range, said with the option's name before any work
+                check_value(p.name, v)
+            except ValueError as exc:
+                raise ValueError(f"{p.cli_flag} {v}: {exc}") from None
             out[p.name] = v
     return out
 
@@ -100,6 +107,28 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def folds_int(text: str) -> int:
+    """argparse type of ``--folds``: an integer >= 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type of ``--seed``: an integer from 0 to 2**32 - 1 (what NumPy's generators take)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**32 - 1, got {value}")
     return value
 
 
@@ -227,6 +256,13 @@ def split_model(model: str | None, inputs: list[str], keep_one: bool = True) -> 
     if inputs and _looks_like_model(inputs[0]) and (len(inputs) > 1 or not keep_one):
         return inputs[0], inputs[1:]
     return "pretrained", inputs
+
+
+def model_input(arg: str) -> str:
+    """The file a model argument reads (the shipped file for ``pretrained``): an input no output may replace."""
+    from ..model.pretrained import PRETRAINED_FILE, is_pretrained
+
+    return str(PRETRAINED_FILE) if is_pretrained(arg) else arg
 
 
 def load_model(arg: str) -> Any:

@@ -6,8 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._datasets import add_dataset_options, dataset_kwargs
-from ._options import add_model_options, add_run_options, check_json_output, model_params, progress_wanted, write_json
+from ._datasets import add_dataset_options, dataset_kwargs, input_files
+from ._options import (
+    add_model_options,
+    add_run_options,
+    check_json_output,
+    folds_int,
+    model_params,
+    progress_wanted,
+    seed_int,
+    write_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,8 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="kfold: stratified k-fold over images (person-dependent, as the paper); "
                    "loso: leave-one-subject-out; group-kfold: stratified k-fold that keeps each subject in "
                    "one fold (StratifiedGroupKFold) (both person-independent)")
-    p.add_argument("--folds", type=int, default=10, help="folds for kfold and group-kfold (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="k-fold shuffling seed (default 0)")
+    p.add_argument("--folds", type=folds_int, default=10, help="folds for kfold and group-kfold (default 10)")
+    p.add_argument("--seed", type=seed_int, default=0, help="k-fold shuffling seed (default 0)")
     p.add_argument("--json", metavar="FILE", help="write the full report as JSON ('-': stdout)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.add_argument("--no-baseline", action="store_true", help="skip the HOG+LinearSVC baseline")
@@ -65,9 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.protocols import format_report
     from ..model.estimator import DLFERS
 
-    inputs = (*args.data, *(args.test_data or ()))
-    model_file = () if args.model in (None, "pretrained") else (args.model,)
-    check_json_output(args.json, args.overwrite, (*inputs, *model_file))
+    inputs = input_files(args)
+    check_json_output(args.json, args.overwrite, inputs)
     if args.model is not None:
         return _run_fitted(args, inputs)
     model = DLFERS(**model_params(args))

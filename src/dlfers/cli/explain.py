@@ -19,6 +19,7 @@ from ._options import (
     add_progress_options,
     detector_overrides,
     load_model,
+    model_input,
     positive_int,
     report_records,
     split_model,
@@ -52,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="regions for and against shown in each bar chart (default 6)")
     p.add_argument("--max-faces", type=positive_int, default=None, metavar="N",
                    help="explain only the N largest faces per image (default all)")
-    p.add_argument("--max-pixels", type=int, default=MAX_IMAGE_PIXELS,
+    p.add_argument("--max-pixels", type=positive_int, default=MAX_IMAGE_PIXELS,
                    help=f"refuse images over this many pixels, from the header (default {MAX_IMAGE_PIXELS})")
     add_detector_overrides(p)
     add_progress_options(p)
@@ -77,11 +78,12 @@ def run(args: argparse.Namespace) -> int:
         The exit status (0: success).
     """
     from ..explain.files import explain_files
+
     args.model, args.paths = split_model(args.model, args.paths)
     if not args.paths:
         raise SystemExit("dlfers explain: error: no image file or folder given")
     model = load_model(args.model)
     records = explain_files(model, args.paths, args.out, overwrite=args.overwrite, max_faces=args.max_faces,
-                            top=args.top, max_pixels=args.max_pixels, model_path=args.model,
+                            top=args.top, max_pixels=args.max_pixels, model_path=model_input(args.model),
                             **detector_overrides(args))
     return report_records(records, args, _found, "explain", "explained")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._datasets import add_dataset_options, dataset_kwargs
+from ._datasets import add_dataset_options, dataset_kwargs, input_files
 from ._options import add_model_options, add_run_options, check_json_output, model_params, progress_wanted, write_json
 
 
@@ -60,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
     int
         The exit status (0: success).
     """
+    from .._util.outputs import check_output_dir
     from ..model.estimator import DLFERS
     from ..store.extract import extract_dataset
 
     params = model_params(args)
-    inputs = tuple(args.data)
+    inputs = input_files(args)
+    check_output_dir(args.out, (), inputs, args.overwrite, "feature folder")
     check_json_output(args.json, args.overwrite, inputs)
     if args.model and params:
         raise ValueError(f"--model sets the configuration; drop the model options ({', '.join(sorted(params))})")

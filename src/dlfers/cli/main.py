@@ -3,7 +3,8 @@
 Each command lives in :mod:`dlfers.cli` as a module with ``register(subparsers)``
 (which builds its parser without importing anything heavy) and a ``run(args) -> int``
 set as the parser's default ``func``.  Exit codes: 0 success, 1 nothing could be
-processed or a run failed, 2 usage error.
+processed or a run failed, 2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); after
+either, worker processes are stopped and temporary files removed.
 """
 
 from __future__ import annotations
@@ -55,9 +56,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    jobs = getattr(args, "jobs", None)
+    if isinstance(jobs, int) and not isinstance(jobs, bool):
+        from .._util.parallel import usable_cores
+
+        if jobs > usable_cores():
+            print(f"dlfers {args.command}: warning: --jobs {jobs} is more than the {usable_cores()} usable cores; "
+                  f"using {usable_cores()}", file=sys.stderr)
+            args.jobs = usable_cores()
+    from .._util.parallel import stop_workers
+    from .._util.signals import Terminated, sigterm_as_interrupt
+
     try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+        with sigterm_as_interrupt():
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): the with/finally blocks have cleaned up
+        stop_workers()
+        if isinstance(exc, Terminated):
+            print(f"dlfers {args.command}: terminated (SIGTERM); workers stopped, temporary files removed",
+                  file=sys.stderr)
+            return 143
         print("interrupted", file=sys.stderr)
         return 130
     except (FileNotFoundError, ValueError, OSError) as exc:

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="image files or folders, after an optional model file (or use --model)")
     add_model_argument(p)
     p.add_argument("--json", action="store_true", help="JSON lines on stdout: one record per file and face")
-    p.add_argument("--max-pixels", type=int, default=MAX_IMAGE_PIXELS,
+    p.add_argument("--max-pixels", type=positive_int, default=MAX_IMAGE_PIXELS,
                    help=f"refuse images over this many pixels, from the header (default {MAX_IMAGE_PIXELS})")
     p.add_argument("--max-faces", type=positive_int, default=None, metavar="N",
                    help="classify only the N largest faces per image (N >= 1; default all)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._options import add_model_options, add_run_options, model_params, progress_wanted
+from ._options import add_model_options, add_run_options, folds_int, model_params, progress_wanted, seed_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,16 +20,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "reproduce",
         help="reproduce the paper's experiments on JAFFE (Tables 1-3, overall, nested model choice)",
         description="Run the paper's experiments on DATA_DIR and write report.md (each table beside the "
-        "paper's numbers), CSV files, PNG plots and results.json into --out. Tables use stratified k-fold "
+        "paper's numbers), CSV files, PNG plots and results.json into --out (an earlier report there is "
+        "replaced only with --overwrite). Tables use stratified k-fold "
         "(person-dependent); the base configuration is also scored leave-one-subject-out, and a best "
         "configuration is chosen by nested cross-validation.",
     )
     p.add_argument("data", metavar="DATA_DIR", help="JAFFE folder, e.g. ../shared/data/jaffe")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the report files (report.md, results.json, CSVs, PNGs) --out already holds")
     p.add_argument("--tables", default="1,2,3", help="which tables to run, e.g. 1,3 (default 1,2,3; '' for none)")
-    p.add_argument("--folds", type=int, default=10, help="folds of the stratified k-fold protocol (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="k-fold shuffling seed (default 0)")
-    p.add_argument("--inner-folds", type=int, default=3, help="inner folds of the nested model choice (default 3)")
+    p.add_argument("--folds", type=folds_int, default=10, help="folds of the stratified k-fold protocol (default 10)")
+    p.add_argument("--seed", type=seed_int, default=0, help="k-fold shuffling seed (default 0)")
+    p.add_argument("--inner-folds", type=folds_int, default=3,
+                   help="inner folds of the nested model choice (default 3)")
     p.add_argument("--no-loso", action="store_true", help="skip the leave-one-subject-out run")
     p.add_argument("--no-nested", action="store_true", help="skip the nested-CV model choice")
     p.add_argument("--no-baseline", action="store_true", help="skip the HOG+LinearSVC baseline")
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         args.data, args.out, tables=_tables(args.tables), folds=args.folds, seed=args.seed,
         base=model_params(args), loso=not args.no_loso, nested=not args.no_nested, inner_folds=args.inner_folds,
         baseline=not args.no_baseline, plots=not args.no_plots, n_jobs=args.jobs, progress=progress_wanted(args),
-        scheduler=args.scheduler,
+        scheduler=args.scheduler, overwrite=args.overwrite,
     )
     lines = []
     for tab in results["tables"].values():

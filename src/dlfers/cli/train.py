@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._datasets import add_dataset_options, dataset_kwargs
+from ._datasets import add_dataset_options, dataset_kwargs, input_files
 from ._options import add_jobs_option, add_model_options, add_progress_options, model_params, progress_wanted
 
 
@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from ..model.estimator import DLFERS
     from ..model.largescale import fit_linear
 
-    check_output(args.out, args.data, args.overwrite, "model file")
+    inputs = input_files(args)
+    check_output(args.out, inputs, args.overwrite, "model file")
+    params = model_params(args)  # options out of range are said before the data are read
     progress = progress_wanted(args)
     sources = load_datasets(args.data, progress=progress, **dataset_kwargs(args))
     data = sources.dataset
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"dlfers train: skipped {err}", file=sys.stderr)
     for note in sources.notes:
         print(f"dlfers train: {note}", file=sys.stderr)
-    model = DLFERS(**model_params(args), progress=progress)
+    model = DLFERS(**params, progress=progress)
     t0 = time.perf_counter()
     with Executor(args.jobs) as ex:  # descriptors in parallel; the fit itself is serial
         if model.classifier == "linear":  # features in chunks: memory bounded by the histograms
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             "data": [str(t) for t in args.test_data], "n_images": report["n_images"],
             "accuracy": round(report["overall_accuracy"], 2), "macro_f1": round(report["macro_f1"], 2),
             "per_class_recall": {c: round(v, 1) for c, v in report["per_class_recall"].items()}}
-    check_output(args.out, args.data, args.overwrite, "model file")  # appeared while training?
+    check_output(args.out, inputs, args.overwrite, "model file")  # appeared while training?
     model.save(args.out)
     classes = ", ".join(map(str, model.classes_))
     print(f"trained on {len(data)} images ({len(data.errors)} skipped), classes: {classes}; "

@@ -17,6 +17,7 @@ from ._options import (
     add_progress_options,
     detector_overrides,
     load_model,
+    model_input,
     positive_int,
     progress_wanted,
     split_model,
@@ -186,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
     sources: list[str | int] = [args.camera] if args.camera is not None else list(args.input)
     names = output_names(args, sources)
     every_output = [o for d in names for o in video_outputs(**{k: v for k, v in d.items() if v != "-"})]
-    check_outputs(every_output, [s for s in sources if not isinstance(s, int)], args.overwrite)
+    check_outputs(every_output, [model_input(args.model), *(s for s in sources if not isinstance(s, int))],
+                  args.overwrite)
     model = load_model(args.model)
     several = len(sources) > 1
     common = dict(progress=progress_wanted(args) and not several, max_faces=args.max_faces, overwrite=args.overwrite,
@@ -212,6 +214,8 @@ def _report(src: str | int, kw: dict[str, Any], stats: Any, several: bool) -> in
         print(f"dlfers video: error: {stats}", file=sys.stderr)
         return 1
     print_stats(stats)
+    if stats.errors:
+        print(f"dlfers video: warning: {stats.errors_message()}", file=sys.stderr)
     if stats.stopped_early:
         print(f"dlfers video: warning: {stats.early_stop_message()}", file=sys.stderr)
     if stats.with_faces == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,6 +267,48 @@ def _list_folder(root: Path, subject_pattern: str | re.Pattern[str] | None = Non
     if not paths:
         raise FileNotFoundError(f"{root}: no class folders with images found")
     return paths, labels, subjects
+
+
+def empty_class_folders(path: str | os.PathLike[str]) -> list[str]:
+    """The class folders of a folder-per-class data set that hold no image file (skipped when it is
+    loaded); none for JAFFE or a missing folder."""
+    root = Path(path)
+    if not root.is_dir() or _is_jaffe(root):
+        return []
+    return [d.name for d in sorted(root.iterdir()) if d.is_dir() and not any(True for _ in _image_files(d))]
+
+
+def duplicate_files(paths: Sequence[str]) -> list[list[str]]:
+    """Groups of byte-identical files among ``paths`` (compared by size, then SHA-256), each sorted.
+
+    A copy in a data set can land in a training fold and a test fold at once: cross-validation then
+    scores it through the leak.
+    """
+    import hashlib
+
+    by_size: dict[int, list[str]] = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):  # a FIFO or a device is never opened here (it fails at reading, by name)
+            by_size.setdefault(st.st_size, []).append(p)
+    groups: dict[str, list[str]] = {}
+    for same in by_size.values():
+        if len(same) < 2:
+            continue
+        for p in same:
+            try:
+                h = hashlib.sha256()
+                with open(p, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+                digest = h.hexdigest()
+            except OSError:
+                continue
+            groups.setdefault(digest, []).append(p)
+    return sorted(sorted(g) for g in groups.values() if len(g) > 1)
 
 
 def _is_jaffe(root: Path) -> bool:

@@ -24,7 +24,7 @@ from .._util.parallel import Executor
 from ..image.header import image_size
 from ..image.read import ImageError, read_image
 from ..model.batch import extract_features
-from .folders import Dataset, ImageList, _is_jaffe, list_dataset, load_dataset
+from .folders import Dataset, ImageList, _is_jaffe, duplicate_files, empty_class_folders, list_dataset, load_dataset
 from .labels import alias_table, apply_aliases
 from .subjects import DEFAULT_SUBJECT_RULE, subject_summary
 
@@ -103,6 +103,24 @@ def _describe(name: str, path: str | os.PathLike[str], labels: np.ndarray, subje
     return small
 
 
+def _warn_silent_drops(plist: Sequence[str | os.PathLike[str]], names: Sequence[str], files: Sequence[str],
+                       notes: list[str]) -> None:
+    """Warnings with counts (in ``notes``) for what loading would otherwise drop or hide in silence:
+    empty class folders, and byte-identical copies among the images (a leak across folds).  ``info``
+    is left as it was: it is part of an extraction folder's configuration hash."""
+    for path, name in zip(plist, names):
+        empty = empty_class_folders(path)
+        if empty:
+            notes.append(f"warning: {name}: {len(empty)} empty class folder(s) skipped (no image files): "
+                         + ", ".join(empty))
+    groups = duplicate_files(files)
+    if groups:
+        copies = sum(len(g) - 1 for g in groups)
+        notes.append(f"warning: {copies} image(s) are byte-identical copies of others ({len(groups)} group(s), "
+                     f"e.g. {' = '.join(groups[0][:2])}); cross-validation can put a copy in a training and a "
+                     "test fold at once and score it through the leak: remove the copies")
+
+
 def load_datasets(
     paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     aliases: Mapping[str, str] | None = None,
@@ -171,6 +189,7 @@ def load_datasets(
         precropped.append(small)
     joined = Dataset(images=images, labels=np.concatenate(labels), subjects=np.concatenate(subjects),
                      paths=files, errors=errors)
+    _warn_silent_drops(plist, names, files, notes)
     return DataSources(joined, np.concatenate(sources), names, [str(p) for p in plist], precropped, info, notes)
 
 
@@ -279,6 +298,7 @@ def list_sources(
         prints += items.fingerprints or ["?"] * len(items)
         sources.append(np.full(len(items), k))
         precropped.append(small)
+    _warn_silent_drops(plist, names, files, notes)
     return ListedSources(ImageList(files, labels, subjects, items.read, prints), np.concatenate(sources), names,
                          [str(p) for p in plist], precropped, info, notes)
 

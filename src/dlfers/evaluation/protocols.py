@@ -62,11 +62,17 @@ def make_splits(
     list of (ndarray, ndarray)
         (train, test) index arrays per fold.
     """
+    import warnings
+
     from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
 
     x = np.zeros((len(labels), 1))
+    if protocol in ("kfold", "group-kfold"):
+        check_folds(labels, folds, seed)
     if protocol == "kfold":
-        return list(StratifiedKFold(int(folds), shuffle=True, random_state=seed).split(x, labels))
+        with warnings.catch_warnings():  # check_folds said it in the option's words
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            return list(StratifiedKFold(int(folds), shuffle=True, random_state=seed).split(x, labels))
     if protocol == "group-kfold":
         n_subjects = len(np.unique(subjects))
         if n_subjects < int(folds):
@@ -78,6 +84,28 @@ def make_splits(
             raise ValueError("leave-one-subject-out needs at least 2 subjects")
         return list(LeaveOneGroupOut().split(x, labels, subjects))
     raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {protocol!r}")
+
+
+def check_folds(labels: np.ndarray, folds: int, seed: int) -> None:
+    """Refuse ``folds`` and ``seed`` that k-fold cannot use, naming the options (``--folds``, ``--seed``).
+
+    Raises ValueError for ``folds`` < 2 or more than the images of the largest class, and a seed
+    outside 0 .. 2**32 - 1; warns (RuntimeWarning) when the smallest class has fewer images than
+    folds (some test folds then lack it).
+    """
+    import warnings
+
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ValueError(f"folds (--folds) must be an integer >= 2, got {folds!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed (--seed) must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    names, counts = np.unique(np.asarray(labels).astype(str), return_counts=True)
+    if len(counts) and folds > counts.max():
+        raise ValueError(f"folds (--folds) {folds} is more than the {counts.max()} images of the largest class "
+                         f"({names[counts.argmax()]}); use --folds {counts.max()} or fewer")
+    if len(counts) and folds > counts.min():
+        warnings.warn(f"folds (--folds) {folds} is more than the {counts.min()} images of the smallest class "
+                      f"({names[counts.argmin()]}): some test folds have none of it", RuntimeWarning, stacklevel=3)
 
 
 def class_order(labels: Sequence[str] | np.ndarray) -> list[str]:

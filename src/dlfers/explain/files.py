@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._util.files import jsonable
-from .._util.outputs import atomic_open, atomic_path, check_outputs
-from ..image.read import MAX_IMAGE_PIXELS, ImageError, read_image
+from .._util.outputs import atomic_open, atomic_path, check_output_dir, check_outputs
+from ..image.read import MAX_IMAGE_PIXELS, ImageError, check_max_pixels, read_image
 from ..model.evidence import Explanation, check_explainable, explain_features, region_names
 from ..model.results import check_predict_options
 from ..predict.files import image_paths
@@ -97,26 +97,39 @@ def explain_files(
     Raises
     ------
     ValueError
-        Before any file is read: a model whose kernel cannot be explained, bad options, or
-        ``out`` an existing file.
+        Before any file is read: a model whose kernel cannot be explained, bad options,
+        ``out`` an existing file, an input folder or inside one, or not writable.
+    FileExistsError
+        Before any file is read: ``out`` holds outputs of these images and ``overwrite`` is False.
     """
-    import cv2
+    import glob
 
+    import cv2
 
     check_explainable(model.kernel)
     check_predict_options(model, max_faces, **detector)
-    root = Path(out)
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"{root}: --out must be a folder, and this is an existing file")
+    check_max_pixels(max_pixels)
+    paths = list(paths)
+    listed = list(image_paths(paths))
+    # every input (the images, their folders, the model) is known before anything is written: an
+    # output never replaces an image that is read later, and the folder is checked once, up front
+    inputs = [*paths, *(p for p, problem in listed if problem is None),
+              *([model_path] if model_path is not None else [])]
     used: dict[str, int] = {}
-    for path, problem in image_paths(paths):
+    names: list[str] = []
+    for path, problem in listed:
         if problem is not None:
-            yield _record(path, "error", error=problem)
+            names.append("")
             continue
         stem = Path(path).stem
         used[stem] = used.get(stem, 0) + 1
-        name = stem if used[stem] == 1 else f"{stem}-{used[stem]}"
-        inputs = [path] + ([model_path] if model_path is not None else [])
+        names.append(stem if used[stem] == 1 else f"{stem}-{used[stem]}")
+    root = check_output_dir(out, [f"{glob.escape(n)}.face*.{ext}" for n in names if n for ext in ("png", "json")],
+                            inputs, overwrite, "explanation folder")
+    for (path, problem), name in zip(listed, names):
+        if problem is not None:
+            yield _record(path, "error", error=problem)
+            continue
         try:
             exps = model.explain(read_image(path, max_pixels=max_pixels), max_faces, **detector)
             if not exps:

@@ -37,6 +37,17 @@ def image_format(data: bytes) -> str | None:
     return None
 
 
+def jpeg_truncated(data: bytes) -> bool:
+    """Whether JPEG ``data`` ends before its end-of-image marker (FF D9) after the last scan (FF DA).
+
+    OpenCV decodes such a file without an error, the missing rows grey: a cut download or copy.
+    Inside the entropy-coded data an FF byte is always followed by 00 or a restart marker, so
+    FF D9 after the last start-of-scan is the end of the image (bytes after it are ignored).
+    """
+    sos = data.rfind(b"\xff\xda")
+    return sos >= 0 and data.find(b"\xff\xd9", sos + 2) < 0
+
+
 def image_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from the header of an encoded image, or None.
 

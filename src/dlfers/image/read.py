@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from .._util.files import FileError
-from .header import image_format, image_size
+from .._util.files import FileError, read_regular_file
+from .header import image_format, image_size, jpeg_truncated
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "ImageError", "path_problem", "read_image", "to_gray_uint8"]
+__all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "ImageError", "check_max_pixels", "path_problem", "read_image",
+           "to_gray_uint8"]
 
 
 
@@ -101,6 +104,42 @@ def _decode(buf: np.ndarray) -> np.ndarray | None:
         log.setLogLevel(level)
 
 
+#: libjpeg's warnings for entropy-coded data that ends before the image does (the rest is filled grey)
+_JPEG_DATA_MISSING = (b"premature end of data segment", b"Premature end of JPEG file")
+_stderr_lock = threading.Lock()
+
+
+def _decode_jpeg(buf: np.ndarray) -> tuple[np.ndarray | None, bool]:
+    """:func:`_decode` of JPEG data, and whether libjpeg said that data were missing.
+
+    libjpeg writes its warnings to the C ``stderr`` and OpenCV decodes on: the warning is the only
+    sign of a file that ends inside its scan but has an end marker (cut and re-terminated, or
+    padded).  File descriptor 2 is pointed at a temporary file for the decode (one decode at a
+    time), and whatever else was written there meanwhile is copied back to the real stderr.
+    """
+    import tempfile
+
+    with _stderr_lock, tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(capture.fileno(), 2)
+            try:
+                img = _decode(buf)
+            finally:
+                os.dup2(saved, 2)
+        finally:
+            os.close(saved)
+        capture.seek(0)
+        said = capture.read()
+    missing = any(w in said for w in _JPEG_DATA_MISSING)
+    rest = b"".join(line for line in said.splitlines(keepends=True)
+                    if not line.startswith((b"Corrupt JPEG data", b"Premature end of JPEG", b"Invalid SOS")))
+    if rest:
+        os.write(2, rest)
+    return img, missing
+
+
 def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Read an image file as a 2-D uint8 gray array.
 
@@ -127,13 +166,16 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
     """
 
     p = Path(path)
+    check_max_pixels(max_pixels)
     if not p.exists():
         problem = path_problem(p)
         raise ImageError(p, "file does not exist" if problem is None or problem.startswith("no such") else problem)
     if p.is_dir():
         raise ImageError(p, "is a directory, not an image file")
     try:
-        data = p.read_bytes()
+        data = read_regular_file(p)  # a FIFO or a device is refused before a byte is read
+    except FileError as exc:
+        raise ImageError(p, exc.problem) from None
     except OSError as exc:
         raise ImageError(p, f"cannot read file ({exc.strerror or exc})") from exc
     if not data:
@@ -141,7 +183,12 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
     size = image_size(data)
     if size is not None and size[0] * size[1] > max_pixels:
         raise ImageError(p, f"image of {size[0]}x{size[1]} pixels exceeds the limit of {max_pixels} pixels")
-    img = _decode(np.frombuffer(data, np.uint8))
+    jpeg = image_format(data) == "JPEG"
+    img, missing = _decode_jpeg(np.frombuffer(data, np.uint8)) if jpeg else (_decode(np.frombuffer(data, np.uint8)),
+                                                                           False)
+    if img is not None and jpeg and (missing or jpeg_truncated(data)):  # decoded in part, the rest grey
+        raise ImageError(p, f"truncated or corrupt JPEG data: the scan ends before the image does ({len(data)} "
+                         "bytes); only part of it decodes")
     if img is None:
         fmt = image_format(data)
         kind = "not a recognised image format" if fmt is None else f"corrupt or truncated {fmt} data"
@@ -149,6 +196,13 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
     if img.ndim >= 2 and img.shape[0] * img.shape[1] > max_pixels:
         raise ImageError(p, f"image of {img.shape[1]}x{img.shape[0]} pixels exceeds the limit of {max_pixels}")
     return to_gray_uint8(img, p)
+
+
+def check_max_pixels(max_pixels: int) -> None:
+    """ValueError naming ``max_pixels`` (``--max-pixels``) unless it is an integer >= 1."""
+    if not isinstance(max_pixels, (int, np.integer)) or isinstance(max_pixels, bool) or max_pixels < 1:
+        raise ValueError(f"max_pixels (--max-pixels) must be an integer >= 1 (pixels an image may have), "
+                         f"got {max_pixels!r}")
 
 
 def path_problem(path: str | os.PathLike[str]) -> str | None:

@@ -38,6 +38,29 @@ _PARAM_VALUES = attrgetter(*PARAMETERS)  # every parameter's value, in one C cal
 __all__ = ["DLFERS", "FaceResult", "Features", "FUSIONS", "PRESETS", "SAVED_PARAM_DEFAULTS"]
 
 
+def _check_labels(y: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """``y`` as an array; ValueError naming the positions of missing labels (None, NaN), which would
+    otherwise become a class of their own."""
+    import math
+
+    a = y if isinstance(y, np.ndarray) else np.asarray(y, dtype=object)  # NaN in a list of str would become "nan"
+    if a.ndim != 1:
+        raise ValueError(f"labels must be one per image (1-D), got shape {a.shape}")
+    if a.dtype.kind == "f":
+        missing = np.flatnonzero(~np.isfinite(a)).tolist()
+    elif a.dtype.kind == "O":
+        missing = [i for i, v in enumerate(a.tolist())
+                   if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v))]
+    else:
+        missing = []
+    if not isinstance(y, np.ndarray):
+        a = np.asarray(y)
+    if missing:
+        raise ValueError(f"labels must be class names or numbers; {len(missing)} missing (None or NaN) at "
+                         f"position(s) {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+    return a
+
+
 class DLFERS(ClassifierMixin, BaseEstimator):
     """Facial expression recogniser of the DLFERS paper, as a scikit-learn classifier.
 
@@ -266,11 +289,13 @@ class DLFERS(ClassifierMixin, BaseEstimator):
         i, img = item
         try:
             gray, box, found = stages.locate_face(img, self.spec())
+            feats = stages.box_features(gray, box, self.spec())
         except ImageError as exc:
             if exc.path is not None:
                 raise
             raise ImageError(f"item {i}", exc.problem) from None
-        feats = stages.box_features(gray, box, self.spec())
+        except ValueError as exc:  # e.g. an image too small for the crop: say which item of the batch
+            raise ImageError(f"item {i}", str(exc)) from None
         feats.found = found
         return feats
 
@@ -337,7 +362,7 @@ class DLFERS(ClassifierMixin, BaseEstimator):
             The fitted model (self).
         """
         spec = self.spec()
-        y = np.asarray(y)
+        y = _check_labels(y)
         if len(feats) != len(y):
             raise ValueError(f"{len(feats)} feature sets but {len(y)} labels")
         if self.classifier == "linear":  # the same fit as from frames, with the features as one chunk

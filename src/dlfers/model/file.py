@@ -41,13 +41,14 @@ import io
 import json
 import math
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import numpy as np
 
-from .._util.files import FileError, atomic_write
+from .._util.files import FileError, atomic_write, read_regular_file
 from .._version import __version__
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_MODEL_BYTES", "ModelFileError", "read_model_file", "save"]
@@ -64,6 +65,15 @@ FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 2 * 1024**3
 _HEADER = "header"
 _MAX_MEMBERS = 1000
+#: largest header member, in bytes (a real one is a few kB)
+_MAX_HEADER_BYTES = 1 << 24
+#: members may inflate to at most this many times the file's size, plus _INFLATE_SLACK bytes: a model's
+#: float arrays compress by 1.3 or so, a decompression bomb by up to a thousand
+_MAX_INFLATION = 64
+_INFLATE_SLACK = 1 << 24
+#: largest .npy header of a member (numpy's own reading limit is 10000)
+_NPY_HEADER_BYTES = 10000 + 16
+_MEMBER_NAME = re.compile(r"[A-Za-z0-9_]{1,200}\.npy")
 _ARRAY_KINDS = "fiubU"
 
 
@@ -170,20 +180,52 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
     return np.array(arr, order="C", copy=True)  # aligned, writable, C-ordered as the fitted arrays
 
 
-def _read_container(p: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Header and arrays of a model file, checked against the header and the checksum."""
+def _declared_bytes(spec: Any) -> int | None:
+    """Bytes of the array a header entry ``{"dtype", "shape"}`` declares, or None if it is malformed."""
     try:
-        size = p.stat().st_size
+        dtype = np.dtype(spec["dtype"])
+        shape = spec["shape"]
+        if dtype.hasobject or not isinstance(shape, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            return None
+        return int(math.prod(shape)) * int(dtype.itemsize)
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, inflating at most ``limit + 1`` of them whatever its header says."""
+    with zf.open(info) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"member {info.filename!r} inflates to more than the {limit} bytes it may hold")
+    return data
+
+
+def _peek_arrays(header_member: bytes) -> Any:
+    """The ``arrays`` entry of a header member's JSON, or None if it cannot be read (the full check follows)."""
+    try:
+        text = _read_npy(header_member, _HEADER)
+        obj = json.loads(text.tobytes().decode("utf-8"))
+        return obj.get("arrays") if isinstance(obj, dict) else None
+    except Exception:  # noqa: BLE001 - a damaged header is reported by the full check
+        return None
+
+
+def _read_container(p: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Header and arrays of a model file, checked against the header and the checksum.
+
+    Before a member is inflated, its name and its uncompressed size (as the ZIP directory says and
+    as the header's array list implies) are checked; inflation stops at that size.
+    """
+    try:
+        data = read_regular_file(p, MAX_MODEL_BYTES)  # a FIFO or a device is refused before reading
     except FileNotFoundError:
         raise ModelFileError(p, "no such file") from None
-    except OSError as exc:
-        raise ModelFileError(p, f"cannot read: {exc.strerror or exc}") from None
-    if p.is_dir():
-        raise ModelFileError(p, "is a folder, not a model file")
-    if size > MAX_MODEL_BYTES:
-        raise ModelFileError(p, f"file of {size} bytes exceeds the limit of {MAX_MODEL_BYTES} bytes")
-    try:
-        data = p.read_bytes()
+    except IsADirectoryError:
+        raise ModelFileError(p, "is a folder, not a model file") from None
+    except FileError as exc:
+        raise ModelFileError(p, "is a folder, not a model file" if "a folder" in exc.problem else exc.problem) from None
     except OSError as exc:
         raise ModelFileError(p, f"cannot read: {exc.strerror or exc}") from None
     if not data:
@@ -194,17 +236,46 @@ def _read_container(p: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise ModelFileError(p, f"truncated or corrupt model file ({len(data)} bytes): {exc}") from None
+    budget = min(MAX_MODEL_BYTES, _MAX_INFLATION * len(data) + _INFLATE_SLACK)
     with zf:
         infos = zf.infolist()
-        if len(infos) > _MAX_MEMBERS or sum(i.file_size for i in infos) > MAX_MODEL_BYTES:
-            raise ModelFileError(p, "container declares too many or too large members")
-        members = {i.filename[:-4]: i for i in infos if i.filename.endswith(".npy")}
+        if len(infos) > _MAX_MEMBERS or sum(i.file_size for i in infos) > budget:
+            raise ModelFileError(p, f"container declares too many or too large members ({len(infos)} members, "
+                                 f"{sum(i.file_size for i in infos)} bytes uncompressed; at most {budget} for a "
+                                 f"file of {len(data)} bytes)")
+        bad = [i.filename for i in infos if not _MEMBER_NAME.fullmatch(i.filename)]
+        if bad:
+            raise ModelFileError(p, f"not a dlfers model file (unexpected member {bad[0][:80]!r})")
+        members = {i.filename[:-4]: i for i in infos}
+        if len(members) != len(infos):
+            raise ModelFileError(p, "container holds a member twice")
         if _HEADER not in members:
             raise ModelFileError(p, "not a dlfers model file (a ZIP without header.npy)")
+        raw: dict[str, bytes] = {}
         try:
-            raw = {name: zf.read(info) for name, info in members.items()}
+            if members[_HEADER].file_size > _MAX_HEADER_BYTES:
+                raise ValueError(f"header member of {members[_HEADER].file_size} bytes (at most {_MAX_HEADER_BYTES})")
+            raw[_HEADER] = _read_member(zf, members[_HEADER], _MAX_HEADER_BYTES)
+            peek = _peek_arrays(raw[_HEADER])
+            for name, info in members.items():
+                if name == _HEADER:
+                    continue
+                size = _declared_bytes(peek.get(name)) if isinstance(peek, dict) else None
+                if size is None:  # not in the header's list: reported below, never inflated
+                    continue
+                limit = size + _NPY_HEADER_BYTES
+                if info.file_size > limit:
+                    raise ValueError(f"member {info.filename!r} declares {info.file_size} bytes, its array "
+                                     f"{size} (+ a .npy header)")
+                budget -= size
+                if budget < 0:
+                    raise ValueError("the arrays the header declares exceed the size limit for this file")
+                raw[name] = _read_member(zf, info, limit)
+        except ValueError as exc:
+            raise ModelFileError(p, f"refused before inflating: {exc}") from None
         except Exception as exc:  # zipfile raises many types on damaged data (CRC, zlib, EOF, ...)
             raise ModelFileError(p, f"truncated or corrupt model file: {type(exc).__name__}: {exc}") from None
+        raw.update({name: b"" for name in members if name not in raw})  # named in the check below
     try:
         text = _read_npy(raw.pop(_HEADER), _HEADER)
         if text.dtype != np.uint8 or text.ndim != 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import _kernels
 from .estimator import DLFERS
 from .file import ModelFileError, read_model_file
 from .params import SAVED_PARAM_DEFAULTS
@@ -31,10 +32,18 @@ def load(path: str | os.PathLike[str], backend: str | None = None) -> DLFERS:
 
     Raises
     ------
+    TypeError
+        ``path`` is not a str or os.PathLike.
+    ValueError
+        The ``DLFERS_BACKEND`` environment variable names no available backend.
     ModelFileError
         Missing, non-model, truncated, corrupt, modified or newer-format files, and
         files whose parts do not fit together.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"dlfers.load takes the path of a model file (str or os.PathLike), got {type(path).__name__}")
+    if backend in (None, "auto"):
+        _kernels.check_environment()  # a bad DLFERS_BACKEND is the environment's fault, not the file's
     p = Path(path)
     header, arrays = read_model_file(p, PARAMETERS)
     try:

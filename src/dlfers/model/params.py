@@ -63,6 +63,8 @@ class Param:
         the type allows None).
     exclusive : bool, default False
         ``minimum`` itself is not allowed.
+    maximum : float or None, default None
+        The largest allowed value of a number (``None``: no bound).
     integer : bool, default False
         Only integers (not booleans) are allowed.
     saved : object, default unset
@@ -84,6 +86,7 @@ class Param:
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
     exclusive: bool = False
+    maximum: float | None = None
     integer: bool = False
     saved: Any = _UNSET
     flag: str | None = None
@@ -124,7 +127,7 @@ PARAMS: tuple[Param, ...] = (
           choices=tuple(DETECTORS), saved="cascade"),
     Param("detect_size", "prep", "int or None", None,
           "Longest side of the frame copy the (coarse) face detector searches (None: the detector's own).",
-          minimum=1, integer=True, cli_type=int),
+          minimum=1, maximum=16384, integer=True, cli_type=int),
     Param("min_face", "prep", "float or None", None,
           "Smallest face, as a fraction of the frame's shorter side (None: the detector's own).", cli_type=float),
     Param("detect_score", "prep", "float or None", None,
@@ -141,7 +144,7 @@ PARAMS: tuple[Param, ...] = (
           "Downward move of that frame's centre, in box heights (negative: upward).",
           minimum=-1.0, saved=0.0, cli_type=float),
     Param("face_size", "prep", "int", 128, "Side of the face after the wavelet reduction, in pixels.",
-          minimum=16, integer=True, cli_type=int),
+          minimum=16, maximum=1024, integer=True, cli_type=int),
     Param("wavelet", "prep", "str", "haar", "The PyWavelets wavelet whose LL subband is kept.", flag=""),
     Param("wavelet_level", "prep", "int", 1, "Levels of the wavelet reduction.", minimum=1, integer=True, flag=""),
     Param("align", "prep", "bool", False,
@@ -268,22 +271,25 @@ def check_value(name: str, value: Any) -> None:
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{name} must be True or False, got {value!r}")
         return
-    if p.minimum is None and not p.integer:
+    if p.minimum is None and p.maximum is None and not p.integer:
         return
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
     if p.integer and not (number and float(value).is_integer() and isinstance(value, (int, np.integer))):
         raise ValueError(f"{name} must be an integer{_bound(p)}, got {value!r}")
     if not number or not math.isfinite(float(value)):
         raise ValueError(f"{name} must be a finite number{_bound(p)}, got {value!r}")
-    if p.minimum is not None and (value <= p.minimum if p.exclusive else value < p.minimum):
+    if (p.minimum is not None and (value <= p.minimum if p.exclusive else value < p.minimum)) or (
+            p.maximum is not None and value > p.maximum):
         raise ValueError(f"{name} must be {'an integer' if p.integer else 'a number'}{_bound(p)}, got {value!r}")
 
 
 def _bound(p: Param) -> str:
-    if p.minimum is None:
-        return ""
-    low = int(p.minimum) if float(p.minimum).is_integer() else p.minimum
-    return f" {'>' if p.exclusive else '>='} {low}"
+    def num(v: float) -> Any:
+        return int(v) if float(v).is_integer() else v
+
+    low = "" if p.minimum is None else f" {'>' if p.exclusive else '>='} {num(p.minimum)}"
+    high = "" if p.maximum is None else f"{' and' if low else ''} <= {num(p.maximum)}"
+    return low + high
 
 
 def numpydoc_parameters() -> str:

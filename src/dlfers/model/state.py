@@ -22,6 +22,7 @@ from ..features.texture import KIND as LBP_KIND
 from ..features.texture import input_width
 from .classify import KernelSVC, fusion_inputs
 from .linear import LinearMapSVC
+from .params import check_value
 from .spec import Spec
 
 __all__ = ["FittedParts", "pack", "unpack"]
@@ -145,6 +146,12 @@ def unpack(spec: Spec, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> F
     svms: dict[str, KernelSVC | LinearMapSVC] = {}
     for i, s in enumerate(svms_spec):
         state = {k.split("__", 1)[1]: a for k, a in arrays.items() if k.startswith(f"svm{i}__")}
+        m = s.get("meta") if isinstance(s, dict) else None
+        if not isinstance(m, dict):
+            raise TypeError(f"SVM {i} has no metadata")
+        for key, row in (("C", "C"), ("gamma", "svm_gamma"), ("gamma_", "svm_gamma"), ("random_state", "random_state")):
+            if key in m:  # the SVM's numbers, by the validator of the parameters they come from
+                check_value(row, m[key])
         kind = str(s["meta"].get("type", "kernel")) if isinstance(s.get("meta"), dict) else "?"
         if kind != spec.get("classifier"):
             raise ValueError(f"SVM {s['name']!r} is of type {kind!r}, the model's classifier is "

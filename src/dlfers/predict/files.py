@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .._util.parallel import resolve_jobs, thread_map
-from ..image.read import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, ImageError, path_problem, read_image
+from ..image.read import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, ImageError, check_max_pixels, path_problem, read_image
 from ..model.estimator import DLFERS
 from ..model.results import FaceResult, check_predict_options
 
@@ -135,9 +135,9 @@ def predict_files(
     Raises
     ------
     ValueError
-        For ``max_faces`` < 1 or detector settings out of range (before any file is read).
+        For ``max_faces`` < 1, ``max_pixels`` < 1 or detector settings out of range (before any file is read).
     """
-
+    check_max_pixels(max_pixels)
     check_predict_options(model, max_faces, detect_size, min_face, detect_scale)
 
     def one(item: tuple[str, str | None]) -> list[dict[str, Any]]:

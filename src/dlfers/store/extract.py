@@ -66,7 +66,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._util.files import atomic_write
+from .._util.files import atomic_write, stale_temp_files
+from .._util.outputs import check_output_dir
 from .._util.parallel import Executor
 from .._util.progress import progress_counter
 from .._version import __version__
@@ -236,7 +237,7 @@ def _prepare(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    for tmp in out.glob(".*.tmp"):  # left by a run killed while writing
+    for tmp in stale_temp_files(out):  # partial shards of a run killed while writing (a live run's are kept)
         tmp.unlink(missing_ok=True)
     if mpath.exists():
         try:
@@ -354,8 +355,8 @@ def extract_dataset(
     Raises
     ------
     ValueError
-        Bad parameters, a bad subject pattern, or ``out`` was made with another configuration
-        (without ``overwrite``).
+        Bad parameters, a bad subject pattern, ``out`` inside a data set folder (or one of them),
+        or ``out`` was made with another configuration (without ``overwrite``).
     FileNotFoundError
         ``data`` is not a data set folder.
     """
@@ -364,6 +365,11 @@ def extract_dataset(
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     batch_size = int(batch_size)
+    inputs = [data] if isinstance(data, (str, os.PathLike)) else [
+        d for d in data if isinstance(d, (str, os.PathLike))] if isinstance(data, (list, tuple)) else []
+    if isinstance(model, (str, os.PathLike)):
+        inputs.append(model)
+    check_output_dir(out, (), inputs, overwrite, "feature folder")  # never into the data set, before any work
     m = _as_model(model)
     m.spec()
     listed = _listed(data, aliases, subject_pattern, precropped_side)

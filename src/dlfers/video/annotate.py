@@ -17,7 +17,7 @@ import sys
 import time
 import warnings
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["VideoStats", "annotate_video", "draw_tracks"]
 
+#: failed frames named in :meth:`VideoStats.errors_message`
+_SHOWN_ERRORS = 3
 _FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
 
@@ -64,6 +66,8 @@ class VideoStats:
         The source as messages name it.
     limited : bool, default=False
         Stopped at ``max_frames`` (or by Ctrl-C on a camera), not at the end of the source.
+    first_errors : list of str, default=[]
+        The first few failed frames, "frame <i>: <why>" (the why names a folder's file).
     """
 
     frames: int
@@ -75,6 +79,7 @@ class VideoStats:
     tracks: int = 0
     source: str = ""
     limited: bool = False
+    first_errors: list[str] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -86,6 +91,12 @@ class VideoStats:
         """Fewer frames could be read than the container announces (a truncated or damaged file)."""
         read = self.frames if self.read < 0 else self.read
         return not self.limited and self.expected_frames is not None and read < self.expected_frames
+
+    def errors_message(self) -> str:
+        """The warning for frames that failed (:attr:`errors`), naming the first ones."""
+        more = f" (first {len(self.first_errors)} shown)" if self.errors > len(self.first_errors) else ""
+        return (f"{self.source}: {self.errors} frame(s) could not be analysed{more}: " + "; ".join(self.first_errors)
+                + "; their CSV rows have the label 'error', their log records status 'error'")
 
     def early_stop_message(self) -> str:
         """The warning for :attr:`stopped_early`, naming the source."""
@@ -265,6 +276,8 @@ def annotate_video(
                     stats.frames += 1
                     stats.with_faces += bool(res.faces)
                     stats.errors += res.error is not None
+                    if res.error is not None and len(stats.first_errors) < _SHOWN_ERRORS:
+                        stats.first_errors.append(f"frame {res.frame}: {res.error}")
                     for sink_ in (table, series, totals):
                         if sink_ is not None:
                             sink_.add(res)

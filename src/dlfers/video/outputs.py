@@ -40,6 +40,9 @@ def csv_header(classes: Sequence[Any]) -> list[str]:
     """``frame,time_s,track,x,y,w,h,label``, ``p_<class>`` per class, then ``score`` and the
     :data:`LANDMARK_COLUMNS` (empty without landmarks).
 
+    A frame without a face has one row of empty cells; a frame that could not be read or analysed
+    (e.g. a corrupt file of a folder of frames) has the label ``error`` (its reason is in the log).
+
     Parameters
     ----------
     classes : sequence
@@ -79,7 +82,9 @@ class CsvWriter:
             One analysed frame.
         """
         head = [result.frame, repr(round(result.time_s, 6))]
-        if not result.faces:
+        if result.error is not None:  # not a frame without a face: one that could not be read or analysed
+            self._w.writerow(head + [""] * 5 + ["error"] + [""] * (len(self.classes) + 1 + len(LANDMARK_COLUMNS)))
+        elif not result.faces:
             self._w.writerow(head + [""] * (7 + len(self.classes) + len(LANDMARK_COLUMNS)))
         for f in result.faces:
             score = "" if f.box.score is None else repr(round(float(f.box.score), 4))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util.files import not_regular
 from ..image.read import IMAGE_SUFFIXES, ImageError, path_problem, read_image
 
 __all__ = ["FrameSource", "source_name"]
@@ -96,6 +97,8 @@ class FrameSource:
             cap = self._open_capture(str(p), name)
             total = int(cap.get(_cv2().CAP_PROP_FRAME_COUNT) or 0)
             self.expected_frames = total if total > 0 else None
+        elif p.exists():  # a FIFO or a device: OpenCV would block on it or read it without end
+            raise ValueError(f"{p}: is {not_regular(p.stat().st_mode)}, not a video file or a folder of frames")
         else:
             raise ValueError(f"{p}: {path_problem(p) or 'not a file or folder'}")
 

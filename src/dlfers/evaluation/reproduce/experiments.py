@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._util.outputs import check_output_dir
 from ..._util.parallel import Executor
 from ...data.folders import Dataset, load_dataset
 from ...model.estimator import DLFERS
@@ -36,7 +37,7 @@ from ...model.presets import CROP_PRESETS
 from ..protocols import PROTOCOLS, _run_baseline_fold, class_order, hog_features, make_splits, scores
 from .engine import SVM_COST, CVEngine, Job, layout_features
 from .paper import CITATION, OVERALL_ACCURACY, paper_mean, paper_table
-from .report import format_markdown, write_outputs
+from .report import REPORT_FILES, format_markdown, write_outputs
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -200,6 +201,7 @@ def reproduce(
     n_jobs: int = -1,
     progress: bool = False,
     scheduler: str | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Run the paper's experiments; with ``out``, write report.md, CSVs, PNG plots and results.json.
 
@@ -235,6 +237,8 @@ def reproduce(
         Inner folds of the nested choice.
     plots : bool, default=True
         Write the PNG plots (with ``out``).
+    overwrite : bool, default=False
+        Replace the report files ``out`` already holds (checked before any work).
 
     Returns
     -------
@@ -243,12 +247,17 @@ def reproduce(
     Raises
     ------
     ValueError
-        Unknown table names or DLFERS parameters, fewer than 2 folds, no candidates, no images.
+        Unknown table names or DLFERS parameters, fewer than 2 folds, no candidates, no images,
+        or ``out`` inside the data folder or an existing file.
+    FileExistsError
+        ``out`` holds report files and ``overwrite`` is False.
     """
     from tqdm.auto import tqdm
 
 
     t_start, cpu_start, load_start = time.perf_counter(), time.process_time(), _load()
+    if out is not None:  # before any work: never into the data, never over a report without overwrite
+        check_output_dir(out, REPORT_FILES, () if isinstance(data, Dataset) else (data,), overwrite, "report folder")
     unknown = [t for t in tables if t not in TABLE_COLUMNS]
     if unknown:
         raise ValueError(f"unknown tables {unknown}; known: {', '.join(TABLE_COLUMNS)}")

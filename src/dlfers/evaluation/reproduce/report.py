@@ -19,7 +19,11 @@ import numpy as np
 from ..._util.files import atomic_write, jsonable
 from ..._util.plots import confusion_heatmap, grouped_bars, save_png
 
-__all__ = ["write_outputs", "format_markdown"]
+__all__ = ["REPORT_FILES", "write_outputs", "format_markdown"]
+
+#: every file :func:`write_outputs` may write into its folder (glob patterns)
+REPORT_FILES = ("report.md", "results.json", "table*.csv", "table*.png", "overall.csv", "confusion_*.csv",
+                "confusion_*.png", "nested_folds.csv")
 
 
 def _f(v: float | None, signed: bool = False) -> str:
