@@ -270,8 +270,18 @@ def _list_folder(root: Path, subject_pattern: str | re.Pattern[str] | None = Non
 
 
 def empty_class_folders(path: str | os.PathLike[str]) -> list[str]:
-    """The class folders of a folder-per-class data set that hold no image file (skipped when it is
-    loaded); none for JAFFE or a missing folder."""
+    """The class folders of a folder-per-class data set that hold no image file (skipped when it is loaded).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The data set folder.
+
+    Returns
+    -------
+    list of str
+        Their names; none for JAFFE or a missing folder.
+    """
     root = Path(path)
     if not root.is_dir() or _is_jaffe(root):
         return []
@@ -283,6 +293,16 @@ def duplicate_files(paths: Sequence[str]) -> list[list[str]]:
 
     A copy in a data set can land in a training fold and a test fold at once: cross-validation then
     scores it through the leak.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Files (unreadable ones are left out).
+
+    Returns
+    -------
+    list of list of str
+        Each group of two or more identical files.
     """
     import hashlib
 

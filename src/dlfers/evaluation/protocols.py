@@ -92,6 +92,15 @@ def check_folds(labels: np.ndarray, folds: int, seed: int) -> None:
     Raises ValueError for ``folds`` < 2 or more than the images of the largest class, and a seed
     outside 0 .. 2**32 - 1; warns (RuntimeWarning) when the smallest class has fewer images than
     folds (some test folds then lack it).
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,)
+        The labels to split.
+    folds : int
+        Folds asked for.
+    seed : int
+        The shuffling seed asked for.
     """
     import warnings
 

@@ -43,6 +43,15 @@ def jpeg_truncated(data: bytes) -> bool:
     OpenCV decodes such a file without an error, the missing rows grey: a cut download or copy.
     Inside the entropy-coded data an FF byte is always followed by 00 or a restart marker, so
     FF D9 after the last start-of-scan is the end of the image (bytes after it are ignored).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes.
+
+    Returns
+    -------
+    bool
     """
     sos = data.rfind(b"\xff\xda")
     return sos >= 0 and data.find(b"\xff\xd9", sos + 2) < 0

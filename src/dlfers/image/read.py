@@ -199,7 +199,13 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PIXELS)
 
 
 def check_max_pixels(max_pixels: int) -> None:
-    """ValueError naming ``max_pixels`` (``--max-pixels``) unless it is an integer >= 1."""
+    """ValueError naming ``max_pixels`` (``--max-pixels``) unless it is an integer >= 1.
+
+    Parameters
+    ----------
+    max_pixels : int
+        The largest image, in pixels, a command accepts.
+    """
     if not isinstance(max_pixels, (int, np.integer)) or isinstance(max_pixels, bool) or max_pixels < 1:
         raise ValueError(f"max_pixels (--max-pixels) must be an integer >= 1 (pixels an image may have), "
                          f"got {max_pixels!r}")
