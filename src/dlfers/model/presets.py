@@ -9,12 +9,13 @@ from ..face.detect import DETECTORS
 __all__ = ["CROP_PRESETS", "PRESETS"]
 
 #: "general": the configuration of the shipped pretrained model (dlfers.pretrained()), for tens of
-#: thousands of web faces: one codebook of 256 words per descriptor kind, a linear SVM trained in O(n)
-#: on the power-normalised histograms (classifier="linear"; with power 0.5 that is the Hellinger
-#: kernel's exact map), and the FER2013 framing of a detected box (frame_scale 1.2, measured on
-#: FER2013 Training faces).  Chosen on FER2013 PublicTest (docs/pretrained.md).
-GENERAL: dict[str, Any] = {"classifier": "linear", "kernel": "linear", "C": 0.003, "per_class": False,
-                           "n_words": 256, "max_samples": 100000, "frame_scale": 1.2}
+#: thousands of web faces: a 64-pixel face (FER2013's faces are 48 pixels), one codebook of 512 words
+#: per descriptor kind, a linear SVM trained in O(n) on the power-normalised histograms
+#: (classifier="linear"; with power 0.5 that is the Hellinger kernel's exact map), and the FER2013
+#: framing of a detected box (frame_scale 1.2, measured on FER2013 Training faces).  Chosen on
+#: FER2013 PublicTest (docs/pretrained.md).
+GENERAL: dict[str, Any] = {"classifier": "linear", "kernel": "linear", "C": 0.01, "per_class": False,
+                           "n_words": 512, "max_samples": 100000, "face_size": 64, "frame_scale": 1.2}
 
 #: named configurations for :meth:`DLFERS.from_preset` (each gives every parameter that
 #: differs from the defaults, so a preset keeps its meaning when a default changes).
