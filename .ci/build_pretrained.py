@@ -61,7 +61,8 @@ def predictions(model_path: Path, files: list[Path], data: Path) -> dict[str, st
 def build(data: Path, out: Path) -> None:
     rel = os.path.relpath(data, ROOT)
     cmd = [sys.executable, "-m", "dlfers", "train", f"{rel}/train", "--preset", "general",
-           "--test-data", f"{rel}/publictest", "--out", str(out), "--overwrite", "--jobs", "2", "--progress"]
+           "--test-data", f"{rel}/publictest", "--out", os.path.relpath(out, ROOT), "--overwrite", "--jobs", "2",
+           "--progress"]
     print("$", " ".join(["dlfers", *cmd[3:]]), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
     import dlfers

@@ -36,18 +36,25 @@ def p50(fn, rounds: int = 60) -> float:
 
 def main() -> None:
     import tensorflow as tf
-    from fer import FER
+
+    try:
+        from fer import FER
+    except ImportError:  # fer 25: the class lives in fer.fer
+        from fer.fer import FER
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    import cv2
+
     frames = {name: np.load(path) for name, path in json.loads(sys.argv[1]).items()}
-    det = FER()
-    face = frames.pop("face48").astype(np.float32) / 255.0
-    batch = face.reshape(1, 48, 48, 1) * 2.0 - 1.0
-    model = det._FER__emotion_classifier if hasattr(det, "_FER__emotion_classifier") else det.emotion_model
-    out = {"face48": p50(lambda: model(batch, training=False) if callable(model) else model.predict(batch))}
+    det = FER()  # fer's defaults (its OpenCV cascade; fer 25 runs its CNN through TensorFlow Lite)
+    h, w = det._FER__emotion_target_size
+    face = cv2.resize(frames.pop("face48"), (w, h)).astype(np.float32) / 255.0
+    batch = (face * 2.0 - 1.0)[None]  # fer's own preprocessing of a gray face (fer.utils.preprocess_input)
+    out = {"face48": p50(lambda: det._classify_emotions(batch))}  # the CNN alone, on a pre-cropped face
     for name, frame in frames.items():
-        out[name] = p50(lambda f=frame: det.detect_emotions(f))
+        bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame
+        out[name] = p50(lambda f=bgr: det.detect_emotions(f))
     print(json.dumps(out))
 
 

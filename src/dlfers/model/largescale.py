@@ -182,7 +182,18 @@ def fit_linear(model: Any, chunks: Chunks, y: np.ndarray, progress: bool = False
         if kernel != "linear":  # the map, a block of rows at a time (the identity map needs no copy)
             x = _mapped(x, kernel)
         svm = LinearMapSVC(kernel, float(model.C), True, seed, solver=solver)
+        if progress:  # the solver reports nothing while it runs: say what it does and how long it took
+            import sys
+            import time
+
+            print(f"linear SVM ({'+'.join(chans)}): {x.shape[0]:,} faces x {x.shape[1]:,} values, one-vs-rest "
+                  f"{len(model.classes_)} classes, C={model.C} (temperature on a held-out fifth, then all)...",
+                  file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
         model.svms_["+".join(chans)] = svm.fit_mapped(x, labels, width)
+        if progress:
+            print(f"linear SVM: {time.perf_counter() - t0:.0f} s, {int(svm.n_epochs_.max())} passes at most",
+                  file=sys.stderr, flush=True)
         del x
     model.n_features_in_ = int(model.face_size) ** 2
     return model
