@@ -69,7 +69,7 @@ def test_it_predicts_the_recorded_sample_deterministically():
 def test_predict_without_a_model_argument(jaffe_file, capsys):
     assert main(["predict", str(jaffe_file), "--json"]) == 0
     rec = json.loads(capsys.readouterr().out.splitlines()[0])
-    assert rec["label"] in CLASSES and rec["found"]
+    assert rec["label"] in CLASSES and rec["status"] == "ok"
 
 
 def test_an_explicit_model_file_still_wins(jaffe, jaffe_file, tmp_path, capsys):
