@@ -95,9 +95,20 @@ def _targets(w: int, h: int) -> np.ndarray:
 def detect_eyes(gray: np.ndarray, box: FaceBox) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """Left and right eye centres (frame pixels) in the face ``box`` of a (H, W) uint8 frame.
 
-    Returns None when no plausible pair is found: one eye in each half of the box, in its
-    upper part, at most :data:`_MAX_TILT` degrees from level.  Among plausible pairs, the
-    one closest to :data:`EYE_TARGETS` wins.
+    Parameters
+    ----------
+    gray : ndarray of shape (H, W), uint8
+        The frame.
+    box : FaceBox
+        The (δ/γ-cropped) face box, in frame pixels; the eye cascade searches its upper 60 %.
+
+    Returns
+    -------
+    tuple of two (x, y) float pairs, or None
+        The image-left then the image-right eye centre, in frame pixels.  None when no plausible
+        pair is found: one eye in each half of the box, in its upper part, at most
+        :data:`_MAX_TILT` degrees from level.  Among plausible pairs, the one closest to
+        :data:`EYE_TARGETS` wins.
     """
     x0, y0, w, h = box.x, box.y, box.w, box.h
     top = max(1, int(round(_SEARCH_TOP * h)))
@@ -137,7 +148,21 @@ def detect_eyes(gray: np.ndarray, box: FaceBox) -> tuple[tuple[float, float], tu
 
 def eye_matrix(eyes: tuple[tuple[float, float], tuple[float, float]], w: int, h: int) -> np.ndarray:
     """The (2, 3) similarity transform taking the two eye centres (frame pixels) onto the
-    targets of a (h, w) output."""
+    targets of a (h, w) output.
+
+    Parameters
+    ----------
+    eyes : tuple of two (x, y) float pairs
+        The image-left then the image-right eye centre, in frame pixels (:func:`detect_eyes`).
+    w, h : int
+        Width and height of the output, pixels (the targets are :data:`EYE_TARGETS` scaled to them).
+
+    Returns
+    -------
+    ndarray of shape (2, 3), float64
+        ``[[a, -b, tx], [b, a, ty]]``, frame pixels -> output pixels, mapping both eyes exactly
+        onto their targets.
+    """
     src = np.asarray(eyes, np.float64)
     dst = _targets(w, h)
     vs, vd = src[1] - src[0], dst[1] - dst[0]
@@ -323,7 +348,21 @@ def face_crop(gray: np.ndarray, box: FaceBox, align: bool) -> tuple[np.ndarray, 
     """The (box.h, box.w) uint8 face a model reduces: aligned when ``align`` (by the box's landmarks
     where it has them, else by the eye cascade).
 
-    Returns the crop and whether it was aligned (None when ``align`` is False).
+    Parameters
+    ----------
+    gray : ndarray of shape (H, W), uint8
+        The frame.
+    box : FaceBox
+        The δ/γ-cropped face box, in frame pixels (with ``landmarks`` from the "yunet" detector).
+    align : bool
+        Whether to align the face (:func:`landmark_align` or :func:`align_face`) or just crop it.
+
+    Returns
+    -------
+    crop : ndarray of shape (box.h, box.w), uint8
+        The face: aligned, or the unaligned crop (a view of ``gray``).
+    aligned : bool or None
+        Whether it was aligned (None when ``align`` is False).
     """
     if not align:
         return gray[box.y : box.y + box.h, box.x : box.x + box.w], None
@@ -334,7 +373,20 @@ def face_crop(gray: np.ndarray, box: FaceBox, align: bool) -> tuple[np.ndarray, 
 def warn_fallbacks(aligned: list[bool | None]) -> int:
     """Warn (``UserWarning``) how many faces of an aligned model's batch kept the unaligned crop.
 
-    Returns that number (0 when none or when alignment is off).
+    Parameters
+    ----------
+    aligned : list of bool or None
+        The second value :func:`face_crop` returned for each face of the batch (False: a fallback).
+
+    Returns
+    -------
+    int
+        That number (0 when none or when alignment is off).
+
+    Warns
+    -----
+    UserWarning
+        When that number is not 0.
     """
     n = sum(a is False for a in aligned)
     if n:

@@ -48,11 +48,12 @@ class FaceBox:
     Attributes
     ----------
     x, y, w, h : int
-    landmarks : five (x, y) float frame pixels or None
+        The top-left corner (x, y), the width and the height, in frame pixels.
+    landmarks : Landmarks (five (x, y) float pairs, frame pixels) or None, default None
         The person's right eye, left eye, nose tip, right and left mouth corners (image left
         first for the eyes of a frontal face), from the "yunet" detector; None from the cascades.
         :func:`crop_box` keeps them (they stay in frame pixels).
-    score : float or None
+    score : float or None, default None
         The detector's confidence in [0, 1] ("yunet"; None from the cascades).
     """
 
@@ -138,12 +139,18 @@ class DetectorSettings:
 
     Attributes
     ----------
-    detector : "cascade+coarse2fine", "coarse2fine" or "cascade".
-    detector : "cascade+yunet", "cascade+coarse2fine", "coarse2fine", "cascade" or "yunet".
-    detect_size : longest side of the frame copy the (coarse) cascade or YuNet searches, pixels.
-    min_face : smallest face side, as a fraction of the frame's shorter side.
-    scale_factor : step between the (coarse) cascade's search scales (unused by "yunet").
-    score_threshold : least score of a "yunet" face, in [0, 1) (unused by the cascades).
+    detector : str, default "cascade+yunet"
+        "cascade+yunet" (:data:`DEFAULT_DETECTOR`), "cascade+coarse2fine", "coarse2fine", "cascade"
+        or "yunet" (a key of :data:`DETECTORS`).
+    detect_size : int, default 160
+        Longest side of the frame copy the (coarse) cascade or YuNet searches, pixels (>= 24).  The
+        defaults of this and the next two are the default detector's, ``DETECTORS["cascade+yunet"]``.
+    min_face : float, default 0.02
+        Smallest face side, as a fraction of the frame's shorter side, in [0, 1].
+    scale_factor : float, default 1.1
+        Step between the (coarse) cascade's search scales, in (1, 2] (unused by "yunet").
+    score_threshold : float, default 0.7
+        Least score of a "yunet" face, in [0, 1) (:data:`DEFAULT_SCORE`; unused by the cascades).
     """
 
     detector: str = DEFAULT_DETECTOR
@@ -171,6 +178,27 @@ def detector_settings(
     """Settings of ``detector`` (None: the default, "cascade+yunet"), its defaults for every None,
     validated.
 
+    Parameters
+    ----------
+    detector : str or None, default None
+        "cascade+yunet", "cascade+coarse2fine", "coarse2fine", "cascade" or "yunet" (None:
+        :data:`DEFAULT_DETECTOR`, "cascade+yunet").
+    detect_size : int or None, default None
+        Longest side of the frame copy the detector searches, pixels, >= 24 (None: the detector's,
+        see :data:`DETECTORS`).
+    min_face : float or None, default None
+        Smallest face side as a fraction of the frame's shorter side, in [0, 1] (None: the detector's).
+    scale_factor : float or None, default None
+        Step between the (coarse) cascade's search scales, in (1, 2] (None: the detector's; unused
+        by "yunet").
+    score_threshold : float or None, default None
+        Least score of a "yunet" face, in [0, 1) (None: :data:`DEFAULT_SCORE`, 0.7).
+
+    Returns
+    -------
+    DetectorSettings
+        The checked settings (``detect_size`` as int, the others as float).
+
     Raises
     ------
     ValueError
@@ -189,7 +217,18 @@ def detector_settings(
 
 
 def cascade_engine(name: str = _FINE_CASCADE) -> str:
-    """Who evaluates OpenCV's cascade ``name`` here: "dlfers" or "opencv" (see :func:`dlfers.face.haar.engine`)."""
+    """Who evaluates OpenCV's cascade ``name`` here: "dlfers" or "opencv" (see :func:`dlfers.face.haar.engine`).
+
+    Parameters
+    ----------
+    name : str, default "haarcascade_frontalface_default.xml"
+        A cascade file name (default: the cascade of the "cascade" detector and of the fine pass).
+
+    Returns
+    -------
+    str
+        "dlfers" (the compiled ``haar_scan`` kernel) or "opencv" (``cv2.CascadeClassifier``).
+    """
 
     return engine(name)
 
@@ -211,7 +250,18 @@ def _resized(gray: np.ndarray, s: float) -> np.ndarray:
 
 
 def iou(a: FaceBox, b: FaceBox) -> float:
-    """Intersection over union of two boxes, in [0, 1]."""
+    """Intersection over union of two boxes, in [0, 1].
+
+    Parameters
+    ----------
+    a, b : FaceBox
+        The two boxes, in the same pixels.
+
+    Returns
+    -------
+    float
+        The area of their intersection over that of their union, in [0, 1] (0.0 when both are empty).
+    """
     ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
     inter = ix * iy
@@ -398,22 +448,32 @@ def detect_faces(
 
     Parameters
     ----------
-    gray : (H, W) uint8.
-    detect_size : longest side of the frame copy the (coarse) cascade searches, pixels
+    gray : ndarray of shape (H, W), uint8
+        The frame.
+    detect_size : int or None, default None
+        Longest side of the frame copy the (coarse) cascade or YuNet searches, pixels
         (None: the detector's default, see :data:`DETECTORS`).
-    min_face : smallest face side as a fraction of the frame's shorter side.
-    scale_factor : step between the (coarse) cascade's search scales (OpenCV's
-        ``scaleFactor``); larger is faster and places boxes more coarsely.
-    detector : "cascade+yunet" (None), "cascade+coarse2fine", "coarse2fine", "cascade" or "yunet".
-    settings : all of the above at once (from :func:`detector_settings`); the other
+    min_face : float or None, default None
+        Smallest face side as a fraction of the frame's shorter side (None: the detector's default).
+    scale_factor : float or None, default None
+        Step between the (coarse) cascade's search scales (OpenCV's ``scaleFactor``); larger is
+        faster and places boxes more coarsely (None: the detector's default).
+    detector : str or None, default None
+        "cascade+yunet" (None), "cascade+coarse2fine", "coarse2fine", "cascade" or "yunet".
+    settings : DetectorSettings or None, default None
+        All of the above at once (from :func:`detector_settings`); the other
         keywords must then be None.
-    score_threshold : least score of a "yunet" face, in [0, 1) (None: 0.7).
-    color : (H, W, 3) BGR uint8 of the same frame, or None: what "yunet" searches when given
-        (the cascades always use ``gray``).
+    score_threshold : float or None, default None
+        Least score of a "yunet" face, in [0, 1) (None: 0.7).
+    color : ndarray of shape (H, W, 3) or (H, W, 4), uint8, or None, default None
+        The same frame in BGR (or BGRA, whose alpha is dropped): what "yunet" searches when given
+        (the cascades always use ``gray``; ignored unless its (H, W) and dtype match).
 
     Returns
     -------
-    Face boxes in frame pixels, largest first (with landmarks and score from "yunet").
+    list of FaceBox
+        Face boxes in frame pixels, largest first (with landmarks and score from "yunet", and from
+        the YuNet pass of "cascade+yunet"); empty when no face is found.
 
     Raises
     ------
@@ -449,7 +509,18 @@ def detect_faces(
 
 
 def color_frame(image: np.ndarray) -> np.ndarray | None:
-    """``image`` itself when it is a (H, W, 3|4) BGR(A) uint8 frame (what "yunet" can use), else None."""
+    """``image`` itself when it is a (H, W, 3|4) BGR(A) uint8 frame (what "yunet" can use), else None.
+
+    Parameters
+    ----------
+    image : ndarray
+        A frame of any shape and dtype.
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3) or (H, W, 4), uint8, or None
+        ``image`` itself (not a copy), or None for a gray or non-uint8 image.
+    """
     if image.ndim == 3 and image.dtype == np.uint8 and image.shape[2] in (3, 4):
         return image
     return None
@@ -472,7 +543,27 @@ def _yunet(gray: np.ndarray, st: DetectorSettings, color: np.ndarray | None) -> 
 def check_detector(detect_size: int, min_face: float, scale_factor: float, detector: str = DEFAULT_DETECTOR,
                    score_threshold: float = DEFAULT_SCORE) -> None:
     """Raise ValueError unless the detector is known, detect_size >= 24, 0 <= min_face <= 1, 1 < scale_factor <= 2
-    and 0 <= score_threshold < 1."""
+    and 0 <= score_threshold < 1.
+
+    Parameters
+    ----------
+    detect_size : int
+        Longest side of the searched frame copy, pixels: an integer (not a bool) >= 24, the cascade's window.
+    min_face : float
+        Smallest face side as a fraction of the frame's shorter side: a number in [0, 1].
+    scale_factor : float
+        Step between the cascade's search scales: a number in (1, 2].
+    detector : str, default "cascade+yunet"
+        A key of :data:`DETECTORS`.
+    score_threshold : float, default 0.7
+        Least score of a "yunet" face: a number in [0, 1).
+
+    Raises
+    ------
+    ValueError
+        For the first setting out of range (checked in the order score_threshold, detector,
+        detect_size, min_face, scale_factor); the message names it and its value.
+    """
     if (isinstance(score_threshold, bool) or not isinstance(score_threshold, (int, float, np.number))
             or not 0.0 <= score_threshold < 1.0):
         raise ValueError(f"score_threshold must be a number in [0, 1), got {score_threshold!r}")
@@ -489,7 +580,29 @@ def check_detector(detect_size: int, min_face: float, scale_factor: float, detec
 
 def crop_box(box: FaceBox, delta: float, gamma: float, frame_shape: tuple[int, int]) -> FaceBox:
     """Apply the δ (left and right) and γ (top) crop of Eq. 1-4 to ``box``, clipped to the frame (landmarks and
-    score kept)."""
+    score kept).
+
+    Parameters
+    ----------
+    box : FaceBox
+        The detected box, in frame pixels.
+    delta : float
+        δ: ``int(delta * box.w)`` pixels are cut from the left and from the right.
+    gamma : float
+        γ: ``int(gamma * box.h)`` pixels are cut from the top.
+    frame_shape : tuple of int
+        (H, W) of the frame, to clip the box to.
+
+    Returns
+    -------
+    FaceBox
+        The cropped box, in frame pixels, with ``box``'s landmarks and score.
+
+    Raises
+    ------
+    ValueError
+        When the crop leaves less than 2 pixels of width or height.
+    """
     dx = int(delta * box.w)
     dy = int(gamma * box.h)
     x1 = max(0, box.x + dx)
@@ -502,7 +615,20 @@ def crop_box(box: FaceBox, delta: float, gamma: float, frame_shape: tuple[int, i
 
 
 def check_factors(delta: float, gamma: float) -> None:
-    """Raise ValueError unless 0 <= δ < 0.5 and 0 <= γ < 1."""
+    """Raise ValueError unless 0 <= δ < 0.5 and 0 <= γ < 1.
+
+    Parameters
+    ----------
+    delta : float
+        δ, the fraction of the box width cut from the left and from the right.
+    gamma : float
+        γ, the fraction of the box height cut from the top.
+
+    Raises
+    ------
+    ValueError
+        For a factor out of range; the message names it and its value.
+    """
     if not (0.0 <= float(delta) < 0.5):
         raise ValueError(f"delta must be in [0, 0.5), got {delta!r}")
     if not (0.0 <= float(gamma) < 1.0):
@@ -527,20 +653,47 @@ def crop_face(
 
     Parameters
     ----------
-    gray : (H, W) uint8 frame.
-    detect : False treats the whole frame as the face box (pre-cropped faces,
+    gray : ndarray of shape (H, W), uint8
+        The frame.
+    delta : float, default 0.15
+        δ, the fraction of the box width cut from the left and from the right (Eq. 1-2), in [0, 0.5).
+    gamma : float, default 0.15
+        γ, the fraction of the box height cut from the top (Eq. 3), in [0, 1).
+    detect : bool, default True
+        False treats the whole frame as the face box (pre-cropped faces,
         or the paper's "scaled image").
-    on_missing : when no face is found, "full" uses the whole frame as the box,
+    on_missing : str, default "full"
+        When no face is found, "full" uses the whole frame as the box,
         "error" raises :class:`NoFaceError`.
-    detect_size, min_face, scale_factor, detector, settings : detector settings, see
-        :func:`detect_faces` (None: the default detector's).
-    color : the frame in BGR for detectors that see colour ("yunet"), or None.
+    detect_size : int or None, default None
+        Detector setting, see :func:`detect_faces` (None: the detector's default).
+    min_face : float or None, default None
+        Detector setting, see :func:`detect_faces` (None: the detector's default).
+    scale_factor : float or None, default None
+        Detector setting, see :func:`detect_faces` (None: the detector's default).
+    detector : str or None, default None
+        The detector, see :func:`detect_faces` (None: the default detector).
+    settings : DetectorSettings or None, default None
+        All the detector settings at once, see :func:`detect_faces` (the four above must then be None).
+    color : ndarray of shape (H, W, 3), uint8, or None, default None
+        The frame in BGR for detectors that see colour ("yunet"), or None.
 
     Returns
     -------
-    face : (h, w) uint8 view of the frame.
-    box : the cropped box in frame pixels.
-    found : whether a face was detected (True when ``detect`` is False).
+    face : ndarray of shape (h, w), uint8
+        The cropped face: a view of ``gray``, not a copy.
+    box : FaceBox
+        The cropped box in frame pixels.
+    found : bool
+        Whether a face was detected (True when ``detect`` is False).
+
+    Raises
+    ------
+    ValueError
+        For crop factors out of range (:func:`check_factors`) or leaving no face area
+        (:func:`crop_box`), or a bad detector setting (:func:`detect_faces`).
+    NoFaceError
+        When no face is found and ``on_missing`` is "error".
     """
     check_factors(delta, gamma)
     h, w = gray.shape

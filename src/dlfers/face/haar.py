@@ -233,7 +233,39 @@ def _plan(h: int, w: int, window: tuple[int, int], scale_factor: float, min_size
 def detect_multiscale(gray: np.ndarray, cascade: Cascade, scale_factor: float = 1.1, min_neighbors: int = 3,
                       min_size: tuple[int, int] = (0, 0), max_size: tuple[int, int] = (0, 0),
                       backend: str | None = None) -> np.ndarray:
-    """``cv2.CascadeClassifier.detectMultiScale`` of a (H, W) uint8 frame: (n, 4) int32 boxes (x, y, w, h)."""
+    """``cv2.CascadeClassifier.detectMultiScale`` of a (H, W) uint8 frame: (n, 4) int32 boxes (x, y, w, h).
+
+    Parameters
+    ----------
+    gray : ndarray of shape (H, W), uint8
+        The frame.
+    cascade : Cascade
+        The cascade (:func:`load_cascade`).
+    scale_factor : float, default 1.1
+        Step between the search scales (OpenCV's ``scaleFactor``), > 1.
+    min_neighbors : int, default 3
+        OpenCV's ``minNeighbors``: a group of more than this many accepted windows gives a box
+        (:func:`group_rectangles`); 0 or less returns every accepted window, ungrouped.
+    min_size : tuple of int, default (0, 0)
+        (width, height) of the smallest window searched (OpenCV's ``minSize``; where no scale
+        reaches it, OpenCV's fallback: the scale closest to it).
+    max_size : tuple of int, default (0, 0)
+        (width, height) of the largest window searched (OpenCV's ``maxSize``); (0, 0): the frame's size.
+    backend : str or None, default None
+        The kernel backend, "cython", "numba" or "numpy" (None or "auto": the first that loads,
+        or ``DLFERS_BACKEND``'s).
+
+    Returns
+    -------
+    ndarray of shape (n, 4), int32
+        Boxes (x, y, w, h) in frame pixels, clipped to the frame; shape (0, 4) when none is found
+        (or the frame is smaller than the cascade's window).
+
+    Raises
+    ------
+    ValueError
+        For an image that is not 2-D uint8, ``scale_factor`` <= 1, or an unknown backend.
+    """
     import cv2
 
     if gray.ndim != 2 or gray.dtype != np.uint8:
@@ -296,13 +328,19 @@ def group_rectangles(rects: list[list[int]], threshold: int, eps: float = _GROUP
     Parameters
     ----------
     rects : list of [x, y, w, h] int
+        The rectangles to group, e.g. a cascade's accepted windows.
     threshold : int
         OpenCV's ``groupThreshold`` (minNeighbors); <= 0 returns the input unchanged.
-    eps : float
+    eps : float, default 0.2
+        OpenCV's relative difference between the sides of rectangles merged into one group
+        (0.2, as ``detectMultiScale``).
 
     Returns
     -------
-    (rectangles, weights) : the grouped [x, y, w, h] and each one's member count.
+    rectangles : list of [x, y, w, h] int
+        The grouped rectangles (the input's copies when ``threshold`` <= 0).
+    weights : list of int
+        Each one's member count (all 1 when ``threshold`` <= 0).
     """
     n = len(rects)
     if threshold <= 0 or n == 0:
@@ -364,6 +402,23 @@ class HaarCascade:
     """A Haar cascade file with ``cv2.CascadeClassifier``'s ``detectMultiScale`` (see the module).
 
     Safe to share between threads (it holds no per-call state).
+
+    Parameters
+    ----------
+    path : str
+        An OpenCV cascade file of Haar features (:func:`load_cascade`, which raises ValueError for
+        a cascade it does not support or a malformed file).
+    backend : str or None, default None
+        The kernel backend ``detectMultiScale`` uses (see :func:`detect_multiscale`).
+
+    Attributes
+    ----------
+    path : str
+        The cascade file.
+    cascade : Cascade
+        Its arrays.
+    backend : str or None
+        The kernel backend.
     """
 
     def __init__(self, path: str, backend: str | None = None) -> None:
@@ -374,7 +429,28 @@ class HaarCascade:
     def detectMultiScale(self, image: np.ndarray, scaleFactor: float = 1.1, minNeighbors: int = 3,  # noqa: N802,N803
                          flags: int = 0, minSize: tuple[int, int] = (0, 0),  # noqa: N803
                          maxSize: tuple[int, int] = (0, 0)) -> np.ndarray:  # noqa: N803
-        """Boxes (n, 4) int32, as OpenCV's method of the same name (``flags`` is ignored there too)."""
+        """Boxes (n, 4) int32, as OpenCV's method of the same name (``flags`` is ignored there too).
+
+        Parameters
+        ----------
+        image : ndarray of shape (H, W), uint8
+            The frame.
+        scaleFactor : float, default 1.1
+            Step between the search scales, > 1.
+        minNeighbors : int, default 3
+            A group of more than this many accepted windows gives a box (0: no grouping).
+        flags : int, default 0
+            Ignored.
+        minSize : tuple of int, default (0, 0)
+            (width, height) of the smallest window searched.
+        maxSize : tuple of int, default (0, 0)
+            (width, height) of the largest window searched ((0, 0): the frame's size).
+
+        Returns
+        -------
+        ndarray of shape (n, 4), int32
+            Boxes (x, y, w, h) in frame pixels (see :func:`detect_multiscale`).
+        """
         return detect_multiscale(image, self.cascade, scaleFactor, minNeighbors, minSize, maxSize, self.backend)
 
 
@@ -420,7 +496,18 @@ def cascade_path(name: str, folder: str | Path | None = None) -> str:
 def engine(name: str) -> str:
     """Who evaluates OpenCV's cascade file ``name`` here: "dlfers" (the compiled ``haar_scan`` kernel,
     boxes identical to OpenCV's) where the cython backend is loaded and the kernel supports the cascade
-    (both frontal-face cascades the detectors use), else "opencv"."""
+    (both frontal-face cascades the detectors use), else "opencv".
+
+    Parameters
+    ----------
+    name : str
+        A cascade file name such as ``"haarcascade_frontalface_default.xml"`` (:func:`cascade_path`).
+
+    Returns
+    -------
+    str
+        "dlfers" or "opencv" (also when the file is found nowhere or cannot be read).
+    """
 
     try:
         if resolve() != "cython":
@@ -438,6 +525,16 @@ def cascade(name: str) -> Any:
     """OpenCV's cascade ``name`` (:func:`cascade_path`) with a ``detectMultiScale`` method: a :class:`HaarCascade` where
     :func:`engine` says "dlfers" or where OpenCV has no ``CascadeClassifier`` (OpenCV 5), else a
     ``cv2.CascadeClassifier`` (one per thread: OpenCV's are not safe to share between threads).
+
+    Parameters
+    ----------
+    name : str
+        A cascade file name such as ``"haarcascade_frontalface_default.xml"`` (:func:`cascade_path`).
+
+    Returns
+    -------
+    HaarCascade or cv2.CascadeClassifier
+        The cascade, loaded once per thread and name and then reused.
 
     Raises
     ------
