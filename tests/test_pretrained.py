@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -117,3 +120,17 @@ def test_evaluate_leaves_out_classes_the_model_does_not_know(tmp_path):
     assert set(dropped) == {"contempt"} and dropped["contempt"] > 0
     assert any("contempt" in n for n in report["notes"])
     assert report["n_images"] + dropped["contempt"] == 981
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("DLFERS_REBUILD_CHECK") != "1",
+                    reason="rebuilds the pretrained model from FER2013 (about 7 minutes on 2 cores): set "
+                    "DLFERS_REBUILD_CHECK=1 to run it")
+def test_the_rebuild_reproduces_the_shipped_models_predictions():
+    fer = data_dir() / "fer2013"
+    if not (fer / "train").is_dir():
+        pytest.skip(f"FER2013 not found at {fer}")
+    script = Path(__file__).resolve().parents[1] / ".ci" / "build_pretrained.py"
+    proc = subprocess.run([sys.executable, str(script), "--check", "--data", str(fer)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "70 of 70 sample predictions equal" in proc.stdout
