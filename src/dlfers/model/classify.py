@@ -22,6 +22,7 @@ import numpy as np
 from .. import _kernels
 
 __all__ = ["KERNELS", "FUSIONS", "chi2_distances", "kernel_matrix", "KernelSVC", "fusion_inputs", "fit_fused",
+           "fit_temperature", "calibrated_proba", "read_calibration",
            "FusedSVMs"]
 
 KERNELS = ("linear", "rbf", "chi2", "intersection")
@@ -210,7 +211,6 @@ class KernelSVC:
         beside the probabilities never contradicts them.  Stored as ``calib_coef_ = a·I``
         and ``calib_intercept_ = 0`` (the model-file layout of a general calibration).
         """
-        from scipy.optimize import minimize_scalar
         from sklearn.model_selection import StratifiedKFold
         from sklearn.svm import SVC
 
@@ -228,14 +228,7 @@ class KernelSVC:
             if dec.ndim == 1:  # binary: one decision value for the second class
                 dec = np.stack([-dec, dec], axis=1)
             oof[np.ix_(te, np.searchsorted(self.classes_, s.classes_))] = dec
-        truth = np.searchsorted(self.classes_, y)
-
-        def log_loss(log_a: float) -> float:
-            z = np.exp(log_a) * oof
-            z -= z.max(axis=1, keepdims=True)
-            return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), truth]))
-
-        a = float(np.exp(minimize_scalar(log_loss, bounds=(-7.0, 5.0), method="bounded").x))
+        a = fit_temperature(oof, np.searchsorted(self.classes_, y), (-7.0, 5.0))
         # C order, as a loaded model holds them: the same BLAS path gives the same bits
         self.calib_coef_ = np.ascontiguousarray(a * np.eye(k))
 
@@ -399,12 +392,7 @@ class KernelSVC:
         return votes + conf / (3 * (np.abs(conf) + 1))
 
     def _proba(self, ovr: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "calib_coef_"):
-            raise AttributeError("predict_proba needs probability=True at fit time")
-        z = ovr @ self.calib_coef_.T + self.calib_intercept_
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return calibrated_proba(self, ovr)
 
     # ----------------------------------------------------------------- plain-array state
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -490,17 +478,92 @@ class KernelSVC:
         svc.support_, svc.n_support_ = support.astype(np.int64), n_support.astype(np.int64)
         svc.ovo_coef_, svc.ovo_intercept_ = coef, icpt
         svc.gamma_, svc.n_fit_ = gamma_, n_fit
-        if "calib_coef" in arrays or "calib_intercept" in arrays:
-            cc, ci = arrays.get("calib_coef"), arrays.get("calib_intercept")
-            if (cc is None or ci is None or cc.shape != (k, k) or ci.shape != (k,)
-                    or cc.dtype != np.float64 or ci.dtype != np.float64):
-                raise ValueError(f"calibration must be ({k}, {k}) and ({k},) float64 arrays")
-            if not (np.isfinite(cc).all() and np.isfinite(ci).all()):
-                raise ValueError("calibration holds NaN or infinite values")
-            svc.calib_coef_, svc.calib_intercept_ = cc, ci
-        elif svc.probability:
-            raise ValueError("probability=True but no calibration arrays")
+        read_calibration(svc, arrays, k)
         return svc
+
+
+# ----------------------------------------------------------------------------- calibration
+def fit_temperature(scores: np.ndarray, truth: np.ndarray, bounds: tuple[float, float]) -> float:
+    """The temperature a > 0 minimising the log-loss of softmax(a · scores) (Guo et al., ICML 2017).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n, k), float64
+        Held-out (or out-of-fold) one-vs-rest scores.
+    truth : ndarray of shape (n,), int
+        The true class index of each row.
+    bounds : tuple of float
+        The search interval of log(a).
+
+    Returns
+    -------
+    float
+    """
+    from scipy.optimize import minimize_scalar
+
+    def log_loss(log_a: float) -> float:
+        z = np.exp(log_a) * scores
+        z -= z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(truth)), truth]))
+
+    return float(np.exp(minimize_scalar(log_loss, bounds=bounds, method="bounded").x))
+
+
+def calibrated_proba(svm: Any, scores: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, k) float64: softmax of ``scores`` through ``svm``'s calibration arrays.
+
+    Parameters
+    ----------
+    svm : KernelSVC or LinearMapSVC
+        A classifier with ``calib_coef_`` (k, k) and ``calib_intercept_`` (k,).
+    scores : ndarray of shape (n, k), float64
+        Its one-vs-rest scores.
+
+    Returns
+    -------
+    ndarray of shape (n, k), float64
+
+    Raises
+    ------
+    AttributeError
+        When the classifier was fitted without ``probability=True``.
+    """
+    if not hasattr(svm, "calib_coef_"):
+        raise AttributeError("predict_proba needs probability=True at fit time")
+    z = scores @ svm.calib_coef_.T + svm.calib_intercept_
+    z -= z.max(axis=1, keepdims=True)
+    e: np.ndarray = np.exp(z)
+    p: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return p
+
+
+def read_calibration(svm: Any, arrays: dict[str, np.ndarray], k: int) -> None:
+    """Set ``svm``'s calibration from a saved state's ``calib_coef`` (k, k) and ``calib_intercept`` (k,).
+
+    Parameters
+    ----------
+    svm : KernelSVC or LinearMapSVC
+        The classifier being rebuilt (its ``probability`` says whether they must be there).
+    arrays : dict of str to ndarray
+        The saved arrays.
+    k : int
+        The number of classes.
+
+    Raises
+    ------
+    ValueError
+        Arrays of the wrong shape or dtype, non-finite values, or none where ``probability`` is True.
+    """
+    if "calib_coef" in arrays or "calib_intercept" in arrays:
+        cc, ci = arrays.get("calib_coef"), arrays.get("calib_intercept")
+        if (cc is None or ci is None or cc.shape != (k, k) or ci.shape != (k,)
+                or cc.dtype != np.float64 or ci.dtype != np.float64):
+            raise ValueError(f"calibration must be ({k}, {k}) and ({k},) float64 arrays")
+        if not (np.isfinite(cc).all() and np.isfinite(ci).all()):
+            raise ValueError("calibration holds NaN or infinite values")
+        svm.calib_coef_, svm.calib_intercept_ = cc, ci
+    elif svm.probability:
+        raise ValueError("probability=True but no calibration arrays")
 
 
 # ----------------------------------------------------------------------------- fusion (Eq. 9-10)

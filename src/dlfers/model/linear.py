@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .classify import calibrated_proba, fit_temperature, read_calibration
+
 __all__ = ["MAPS", "MAP_STEPS", "additive_map", "map_width", "fit_ovr", "LinearMapSVC"]
 
 #: the additive kernels with a feature map ("linear": the identity, no map)
@@ -442,7 +444,6 @@ class LinearMapSVC:
     def _calibrate(self, phi: Any, yi: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Fit the temperature; returns the held-in model's duals (0 for the held-out rows) and weights,
         from which the fit on every row starts (the same optimum, reached in a few passes)."""
-        from scipy.optimize import minimize_scalar
 
         k = len(self.classes_)
         self.calib_intercept_ = np.zeros(k)
@@ -460,14 +461,7 @@ class LinearMapSVC:
         coef, icpt, _ = fit_ovr(phi, yi[~held], k, float(self.C), rows=kept, duals=duals,
                                 random_state=int(self.random_state), solver=self.solver)
         scores = np.asarray(phi[np.flatnonzero(held)] @ coef.T, np.float64) + icpt
-        truth = yi[held]
-
-        def log_loss(log_a: float) -> float:
-            z = np.exp(log_a) * scores
-            z -= z.max(axis=1, keepdims=True)
-            return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(truth)), truth]))
-
-        a = float(np.exp(minimize_scalar(log_loss, bounds=(-7.0, 7.0), method="bounded").x))
+        a = fit_temperature(scores, yi[held], (-7.0, 7.0))
         self.calib_coef_ = np.ascontiguousarray(a * np.eye(k))
         if not duals:  # liblinear: no duals to start from
             return None
@@ -518,13 +512,7 @@ class LinearMapSVC:
         return top
 
     def _proba(self, scores: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "calib_coef_"):
-            raise AttributeError("predict_proba needs probability=True at fit time")
-        z = scores @ self.calib_coef_.T + self.calib_intercept_
-        z -= z.max(axis=1, keepdims=True)
-        e: np.ndarray = np.exp(z)
-        p: np.ndarray = e / e.sum(axis=1, keepdims=True)
-        return p
+        return calibrated_proba(self, scores)
 
     def predict(self, x: Any) -> np.ndarray:
         """The class of the highest score.
@@ -661,14 +649,5 @@ class LinearMapSVC:
             raise ValueError("the linear SVM's weights hold NaN or infinite values")
         svm.classes_, svm.coef_, svm.intercept_ = classes, coef, icpt
         svm.n_features_in_, svm.n_fit_ = f, n_fit
-        if "calib_coef" in arrays or "calib_intercept" in arrays:
-            cc, ci = arrays.get("calib_coef"), arrays.get("calib_intercept")
-            if (cc is None or ci is None or cc.shape != (k, k) or ci.shape != (k,)
-                    or cc.dtype != np.float64 or ci.dtype != np.float64):
-                raise ValueError(f"calibration must be ({k}, {k}) and ({k},) float64 arrays")
-            if not (np.isfinite(cc).all() and np.isfinite(ci).all()):
-                raise ValueError("calibration holds NaN or infinite values")
-            svm.calib_coef_, svm.calib_intercept_ = cc, ci
-        elif svm.probability:
-            raise ValueError("probability=True but no calibration arrays")
+        read_calibration(svm, arrays, k)
         return svm
