@@ -93,14 +93,18 @@ def main() -> int:
         differ = [k for k in a if a[k] != b[k]]
         print(f"rebuild vs shipped: {len(files) - len(differ)} of {len(files)} sample predictions equal")
         return 0 if not differ else 1
-    if args.out.exists() and not args.overwrite:
-        print(f"{args.out} exists: give --overwrite to replace it", file=sys.stderr)
-        return 2
+    shipped = args.out.resolve() == SHIPPED.resolve()
+    for path in (args.out, *((SAMPLE,) if shipped else ())):
+        if path.exists() and not args.overwrite:
+            print(f"{path} exists: give --overwrite to replace it", file=sys.stderr)
+            return 2
     build(data, args.out)
-    if args.out.resolve() == SHIPPED.resolve():
+    if shipped:
+        from dlfers._util.files import atomic_write
+
         pred = predictions(SHIPPED, files, data)
-        SAMPLE.write_text(json.dumps({"model": "src/dlfers/model/weights/fer2013.dlfers", "predictions": pred},
-                                     indent=1) + "\n")
+        text = json.dumps({"model": "src/dlfers/model/weights/fer2013.dlfers", "predictions": pred}, indent=1)
+        atomic_write(SAMPLE, lambda f: f.write(text + "\n"), mode="w")
         print(f"wrote {SAMPLE.relative_to(ROOT)} ({len(pred)} predictions)")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
     return 0
